@@ -1,0 +1,9 @@
+//! genovec: an embedded vector database for DNA sequences with retrieval-augmented
+//! classification.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod error;
+
+pub use error::{Error, Result};
