@@ -1,0 +1,296 @@
+//! DNA sequences and the readers that load them from FASTA, CSV and TSV files.
+//!
+//! # Letters and the N rules
+//!
+//! A [`DnaSeq`] holds only the bytes `A`, `C`, `G`, `T` and `N`. [`DnaSeq::parse`] trims
+//! surrounding whitespace, uppercases, and maps every IUPAC ambiguity code
+//! (`R Y S W K M B D H V N`, either case) to `N`. Anything else (`U`, gaps `-` and `.`,
+//! digits, interior whitespace) is rejected with the 1-based position of the character.
+//!
+//! `N` means "unknown base". Downstream, the features module skips every k-mer that
+//! contains an `N` and counts `N` in no base count. Worked example: `"acgRt"` parses to
+//! `"ACGNT"`; its 2-mers are `AC`, `CG`, `GN`, `NT`, of which only `AC` and `CG` are
+//! counted, and its base counts are A=1, C=1, G=1, T=1 (the N adds to none).
+//!
+//! # Input files
+//!
+//! [`read_records`] reads one file, [`read_all`] several. Gzip compression is detected by
+//! its magic bytes, whatever the file is called. With [`Format::Auto`] the format comes
+//! from the extension (after stripping `.gz`): `.fa .fasta .fna .fas` are FASTA, `.csv` is
+//! CSV, `.tsv .txt` are TSV; any other name is sniffed: FASTA if the first non-whitespace
+//! byte is `>`, CSV otherwise. See [`ReadOptions`] for how columns and labels are chosen.
+//! Every error names the file and the line (tables) or record (FASTA) it concerns.
+
+mod dna;
+mod fasta;
+mod table;
+
+pub use dna::{reverse_complement, DnaSeq, LetterError};
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::{Error, Result};
+
+/// One sequence read from an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeqRecord {
+    /// The record's name: a FASTA id, a table's name column, or `<file name>:<line>`.
+    pub name: String,
+    /// The validated sequence.
+    pub seq: DnaSeq,
+    /// The class label, when the input or the options give one.
+    pub label: Option<String>,
+}
+
+/// The layout of an input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Decide from the extension, else from the first non-whitespace byte.
+    #[default]
+    Auto,
+    /// FASTA (`>name` headers), possibly multi-line.
+    Fasta,
+    /// Comma-separated table with a header row.
+    Csv,
+    /// Tab-separated table with a header row.
+    Tsv,
+}
+
+impl FromStr for Format {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Format::Auto),
+            "fasta" => Ok(Format::Fasta),
+            "csv" => Ok(Format::Csv),
+            "tsv" => Ok(Format::Tsv),
+            _ => Err(Error::InvalidArgument {
+                what: "format".into(),
+                message: format!("{s:?} (expected auto, fasta, csv or tsv)"),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Auto => "auto",
+            Format::Fasta => "fasta",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+        })
+    }
+}
+
+/// How to read input files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The file format; [`Format::Auto`] detects it.
+    pub format: Format,
+    /// Table column holding the sequence (default: `sequence`, else `seq`, any case).
+    pub seq_column: Option<String>,
+    /// Table column holding the label (default: `label` if present).
+    pub label_column: Option<String>,
+    /// Table column holding the name (default: `name`, else `id`, else `<file name>:<line>`).
+    pub name_column: Option<String>,
+    /// Label for records whose input gives none (no label column / no `label=` field,
+    /// or an empty label cell).
+    pub label: Option<String>,
+}
+
+/// Reads every record of one file.
+pub fn read_records(path: &Path, opts: &ReadOptions) -> Result<Vec<SeqRecord>> {
+    match resolve_format(path, opts.format)? {
+        Format::Fasta => fasta::read_fasta(path, opts),
+        Format::Tsv => table::read_table(path, b'\t', opts),
+        _ => table::read_table(path, b',', opts),
+    }
+}
+
+/// Reads every record of several files, concatenated in the order given.
+pub fn read_all(paths: &[PathBuf], opts: &ReadOptions) -> Result<Vec<SeqRecord>> {
+    let mut all = Vec::new();
+    for path in paths {
+        all.extend(read_records(path, opts)?);
+    }
+    Ok(all)
+}
+
+/// Turns [`Format::Auto`] into a concrete format.
+fn resolve_format(path: &Path, format: Format) -> Result<Format> {
+    if format != Format::Auto {
+        return Ok(format);
+    }
+    if let Some(found) = format_from_name(path) {
+        return Ok(found);
+    }
+    Ok(match first_content_byte(path)? {
+        Some(b'>') => Format::Fasta,
+        _ => Format::Csv,
+    })
+}
+
+/// The format implied by the file name's extension, ignoring a trailing `.gz`.
+fn format_from_name(path: &Path) -> Option<Format> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    let ext = name.rsplit_once('.')?.1;
+    match ext {
+        "fa" | "fasta" | "fna" | "fas" => Some(Format::Fasta),
+        "csv" => Some(Format::Csv),
+        "tsv" | "txt" => Some(Format::Tsv),
+        _ => None,
+    }
+}
+
+/// The first non-whitespace byte of the (decompressed) file, if any.
+fn first_content_byte(path: &Path) -> Result<Option<u8>> {
+    let mut reader = BufReader::new(open_input(path)?);
+    skip_leading_whitespace(&mut reader).map_err(|e| Error::io(path, e))?;
+    let buf = reader.fill_buf().map_err(|e| Error::io(path, e))?;
+    Ok(buf.first().copied())
+}
+
+/// Consumes leading ASCII whitespace; returns how many line feeds it skipped.
+fn skip_leading_whitespace(reader: &mut impl BufRead) -> std::io::Result<u64> {
+    let mut newlines = 0;
+    loop {
+        let buf = reader.fill_buf()?;
+        let blank = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        newlines += buf[..blank].iter().filter(|&&b| b == b'\n').count() as u64;
+        let done = blank < buf.len() || buf.is_empty();
+        reader.consume(blank);
+        if done {
+            return Ok(newlines);
+        }
+    }
+}
+
+/// Opens a file for reading, transparently decompressing gzip (detected by magic bytes).
+fn open_input(path: &Path) -> Result<Box<dyn Read + Send>> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut magic = Vec::with_capacity(2);
+    file.by_ref()
+        .take(2)
+        .read_to_end(&mut magic)
+        .map_err(|e| Error::io(path, e))?;
+    let is_gzip = magic == [0x1f, 0x8b];
+    let whole = Cursor::new(magic).chain(file);
+    if is_gzip {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(whole)))
+    } else {
+        Ok(Box::new(whole))
+    }
+}
+
+/// The path as shown in error messages.
+fn source_name(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The fallback record name: `<file name>:<line>`.
+fn fallback_name(path: &Path, line: u64) -> String {
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    format!("{file}:{line}")
+}
+
+/// Validates a sequence, attaching the file and location to any error.
+fn parse_seq(raw: &[u8], path: &Path, location: impl FnOnce() -> String) -> Result<DnaSeq> {
+    DnaSeq::parse(raw).map_err(|e| match e {
+        LetterError::Empty => Error::EmptySequence {
+            source_name: source_name(path),
+            location: location(),
+        },
+        LetterError::Bad { ch, position } => Error::BadLetter {
+            source_name: source_name(path),
+            location: location(),
+            ch,
+            position,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    pub(super) fn write_file(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    pub(super) fn write_gz(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+        let path = dir.join(name);
+        let file = File::create(&path).unwrap();
+        let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        enc.write_all(content).unwrap();
+        enc.finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn format_parses_from_str() {
+        assert_eq!("fasta".parse::<Format>().unwrap(), Format::Fasta);
+        assert_eq!("CSV".parse::<Format>().unwrap(), Format::Csv);
+        assert_eq!("tsv".parse::<Format>().unwrap(), Format::Tsv);
+        assert_eq!("auto".parse::<Format>().unwrap(), Format::Auto);
+        let err = "fastq".parse::<Format>().unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+        assert_eq!(Format::Tsv.to_string(), "tsv");
+    }
+
+    #[test]
+    fn format_from_extension_strips_gz() {
+        let f = |n: &str| format_from_name(Path::new(n));
+        assert_eq!(f("a.fa"), Some(Format::Fasta));
+        assert_eq!(f("dir/a.FASTA.gz"), Some(Format::Fasta));
+        assert_eq!(f("a.fna"), Some(Format::Fasta));
+        assert_eq!(f("a.fas"), Some(Format::Fasta));
+        assert_eq!(f("a.csv.gz"), Some(Format::Csv));
+        assert_eq!(f("a.txt"), Some(Format::Tsv));
+        assert_eq!(f("a.tsv"), Some(Format::Tsv));
+        assert_eq!(f("a.dat"), None);
+        assert_eq!(f("noext"), None);
+    }
+
+    #[test]
+    fn auto_sniffs_unknown_extensions_through_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let fa = write_gz(dir.path(), "reads.dat", b"\n>r1 label=x\nACGT\n");
+        let recs = read_records(&fa, &ReadOptions::default()).unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].name, "r1");
+        assert_eq!(recs[0].label.as_deref(), Some("x"));
+        let csv = write_file(dir.path(), "rows.dat", b"seq,label\nACGT,y\n");
+        let recs = read_records(&csv, &ReadOptions::default()).unwrap();
+        assert_eq!(recs[0].label.as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn read_all_concatenates_in_order_and_open_failure_is_io() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write_file(dir.path(), "a.fa", b">a\nAC\n");
+        let b = write_file(dir.path(), "b.csv", b"sequence,name\nGG,b\n");
+        let recs = read_all(&[b.clone(), a.clone()], &ReadOptions::default()).unwrap();
+        let names: Vec<_> = recs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["b", "a"]);
+        let missing = dir.path().join("missing.fa");
+        let err = read_all(&[a, missing.clone()], &ReadOptions::default()).unwrap_err();
+        match &err {
+            Error::Io { path, .. } => assert_eq!(path, &missing),
+            other => panic!("expected Io, got {other:?}"),
+        }
+        assert!(err.to_string().contains("missing.fa"));
+    }
+}
