@@ -5,5 +5,6 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod features;
 
 pub use error::{Error, Result};
