@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod features;
 pub mod seq;
 
 pub use error::{Error, Result};
