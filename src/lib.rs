@@ -4,8 +4,11 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod embed;
 pub mod error;
 pub mod features;
 pub mod seq;
+pub mod store;
+pub mod vecmath;
 
 pub use error::{Error, Result};

@@ -1,0 +1,306 @@
+//! An open collection: its in-memory state and its read operations.
+
+use std::path::{Path, PathBuf};
+
+use super::graph::{GraphLayout, GraphSearch};
+use super::open::{self, storage, Db, Loaded};
+use super::scan::exact_top_k;
+use super::tables::{self, RecordRow, FORMAT_VERSION, KEY_CLASSIFIER, META, RECORDS};
+use super::{CollectionConfig, CollectionInfo, VectorSet};
+use crate::{Error, Result};
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Record id.
+    pub id: u64,
+    /// Label index (see [`Collection::label_name`]).
+    pub label: u32,
+    /// Distance to the query in the collection's metric.
+    pub distance: f32,
+}
+
+/// An open collection file.
+pub struct Collection {
+    pub(super) path: PathBuf,
+    pub(super) db: Db,
+    pub(super) config: CollectionConfig,
+    pub(super) next_id: u64,
+    pub(super) labels: Vec<String>,
+    pub(super) vectors: VectorSet,
+    pub(super) graph: Option<GraphLayout>,
+    pub(super) tombstones: usize,
+}
+
+impl Collection {
+    /// Opens `path` for writing, creating it with `config` when it does not exist. An existing
+    /// collection must have been written with the same embedder, identity and dimension.
+    pub fn create_or_open(path: &Path, config: &CollectionConfig) -> Result<Self> {
+        let db = open::open_write(path, true)?;
+        if !open::is_initialised(&db)? {
+            open::initialise(&db, config)?;
+        }
+        let collection = Self::load(path, Db::Write(db))?;
+        open::check_config(path, &collection.config, config)?;
+        Ok(collection)
+    }
+
+    /// Opens an existing collection for writing (delete, compact, inserts over HTTP).
+    pub fn open_writer(path: &Path) -> Result<Self> {
+        Self::load(path, Db::Write(open::open_write(path, false)?))
+    }
+
+    /// Opens an existing collection read-only; several readers may share the file.
+    pub fn open_reader(path: &Path) -> Result<Self> {
+        Self::load(path, Db::Read(open::open_read(path)?))
+    }
+
+    fn load(path: &Path, db: Db) -> Result<Self> {
+        let Loaded {
+            config,
+            next_id,
+            labels,
+            vectors,
+            graph,
+            tombstones,
+        } = open::load(&db, path)?.ok_or_else(|| Error::Corrupt {
+            path: path.to_path_buf(),
+            message: "not a genovec collection (no format version)".into(),
+        })?;
+        Ok(Collection {
+            path: path.to_path_buf(),
+            db,
+            config,
+            next_id,
+            labels,
+            vectors,
+            graph,
+            tombstones,
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The collection's settings.
+    pub fn config(&self) -> &CollectionConfig {
+        &self.config
+    }
+
+    /// Number of live (not deleted) records.
+    pub fn len(&self) -> usize {
+        self.vectors.len() - self.tombstones
+    }
+
+    /// True when no live record is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The label dictionary, indexed by label index.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The name of a label index.
+    pub fn label_name(&self, label: u32) -> &str {
+        &self.labels[label as usize]
+    }
+
+    /// The index of a label name.
+    pub fn label_index(&self, name: &str) -> Option<u32> {
+        self.labels.iter().position(|l| l == name).map(|i| i as u32)
+    }
+
+    /// The in-memory vectors (all stored rows, with deletion marks).
+    pub fn vectors(&self) -> &VectorSet {
+        &self.vectors
+    }
+
+    /// Nodes in the persisted graph (0 when none is built).
+    pub fn graph_nodes(&self) -> usize {
+        self.graph.as_ref().map_or(0, GraphLayout::len)
+    }
+
+    /// Records added after the last graph build.
+    pub fn tail_len(&self) -> usize {
+        self.vectors.len() - self.graph_nodes()
+    }
+
+    /// Live record counts per label, in label order; labels with no live record are left out.
+    pub fn label_counts(&self) -> Vec<(String, usize)> {
+        let mut counts = vec![0usize; self.labels.len()];
+        self.vectors
+            .live_rows()
+            .for_each(|(_, _, label)| counts[label as usize] += 1);
+        let mut out: Vec<(String, usize)> = self
+            .labels
+            .iter()
+            .cloned()
+            .zip(counts)
+            .filter(|(_, c)| *c > 0)
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// A summary for `info`.
+    pub fn info(&self) -> CollectionInfo {
+        CollectionInfo {
+            path: self.path.display().to_string(),
+            records: self.len(),
+            labels: self.label_counts(),
+            config: self.config.clone(),
+            graph_nodes: self.graph_nodes(),
+            tail: self.tail_len(),
+            tombstones: self.tombstones,
+            format_version: FORMAT_VERSION,
+        }
+    }
+
+    /// Reads one live record.
+    pub fn record(&self, id: u64) -> Result<RecordRow> {
+        let live = self
+            .vectors
+            .row_of(id)
+            .is_some_and(|r| !self.vectors.deleted[r]);
+        if !live {
+            return Err(Error::UnknownId { id });
+        }
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECORDS).map_err(storage)?;
+        let row = table
+            .get(id)
+            .map_err(storage)?
+            .ok_or(Error::UnknownId { id })?;
+        tables::decode(row.value()).map_err(|e| Error::Corrupt {
+            path: self.path.clone(),
+            message: e,
+        })
+    }
+
+    /// The names of several records, in the order given.
+    pub fn names(&self, ids: &[u64]) -> Result<Vec<String>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECORDS).map_err(storage)?;
+        ids.iter()
+            .map(|&id| {
+                let row = table
+                    .get(id)
+                    .map_err(storage)?
+                    .ok_or(Error::UnknownId { id })?;
+                let row: RecordRow = tables::decode(row.value()).map_err(|e| Error::Corrupt {
+                    path: self.path.clone(),
+                    message: e,
+                })?;
+                Ok(row.name)
+            })
+            .collect()
+    }
+
+    /// The stored classifier blob, if the engine saved one.
+    pub fn classifier_blob(&self) -> Result<Option<Vec<u8>>> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META).map_err(storage)?;
+        Ok(meta
+            .get(KEY_CLASSIFIER)
+            .map_err(storage)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    /// Checks a query vector's dimension and brings it into stored form (normalised for
+    /// cosine).
+    pub fn prepare_query(&self, vector: &[f32]) -> Result<Vec<f32>> {
+        if vector.len() != self.config.dim {
+            return Err(Error::WrongDimension {
+                expected: self.config.dim,
+                got: vector.len(),
+            });
+        }
+        let mut v = vector.to_vec();
+        self.config.metric.prepare(&mut v);
+        Ok(v)
+    }
+
+    /// The `k` live records nearest to `query`, optionally only those with one of `labels`.
+    /// Searches the graph (beam width `ef`, default from the config) and the tail exactly,
+    /// and merges the two.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        labels: Option<&[u32]>,
+    ) -> Result<Vec<Hit>> {
+        let query = self.prepare_query(query)?;
+        let accept = |row: u32| self.accepts(row as usize, labels);
+        let mut found = match &self.graph {
+            Some(layout) => {
+                let search = GraphSearch {
+                    layout,
+                    vectors: &self.vectors.data,
+                    dim: self.config.dim,
+                    metric: self.config.metric,
+                };
+                search.search(
+                    &query,
+                    k,
+                    ef.unwrap_or(self.config.graph.ef_search),
+                    &accept,
+                )
+            }
+            None => Vec::new(),
+        };
+        found.extend(self.scan_rows(&query, k, self.graph_nodes(), labels));
+        Ok(self.to_hits(found, k))
+    }
+
+    /// Exact search over every live record: the ground truth for recall.
+    pub fn search_exact(
+        &self,
+        query: &[f32],
+        k: usize,
+        labels: Option<&[u32]>,
+    ) -> Result<Vec<Hit>> {
+        let query = self.prepare_query(query)?;
+        let found = self.scan_rows(&query, k, 0, labels);
+        Ok(self.to_hits(found, k))
+    }
+
+    fn accepts(&self, row: usize, labels: Option<&[u32]>) -> bool {
+        !self.vectors.deleted[row] && labels.is_none_or(|l| l.contains(&self.vectors.labels[row]))
+    }
+
+    /// Exact top-k over rows `start..`, as (row, ranking distance).
+    fn scan_rows(
+        &self,
+        query: &[f32],
+        k: usize,
+        start: usize,
+        labels: Option<&[u32]>,
+    ) -> Vec<(u32, f32)> {
+        let dim = self.config.dim;
+        let data = &self.vectors.data[start * dim..];
+        let accept = |row: u32| self.accepts(start + row as usize, labels);
+        let hits = exact_top_k(query, data, dim, self.config.metric, k, &accept);
+        hits.into_iter()
+            .map(|(r, d)| (r + start as u32, d))
+            .collect()
+    }
+
+    fn to_hits(&self, mut found: Vec<(u32, f32)>, k: usize) -> Vec<Hit> {
+        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        found.truncate(k);
+        let metric = self.config.metric;
+        found
+            .into_iter()
+            .map(|(row, d)| Hit {
+                id: self.vectors.ids[row as usize],
+                label: self.vectors.labels[row as usize],
+                distance: metric.report(d),
+            })
+            .collect()
+    }
+}

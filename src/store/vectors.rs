@@ -1,0 +1,89 @@
+//! The in-memory copy of a collection's vectors: contiguous rows in ascending id order.
+
+/// Every stored record's vector, label and deletion mark, row `r` holding id `ids[r]`.
+///
+/// Invariant: `ids` is strictly ascending, and `data.len() == ids.len() * dim`. The graph's
+/// nodes are the first `graph.len()` rows, so graph node `i` and row `i` are the same record.
+#[derive(Debug, Clone, Default)]
+pub struct VectorSet {
+    /// Vector dimension.
+    pub dim: usize,
+    /// Record id of each row, ascending.
+    pub ids: Vec<u64>,
+    /// Label index of each row.
+    pub labels: Vec<u32>,
+    /// True for rows deleted since the last compaction.
+    pub deleted: Vec<bool>,
+    /// Row-major vectors.
+    pub data: Vec<f32>,
+}
+
+impl VectorSet {
+    /// An empty set of the given dimension.
+    pub fn new(dim: usize) -> Self {
+        VectorSet {
+            dim,
+            ..Default::default()
+        }
+    }
+
+    /// Number of rows, deleted ones included.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Number of rows not deleted.
+    pub fn live(&self) -> usize {
+        self.deleted.iter().filter(|d| !**d).count()
+    }
+
+    /// Appends a row; `id` must exceed every id already present.
+    pub fn push(&mut self, id: u64, label: u32, vector: &[f32]) {
+        debug_assert!(self.ids.last().is_none_or(|&last| last < id), "ids ascend");
+        debug_assert_eq!(vector.len(), self.dim);
+        self.ids.push(id);
+        self.labels.push(label);
+        self.deleted.push(false);
+        self.data.extend_from_slice(vector);
+    }
+
+    /// The vector of row `r`.
+    pub fn row(&self, r: usize) -> &[f32] {
+        &self.data[r * self.dim..(r + 1) * self.dim]
+    }
+
+    /// The row holding `id`, if any.
+    pub fn row_of(&self, id: u64) -> Option<usize> {
+        self.ids.binary_search(&id).ok()
+    }
+
+    /// Live rows: (row, id, label).
+    pub fn live_rows(&self) -> impl Iterator<Item = (usize, u64, u32)> + '_ {
+        (0..self.len())
+            .filter(|&r| !self.deleted[r])
+            .map(|r| (r, self.ids[r], self.labels[r]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_row_lookup_and_live_count() {
+        let mut set = VectorSet::new(2);
+        set.push(3, 0, &[1.0, 2.0]);
+        set.push(9, 1, &[3.0, 4.0]);
+        assert_eq!(set.row(1), &[3.0, 4.0]);
+        assert_eq!(set.row_of(9), Some(1));
+        assert_eq!(set.row_of(4), None);
+        set.deleted[0] = true;
+        assert_eq!(set.live(), 1);
+        assert_eq!(set.live_rows().collect::<Vec<_>>(), vec![(1, 9, 1)]);
+    }
+}

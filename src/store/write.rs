@@ -1,0 +1,307 @@
+//! Writes: batches of records, deletes, the graph rebuild and compaction.
+//!
+//! Every write is one redb transaction committed with immediate durability; the in-memory
+//! state changes only after the commit returned, so a failed write leaves both the file and
+//! the open collection as they were.
+
+use redb::{Database, ReadableTable, WriteTransaction};
+use sha2::{Digest, Sha256};
+
+use super::collection::Collection;
+use super::graph;
+use super::open::{storage, Db};
+use super::tables::{
+    self, RecordRow, DEDUP, GRAPH, GRAPH_KEY, KEY_CLASSIFIER, KEY_NEXT_ID, LABELS, META, RECORDS,
+    TOMBSTONES, VECTORS,
+};
+use super::VectorSet;
+use crate::{Error, Result};
+
+/// A record to insert, with its embedding.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// Record name.
+    pub name: String,
+    /// Label string (added to the dictionary when new).
+    pub label: String,
+    /// ACGTN sequence bytes.
+    pub seq: Vec<u8>,
+    /// The embedding, in the collection's dimension (normalised on insert for cosine).
+    pub vector: Vec<f32>,
+}
+
+/// What one committed batch did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchOutcome {
+    /// For each input record, its new id, or `None` when it was already stored.
+    pub ids: Vec<Option<u64>>,
+    /// Live records after the batch.
+    pub total: usize,
+}
+
+/// sha256 of a sequence.
+pub fn sequence_hash(seq: &[u8]) -> [u8; 32] {
+    Sha256::digest(seq).into()
+}
+
+/// The de-duplication key: a record is the same when its label and sequence are.
+fn dedup_key(label: &str, seq: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(label.as_bytes());
+    h.update([0u8]);
+    h.update(seq);
+    h.finalize().into()
+}
+
+/// Changes staged inside a write transaction, applied to memory after the commit.
+struct Staged {
+    rows: Vec<(u64, u32, Vec<f32>)>,
+    new_labels: Vec<String>,
+    next_id: u64,
+}
+
+impl Collection {
+    fn writer(&self) -> Result<&Database> {
+        match &self.db {
+            Db::Write(db) => Ok(db),
+            Db::Read(_) => Err(Error::InvalidArgument {
+                what: "collection".into(),
+                message: "opened read-only".into(),
+            }),
+        }
+    }
+
+    fn begin_write(&self) -> Result<WriteTransaction> {
+        self.writer()?.begin_write().map_err(storage)
+    }
+
+    /// Inserts a batch in one durable transaction. Records whose (label, sequence) is already
+    /// stored are skipped unless `allow_duplicates`.
+    pub fn insert_batch(
+        &mut self,
+        records: &[NewRecord],
+        allow_duplicates: bool,
+    ) -> Result<BatchOutcome> {
+        let vectors: Vec<Vec<f32>> = records
+            .iter()
+            .map(|r| self.prepare_query(&r.vector))
+            .collect::<Result<_>>()?;
+        let txn = self.begin_write()?;
+        let mut staged = Staged {
+            rows: Vec::new(),
+            new_labels: Vec::new(),
+            next_id: self.next_id,
+        };
+        let mut ids = Vec::with_capacity(records.len());
+        {
+            let mut tables = BatchTables::open(&txn)?;
+            for (record, vector) in records.iter().zip(vectors) {
+                ids.push(self.stage_record(
+                    &mut tables,
+                    &mut staged,
+                    record,
+                    vector,
+                    allow_duplicates,
+                )?);
+            }
+            let mut meta = txn.open_table(META).map_err(storage)?;
+            let next = serde_json::to_vec(&staged.next_id).expect("u64 serialises");
+            meta.insert(KEY_NEXT_ID, next.as_slice()).map_err(storage)?;
+        }
+        txn.commit().map_err(storage)?;
+        self.apply(staged);
+        Ok(BatchOutcome {
+            ids,
+            total: self.len(),
+        })
+    }
+
+    fn stage_record(
+        &self,
+        t: &mut BatchTables,
+        staged: &mut Staged,
+        record: &NewRecord,
+        vector: Vec<f32>,
+        allow_duplicates: bool,
+    ) -> Result<Option<u64>> {
+        let key = dedup_key(&record.label, &record.seq);
+        if !allow_duplicates && t.dedup.get(&key).map_err(storage)?.is_some() {
+            return Ok(None);
+        }
+        let label = self.stage_label(t, staged, &record.label)?;
+        let id = staged.next_id;
+        staged.next_id += 1;
+        let row = RecordRow {
+            name: record.name.clone(),
+            label,
+            seq: record.seq.clone(),
+            hash: sequence_hash(&record.seq),
+        };
+        t.records
+            .insert(id, tables::encode(&row).as_slice())
+            .map_err(storage)?;
+        t.vectors
+            .insert(id, tables::vector_to_bytes(&vector).as_slice())
+            .map_err(storage)?;
+        t.dedup.insert(&key, id).map_err(storage)?;
+        staged.rows.push((id, label, vector));
+        Ok(Some(id))
+    }
+
+    fn stage_label(&self, t: &mut BatchTables, staged: &mut Staged, name: &str) -> Result<u32> {
+        if let Some(i) = self.label_index(name) {
+            return Ok(i);
+        }
+        if let Some(i) = staged.new_labels.iter().position(|l| l == name) {
+            return Ok((self.labels.len() + i) as u32);
+        }
+        let index = (self.labels.len() + staged.new_labels.len()) as u32;
+        t.labels.insert(index, name).map_err(storage)?;
+        staged.new_labels.push(name.to_string());
+        Ok(index)
+    }
+
+    fn apply(&mut self, staged: Staged) {
+        self.labels.extend(staged.new_labels);
+        self.next_id = staged.next_id;
+        for (id, label, vector) in staged.rows {
+            self.vectors.push(id, label, &vector);
+        }
+    }
+
+    /// Marks records deleted (durably). Unknown or already deleted ids are an error and
+    /// nothing is deleted.
+    pub fn delete(&mut self, ids: &[u64]) -> Result<()> {
+        let rows: Vec<usize> = ids
+            .iter()
+            .map(|&id| {
+                self.vectors
+                    .row_of(id)
+                    .filter(|&r| !self.vectors.deleted[r])
+                    .ok_or(Error::UnknownId { id })
+            })
+            .collect::<Result<_>>()?;
+        let txn = self.begin_write()?;
+        {
+            let mut tombstones = txn.open_table(TOMBSTONES).map_err(storage)?;
+            let mut dedup = txn.open_table(DEDUP).map_err(storage)?;
+            let records = txn.open_table(RECORDS).map_err(storage)?;
+            for &id in ids {
+                tombstones.insert(id, ()).map_err(storage)?;
+                // Forget the dedup key so the same record can be added again later.
+                let row = records
+                    .get(id)
+                    .map_err(storage)?
+                    .ok_or(Error::UnknownId { id })?;
+                let row: RecordRow = tables::decode(row.value()).map_err(|e| Error::Corrupt {
+                    path: self.path.clone(),
+                    message: e,
+                })?;
+                dedup
+                    .remove(&dedup_key(&self.labels[row.label as usize], &row.seq))
+                    .map_err(storage)?;
+            }
+        }
+        txn.commit().map_err(storage)?;
+        let newly = rows
+            .iter()
+            .filter(|&&r| !std::mem::replace(&mut self.vectors.deleted[r], true))
+            .count();
+        self.tombstones += newly;
+        Ok(())
+    }
+
+    /// True when the tail has outgrown max(rebuild_min_tail, 10% of live records).
+    pub fn needs_rebuild(&self) -> bool {
+        let threshold = self.config.rebuild_min_tail.max(self.len() / 10);
+        self.tail_len() > threshold
+    }
+
+    /// Builds the graph over every stored row and persists it in one transaction.
+    pub fn rebuild_graph(&mut self) -> Result<()> {
+        let layout = graph::build(
+            &self.vectors.ids,
+            &self.vectors.data,
+            self.config.dim,
+            &self.config.graph,
+        );
+        let txn = self.begin_write()?;
+        {
+            let mut table = txn.open_table(GRAPH).map_err(storage)?;
+            table
+                .insert(GRAPH_KEY, tables::encode(&layout).as_slice())
+                .map_err(storage)?;
+        }
+        txn.commit().map_err(storage)?;
+        self.graph = Some(layout);
+        Ok(())
+    }
+
+    /// Removes deleted records for good, then rebuilds the graph over what is left.
+    pub fn compact(&mut self) -> Result<()> {
+        let dead: Vec<u64> = (0..self.vectors.len())
+            .filter(|&r| self.vectors.deleted[r])
+            .map(|r| self.vectors.ids[r])
+            .collect();
+        let txn = self.begin_write()?;
+        {
+            let mut records = txn.open_table(RECORDS).map_err(storage)?;
+            let mut vectors = txn.open_table(VECTORS).map_err(storage)?;
+            let mut tombstones = txn.open_table(TOMBSTONES).map_err(storage)?;
+            for &id in &dead {
+                records.remove(id).map_err(storage)?;
+                vectors.remove(id).map_err(storage)?;
+                tombstones.remove(id).map_err(storage)?;
+            }
+            txn.open_table(GRAPH)
+                .map_err(storage)?
+                .remove(GRAPH_KEY)
+                .map_err(storage)?;
+        }
+        txn.commit().map_err(storage)?;
+        self.vectors = self.live_vectors();
+        self.tombstones = 0;
+        self.graph = None;
+        if !self.vectors.is_empty() {
+            self.rebuild_graph()?;
+        }
+        Ok(())
+    }
+
+    fn live_vectors(&self) -> VectorSet {
+        let mut live = VectorSet::new(self.config.dim);
+        for (row, id, label) in self.vectors.live_rows() {
+            live.push(id, label, self.vectors.row(row));
+        }
+        live
+    }
+
+    /// Stores the engine's classifier blob durably (opaque to the store).
+    pub fn save_classifier_blob(&mut self, blob: &[u8]) -> Result<()> {
+        let txn = self.begin_write()?;
+        txn.open_table(META)
+            .map_err(storage)?
+            .insert(KEY_CLASSIFIER, blob)
+            .map_err(storage)?;
+        txn.commit().map_err(storage)
+    }
+}
+
+/// The tables a batch insert writes, opened once per transaction.
+struct BatchTables<'txn> {
+    records: redb::Table<'txn, u64, &'static [u8]>,
+    vectors: redb::Table<'txn, u64, &'static [u8]>,
+    labels: redb::Table<'txn, u32, &'static str>,
+    dedup: redb::Table<'txn, &'static [u8; 32], u64>,
+}
+
+impl<'txn> BatchTables<'txn> {
+    fn open(txn: &'txn WriteTransaction) -> Result<Self> {
+        Ok(BatchTables {
+            records: txn.open_table(RECORDS).map_err(storage)?,
+            vectors: txn.open_table(VECTORS).map_err(storage)?,
+            labels: txn.open_table(LABELS).map_err(storage)?,
+            dedup: txn.open_table(DEDUP).map_err(storage)?,
+        })
+    }
+}
