@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod embed;
+pub mod engine;
 pub mod error;
 pub mod features;
 pub mod seq;

@@ -1,0 +1,88 @@
+//! `index`: read, validate, embed and store records in durable batches.
+
+use std::path::{Path, PathBuf};
+
+use crate::embed::{self, Embedder};
+use crate::seq::{self, ReadOptions, SeqRecord};
+use crate::store::{Collection, CollectionConfig, NewRecord};
+use crate::{Error, Result};
+
+/// Options of an index run.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    /// How to read the input files.
+    pub read: ReadOptions,
+    /// The embedder spec.
+    pub embedder: String,
+    /// Records per durable batch.
+    pub batch: usize,
+    /// Store records even when the same (label, sequence) is already stored.
+    pub allow_duplicates: bool,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions { read: ReadOptions::default(), embedder: "composition".into(), batch: 1000, allow_duplicates: false }
+    }
+}
+
+/// What an index run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexReport {
+    /// Records read from the input.
+    pub read: usize,
+    /// Records newly stored.
+    pub added: usize,
+    /// Live records in the collection afterwards.
+    pub total: usize,
+    /// Whether the graph was rebuilt at the end.
+    pub rebuilt_graph: bool,
+}
+
+/// Reads every input file first (so bad input fails before anything is written), then
+/// indexes the records. `on_commit(done, of, total)` runs after each durable batch.
+pub fn index_files(path: &Path, inputs: &[PathBuf], opts: &IndexOptions, on_commit: &mut dyn FnMut(usize, usize, usize)) -> Result<IndexReport> {
+    let records = seq::read_all(inputs, &opts.read)?;
+    index_records(path, &records, opts, on_commit)
+}
+
+/// Indexes already validated records; every record needs a label.
+pub fn index_records(path: &Path, records: &[SeqRecord], opts: &IndexOptions, on_commit: &mut dyn FnMut(usize, usize, usize)) -> Result<IndexReport> {
+    let labels = labels_of(records)?;
+    let embedder = embed::from_spec(&opts.embedder)?;
+    let config = CollectionConfig::new(&opts.embedder, &embedder.identity(), embedder.dim());
+    let mut collection = Collection::create_or_open(path, &config)?;
+    let mut added = 0;
+    for (chunk_index, chunk) in records.chunks(opts.batch.max(1)).enumerate() {
+        let start = chunk_index * opts.batch.max(1);
+        let batch = embed_chunk(embedder.as_ref(), chunk, &labels[start..start + chunk.len()])?;
+        let outcome = collection.insert_batch(&batch, opts.allow_duplicates)?;
+        added += outcome.ids.iter().filter(|id| id.is_some()).count();
+        on_commit(start + chunk.len(), records.len(), outcome.total);
+    }
+    let rebuilt_graph = collection.needs_rebuild();
+    if rebuilt_graph {
+        collection.rebuild_graph()?;
+    }
+    Ok(IndexReport { read: records.len(), added, total: collection.len(), rebuilt_graph })
+}
+
+fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {
+    records
+        .iter()
+        .map(|r| {
+            r.label.clone().ok_or_else(|| Error::MissingLabel { source_name: "input".into(), location: format!("record {:?}", r.name) })
+        })
+        .collect()
+}
+
+fn embed_chunk(embedder: &dyn Embedder, chunk: &[SeqRecord], labels: &[String]) -> Result<Vec<NewRecord>> {
+    let seqs: Vec<&[u8]> = chunk.iter().map(|r| r.seq.as_bytes()).collect();
+    let vectors = embedder.embed_batch(&seqs)?;
+    Ok(chunk
+        .iter()
+        .zip(labels)
+        .zip(vectors)
+        .map(|((r, label), vector)| NewRecord { name: r.name.clone(), label: label.clone(), seq: r.seq.as_bytes().to_vec(), vector })
+        .collect())
+}

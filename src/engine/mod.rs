@@ -1,0 +1,55 @@
+//! The one place that wires the layers together: read input, embed, store, search.
+//!
+//! The CLI and the HTTP server call these functions and only parse and format around them.
+
+mod index;
+mod search;
+
+pub use index::{index_files, index_records, IndexOptions, IndexReport};
+pub use search::{embed_queries, label_filter, neighbours, open_for_queries, search_sequences, Neighbour, QueryResult};
+
+use std::path::{Path, PathBuf};
+
+use crate::embed::{self, Embedder};
+use crate::store::Collection;
+use crate::{Error, Result};
+
+/// Default home of collections, relative to the working directory.
+pub const INDEX_DIR: &str = "indexes";
+
+/// Resolves `--collection X`: a value containing `/` or ending in `.redb` is a path used as
+/// is; anything else is a name under [`INDEX_DIR`].
+pub fn collection_path(spec: &str) -> PathBuf {
+    if spec.contains('/') || spec.ends_with(".redb") {
+        PathBuf::from(spec)
+    } else {
+        Path::new(INDEX_DIR).join(format!("{spec}.redb"))
+    }
+}
+
+/// The embedder a collection was built with, checked against the stored identity.
+pub fn embedder_for(collection: &Collection) -> Result<Box<dyn Embedder>> {
+    let config = collection.config();
+    let embedder = embed::from_spec(&config.embedder)?;
+    if embedder.identity() != config.embedder_identity {
+        return Err(Error::Mismatch {
+            path: collection.path().to_path_buf(),
+            field: "embedder identity",
+            stored: config.embedder_identity.clone(),
+            requested: embedder.identity(),
+        });
+    }
+    Ok(embedder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collection_names_and_paths_resolve_as_the_contract_says() {
+        assert_eq!(collection_path("demo"), PathBuf::from("indexes/demo.redb"));
+        assert_eq!(collection_path("x.redb"), PathBuf::from("x.redb"));
+        assert_eq!(collection_path("/tmp/a/b"), PathBuf::from("/tmp/a/b"));
+    }
+}
