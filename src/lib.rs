@@ -4,6 +4,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod classify;
 pub mod error;
+pub mod metrics;
 
 pub use error::{Error, Result};
