@@ -4,10 +4,12 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod classify;
 pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod features;
+pub mod metrics;
 pub mod seq;
 pub mod store;
 pub mod vecmath;
