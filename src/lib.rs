@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod classify;
+pub mod demo;
 pub mod embed;
 pub mod engine;
 pub mod error;

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::classify::{load_state, train, ClassifierState, MIN_TRAIN_RECORDS};
 use crate::embed::{self, Embedder};
 use crate::seq::{self, ReadOptions, SeqRecord};
 use crate::store::{Collection, CollectionConfig, NewRecord};
@@ -22,12 +23,17 @@ pub struct IndexOptions {
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        IndexOptions { read: ReadOptions::default(), embedder: "composition".into(), batch: 1000, allow_duplicates: false }
+        IndexOptions {
+            read: ReadOptions::default(),
+            embedder: "composition".into(),
+            batch: 1000,
+            allow_duplicates: false,
+        }
     }
 }
 
 /// What an index run did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct IndexReport {
     /// Records read from the input.
     pub read: usize,
@@ -37,17 +43,29 @@ pub struct IndexReport {
     pub total: usize,
     /// Whether the graph was rebuilt at the end.
     pub rebuilt_graph: bool,
+    /// The classifier trained at the end, if the collection is large enough.
+    pub classifier: Option<ClassifierState>,
 }
 
 /// Reads every input file first (so bad input fails before anything is written), then
 /// indexes the records. `on_commit(done, of, total)` runs after each durable batch.
-pub fn index_files(path: &Path, inputs: &[PathBuf], opts: &IndexOptions, on_commit: &mut dyn FnMut(usize, usize, usize)) -> Result<IndexReport> {
+pub fn index_files(
+    path: &Path,
+    inputs: &[PathBuf],
+    opts: &IndexOptions,
+    on_commit: &mut dyn FnMut(usize, usize, usize),
+) -> Result<IndexReport> {
     let records = seq::read_all(inputs, &opts.read)?;
     index_records(path, &records, opts, on_commit)
 }
 
 /// Indexes already validated records; every record needs a label.
-pub fn index_records(path: &Path, records: &[SeqRecord], opts: &IndexOptions, on_commit: &mut dyn FnMut(usize, usize, usize)) -> Result<IndexReport> {
+pub fn index_records(
+    path: &Path,
+    records: &[SeqRecord],
+    opts: &IndexOptions,
+    on_commit: &mut dyn FnMut(usize, usize, usize),
+) -> Result<IndexReport> {
     let labels = labels_of(records)?;
     let embedder = embed::from_spec(&opts.embedder)?;
     let config = CollectionConfig::new(&opts.embedder, &embedder.identity(), embedder.dim());
@@ -55,7 +73,11 @@ pub fn index_records(path: &Path, records: &[SeqRecord], opts: &IndexOptions, on
     let mut added = 0;
     for (chunk_index, chunk) in records.chunks(opts.batch.max(1)).enumerate() {
         let start = chunk_index * opts.batch.max(1);
-        let batch = embed_chunk(embedder.as_ref(), chunk, &labels[start..start + chunk.len()])?;
+        let batch = embed_chunk(
+            embedder.as_ref(),
+            chunk,
+            &labels[start..start + chunk.len()],
+        )?;
         let outcome = collection.insert_batch(&batch, opts.allow_duplicates)?;
         added += outcome.ids.iter().filter(|id| id.is_some()).count();
         on_commit(start + chunk.len(), records.len(), outcome.total);
@@ -64,25 +86,69 @@ pub fn index_records(path: &Path, records: &[SeqRecord], opts: &IndexOptions, on
     if rebuilt_graph {
         collection.rebuild_graph()?;
     }
-    Ok(IndexReport { read: records.len(), added, total: collection.len(), rebuilt_graph })
+    let stale = added > 0 || load_state(&collection)?.is_none();
+    let classifier = if stale {
+        retrain(&mut collection)?
+    } else {
+        None
+    };
+    Ok(IndexReport {
+        read: records.len(),
+        added,
+        total: collection.len(),
+        rebuilt_graph,
+        classifier,
+    })
+}
+
+/// Trains the classifier when the collection is large enough to tune one.
+fn retrain(collection: &mut Collection) -> Result<Option<ClassifierState>> {
+    if collection.len() < MIN_TRAIN_RECORDS {
+        return Ok(None);
+    }
+    train(collection).map(Some)
+}
+
+/// Marks records deleted.
+pub fn delete(path: &Path, ids: &[u64]) -> Result<()> {
+    Collection::open_writer(path)?.delete(ids)
+}
+
+/// Drops deleted records, rebuilds the graph and retrains the classifier.
+pub fn compact(path: &Path) -> Result<Option<ClassifierState>> {
+    let mut collection = Collection::open_writer(path)?;
+    collection.compact()?;
+    retrain(&mut collection)
 }
 
 fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {
     records
         .iter()
         .map(|r| {
-            r.label.clone().ok_or_else(|| Error::MissingLabel { source_name: "input".into(), location: format!("record {:?}", r.name) })
+            r.label.clone().ok_or_else(|| Error::MissingLabel {
+                source_name: "input".into(),
+                location: format!("record {:?}", r.name),
+            })
         })
         .collect()
 }
 
-fn embed_chunk(embedder: &dyn Embedder, chunk: &[SeqRecord], labels: &[String]) -> Result<Vec<NewRecord>> {
+fn embed_chunk(
+    embedder: &dyn Embedder,
+    chunk: &[SeqRecord],
+    labels: &[String],
+) -> Result<Vec<NewRecord>> {
     let seqs: Vec<&[u8]> = chunk.iter().map(|r| r.seq.as_bytes()).collect();
     let vectors = embedder.embed_batch(&seqs)?;
     Ok(chunk
         .iter()
         .zip(labels)
         .zip(vectors)
-        .map(|((r, label), vector)| NewRecord { name: r.name.clone(), label: label.clone(), seq: r.seq.as_bytes().to_vec(), vector })
+        .map(|((r, label), vector)| NewRecord {
+            name: r.name.clone(),
+            label: label.clone(),
+            seq: r.seq.as_bytes().to_vec(),
+            vector,
+        })
         .collect())
 }

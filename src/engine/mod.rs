@@ -2,11 +2,20 @@
 //!
 //! The CLI and the HTTP server call these functions and only parse and format around them.
 
+mod classify;
+mod eval;
 mod index;
 mod search;
 
-pub use index::{index_files, index_records, IndexOptions, IndexReport};
-pub use search::{embed_queries, label_filter, neighbours, open_for_queries, search_sequences, Neighbour, QueryResult};
+pub use classify::{
+    classify_records, design_row, load_state, train, ClassifierState, ClassifyOptions, Prediction,
+};
+pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport};
+pub use index::{compact, delete, index_files, index_records, IndexOptions, IndexReport};
+pub use search::{
+    embed_queries, label_filter, neighbours, open_for_queries, search_sequences, Neighbour,
+    QueryResult,
+};
 
 use std::path::{Path, PathBuf};
 

@@ -52,16 +52,28 @@ pub fn label_filter(collection: &Collection, labels: &[String]) -> Result<Option
         return Ok(None);
     }
     let ids = labels.iter().map(|l| {
-        collection.label_index(l).ok_or_else(|| Error::InvalidArgument {
-            what: "label".into(),
-            message: format!("{l:?} is not in the collection (labels: {})", collection.labels().join(", ")),
-        })
+        collection
+            .label_index(l)
+            .ok_or_else(|| Error::InvalidArgument {
+                what: "label".into(),
+                message: format!(
+                    "{l:?} is not in the collection (labels: {})",
+                    collection.labels().join(", ")
+                ),
+            })
     });
     ids.collect::<Result<Vec<u32>>>().map(Some)
 }
 
 /// Searches every query; `labels` (names) restricts the neighbours to those labels.
-pub fn search_sequences(collection: &Collection, embedder: &dyn Embedder, queries: &[SeqRecord], k: usize, ef: Option<usize>, labels: &[String]) -> Result<Vec<QueryResult>> {
+pub fn search_sequences(
+    collection: &Collection,
+    embedder: &dyn Embedder,
+    queries: &[SeqRecord],
+    k: usize,
+    ef: Option<usize>,
+    labels: &[String],
+) -> Result<Vec<QueryResult>> {
     let filter = label_filter(collection, labels)?;
     let vectors = embed_queries(embedder, queries)?;
     queries
@@ -69,7 +81,10 @@ pub fn search_sequences(collection: &Collection, embedder: &dyn Embedder, querie
         .zip(vectors)
         .map(|(q, v)| {
             let hits = collection.search(&v, k, ef, filter.as_deref())?;
-            Ok(QueryResult { query: q.name.clone(), neighbours: neighbours(collection, &hits)? })
+            Ok(QueryResult {
+                query: q.name.clone(),
+                neighbours: neighbours(collection, &hits)?,
+            })
         })
         .collect()
 }
@@ -81,6 +96,11 @@ pub fn neighbours(collection: &Collection, hits: &[crate::store::Hit]) -> Result
     Ok(hits
         .iter()
         .zip(names)
-        .map(|(h, name)| Neighbour { id: h.id, name, label: collection.label_name(h.label).to_string(), distance: h.distance })
+        .map(|(h, name)| Neighbour {
+            id: h.id,
+            name,
+            label: collection.label_name(h.label).to_string(),
+            distance: h.distance,
+        })
         .collect())
 }

@@ -200,6 +200,24 @@ impl Collection {
             .collect()
     }
 
+    /// Every live record's row, in id order (row `i` of the result is the i-th live row).
+    pub fn live_records(&self) -> Result<Vec<RecordRow>> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECORDS).map_err(storage)?;
+        let mut out = Vec::with_capacity(self.len());
+        for (_, id, _) in self.vectors.live_rows() {
+            let row = table
+                .get(id)
+                .map_err(storage)?
+                .ok_or(Error::UnknownId { id })?;
+            out.push(tables::decode(row.value()).map_err(|e| Error::Corrupt {
+                path: self.path.clone(),
+                message: e,
+            })?);
+        }
+        Ok(out)
+    }
+
     /// The stored classifier blob, if the engine saved one.
     pub fn classifier_blob(&self) -> Result<Option<Vec<u8>>> {
         let txn = self.db.begin_read()?;

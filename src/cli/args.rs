@@ -1,0 +1,50 @@
+//! Arguments shared by several subcommands.
+
+use std::path::PathBuf;
+
+use genovec::seq::{Format, ReadOptions};
+
+/// How to read sequence files.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadArgs {
+    /// File format (auto detects by extension, then content).
+    #[arg(long, default_value = "auto")]
+    pub format: Format,
+    /// Table column holding the sequence (default: `sequence` or `seq`).
+    #[arg(long)]
+    pub seq_column: Option<String>,
+    /// Table column holding the label (default: `label`).
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// Table column holding the record name (default: `name` or `id`, else file:line).
+    #[arg(long)]
+    pub name_column: Option<String>,
+}
+
+impl ReadArgs {
+    /// The library's read options; `label` is given to records that carry none.
+    pub fn options(&self, label: Option<String>) -> ReadOptions {
+        ReadOptions {
+            format: self.format,
+            seq_column: self.seq_column.clone(),
+            label_column: self.label_column.clone(),
+            name_column: self.name_column.clone(),
+            label,
+        }
+    }
+}
+
+/// `--collection X`: a name under indexes/ or a path.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CollectionArg {
+    /// Collection name (indexes/NAME.redb) or path (contains `/` or ends in `.redb`).
+    #[arg(long)]
+    pub collection: String,
+}
+
+impl CollectionArg {
+    /// The collection file.
+    pub fn path(&self) -> PathBuf {
+        genovec::engine::collection_path(&self.collection)
+    }
+}

@@ -1,0 +1,107 @@
+//! `genovec classify`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use genovec::engine::{self, ClassifyOptions, Prediction};
+
+use super::args::{CollectionArg, ReadArgs};
+use super::output::{self, num};
+
+/// Arguments of `classify`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    collection: CollectionArg,
+    /// Files of sequences to classify.
+    #[arg(long, required = true, num_args = 1..)]
+    input: Vec<PathBuf>,
+    #[command(flatten)]
+    read: ReadArgs,
+    /// Voting neighbours (default: the value tuned at index time).
+    #[arg(long)]
+    k: Option<usize>,
+    /// Answer `unknown` when the nearest neighbour is farther than this distance.
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// JSON Lines instead of TSV.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let path = args.collection.path();
+    let queries = genovec::seq::read_all(&args.input, &args.read.options(None))?;
+    let (collection, embedder) =
+        engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
+    let state = engine::load_state(&collection)?;
+    let opts = ClassifyOptions {
+        k: args.k,
+        threshold: args.threshold,
+    };
+    let predictions = engine::classify_records(
+        &collection,
+        embedder.as_ref(),
+        state.as_ref(),
+        &queries,
+        opts,
+    )?;
+    let mut out = output::stdout();
+    if args.json {
+        predictions
+            .iter()
+            .try_for_each(|p| output::json_line(&mut out, &json(p)))?;
+    } else {
+        write_tsv(&mut out, collection.labels(), &predictions)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The JSON shape: probabilities as an object keyed by label.
+pub fn json(p: &Prediction) -> serde_json::Value {
+    let probabilities: serde_json::Map<String, serde_json::Value> = p
+        .probabilities
+        .iter()
+        .map(|(l, v)| (l.clone(), (*v).into()))
+        .collect();
+    serde_json::json!({
+        "name": p.name,
+        "label": p.label,
+        "confidence": p.confidence,
+        "probabilities": probabilities,
+        "neighbours": p.neighbours,
+    })
+}
+
+fn write_tsv(
+    out: &mut impl Write,
+    labels: &[String],
+    predictions: &[Prediction],
+) -> anyhow::Result<()> {
+    let p_columns: Vec<String> = labels.iter().map(|l| format!("p_{l}")).collect();
+    writeln!(
+        out,
+        "name\tpredicted\tconfidence\t{}\tneighbours",
+        p_columns.join("\t")
+    )?;
+    for p in predictions {
+        let probs: Vec<String> = p.probabilities.iter().map(|(_, v)| num(*v)).collect();
+        let evidence: Vec<String> = p
+            .neighbours
+            .iter()
+            .map(|n| format!("{}:{}:{}", n.id, n.label, num(n.distance as f64)))
+            .collect();
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}\t{}",
+            p.name,
+            p.label,
+            num(p.confidence),
+            probs.join("\t"),
+            evidence.join(";")
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! `genovec eval`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use genovec::engine::{self, EvalOptions, EvalReport};
+use genovec::seq;
+
+use super::args::ReadArgs;
+use super::output::{self, num};
+
+/// Arguments of `eval`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Training files.
+    #[arg(long, num_args = 1.., requires = "test", conflicts_with = "data")]
+    train: Vec<PathBuf>,
+    /// Test files.
+    #[arg(long, num_args = 1.., requires = "train")]
+    test: Vec<PathBuf>,
+    /// Files for cross-validation (with --folds).
+    #[arg(long, num_args = 1.., requires = "folds", required_unless_present = "train")]
+    data: Vec<PathBuf>,
+    /// Number of stratified folds.
+    #[arg(long)]
+    folds: Option<usize>,
+    #[command(flatten)]
+    read: ReadArgs,
+    /// Embedder spec.
+    #[arg(long, default_value = "composition")]
+    embedder: String,
+    /// Voting neighbours (default: tuned on each training set).
+    #[arg(long)]
+    k: Option<usize>,
+    /// Seed of the fold assignment.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let read = args.read.options(None);
+    let opts = EvalOptions {
+        embedder: args.embedder.clone(),
+        k: args.k,
+        seed: args.seed,
+    };
+    let report = match args.folds {
+        Some(folds) => engine::eval_folds(&seq::read_all(&args.data, &read)?, folds, &opts)?,
+        None => engine::eval_split(
+            &seq::read_all(&args.train, &read)?,
+            &seq::read_all(&args.test, &read)?,
+            &opts,
+        )?,
+    };
+    let mut out = output::stdout();
+    if args.json {
+        output::json_line(&mut out, &report)?;
+    } else {
+        write_table(&mut out, &report)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_table(out: &mut impl Write, r: &EvalReport) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "train {}  test {}  folds {}",
+        r.n_train,
+        r.n_test,
+        r.folds.len()
+    )?;
+    writeln!(out, "accuracy  {}", num(r.accuracy))?;
+    writeln!(out, "macro_f1  {}", num(r.macro_f1))?;
+    writeln!(out, "mcc       {}", num(r.mcc))?;
+    writeln!(out, "auroc     {}", r.auroc.map_or("n/a".into(), num))?;
+    for (i, f) in r.folds.iter().enumerate() {
+        let p = f.params.as_ref().map_or("kNN only".into(), |p| {
+            format!("k={} weight_knn={} C={}", p.k, p.weight_knn, p.c)
+        });
+        writeln!(
+            out,
+            "fold {}: accuracy {} macro_f1 {} mcc {} ({p})",
+            i + 1,
+            num(f.metrics.accuracy),
+            num(f.metrics.macro_f1),
+            num(f.metrics.mcc)
+        )?;
+    }
+    writeln!(out, "confusion (rows true, columns predicted):")?;
+    let width = r.labels.iter().map(String::len).max().unwrap_or(4).max(6);
+    write!(out, "{:width$}", "")?;
+    r.labels
+        .iter()
+        .try_for_each(|l| write!(out, " {l:>width$}"))?;
+    writeln!(out)?;
+    for (label, row) in r.labels.iter().zip(&r.confusion) {
+        write!(out, "{label:width$}")?;
+        row.iter().try_for_each(|c| write!(out, " {c:>width$}"))?;
+        writeln!(out)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! `genovec index`.
+
+use std::path::PathBuf;
+
+use genovec::engine::{self, IndexOptions};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::args::{CollectionArg, ReadArgs};
+
+/// Arguments of `index`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    collection: CollectionArg,
+    /// Input files (FASTA, CSV or TSV, plain or gzip); repeat or list several.
+    #[arg(long, required = true, num_args = 1..)]
+    input: Vec<PathBuf>,
+    #[command(flatten)]
+    read: ReadArgs,
+    /// Label for records that carry none (FASTA without `label=`, tables without a label
+    /// column).
+    #[arg(long)]
+    label: Option<String>,
+    /// Embedder: composition | dnabert2:DIR | nt:DIR | hyenadna:DIR | DIR.
+    #[arg(long, default_value = "composition")]
+    embedder: String,
+    /// Records per durable batch.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Store a record even when the same (label, sequence) is already stored.
+    #[arg(long)]
+    allow_duplicates: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let path = args.collection.path();
+    let opts = IndexOptions {
+        read: args.read.options(args.label),
+        embedder: args.embedder,
+        batch: args.batch,
+        allow_duplicates: args.allow_duplicates,
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} records {per_sec} {msg}",
+    )?);
+    let mut on_commit = |done: usize, of: usize, total: usize| {
+        bar.set_length(of as u64);
+        bar.set_position(done as u64);
+        // `committed N` is printed only after the batch's transaction is durable.
+        bar.suspend(|| eprintln!("committed {total}"));
+    };
+    let report = engine::index_files(&path, &args.input, &opts, &mut on_commit)?;
+    bar.finish_and_clear();
+    eprintln!(
+        "indexed {}: read {}, added {}, total {}{}",
+        path.display(),
+        report.read,
+        report.added,
+        report.total,
+        if report.rebuilt_graph {
+            ", graph rebuilt"
+        } else {
+            ""
+        }
+    );
+    if let Some(c) = report.classifier {
+        let p = c.params;
+        eprintln!(
+            "classifier: k={} weight_knn={} C={} (inner validation accuracy {:.4})",
+            p.k, p.weight_knn, p.c, c.val_accuracy
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Argument parsing and dispatch. Each subcommand lives in its own file and only parses,
+//! calls `genovec::engine`, and formats.
+
+mod args;
+mod classify;
+mod demo;
+mod eval;
+mod index;
+mod info;
+mod maintain;
+mod output;
+mod search;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// genovec: an embedded vector database for DNA sequences with retrieval-augmented
+/// classification.
+#[derive(Debug, Parser)]
+#[command(name = "genovec", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Index labelled sequences into a collection.
+    Index(index::Args),
+    /// Find the nearest stored records of query sequences.
+    Search(search::Args),
+    /// Classify sequences by their nearest labelled neighbours and a linear model.
+    Classify(classify::Args),
+    /// Show a collection's counts and settings.
+    Info(info::Args),
+    /// Delete records by id (tombstones until `compact`).
+    Delete(maintain::DeleteArgs),
+    /// Drop deleted records, rebuild the graph and retrain the classifier.
+    Compact(maintain::CompactArgs),
+    /// Evaluate the pipeline: train/test or seeded stratified cross-validation.
+    Eval(eval::Args),
+    /// Index seeded synthetic data and classify held-out sequences.
+    Demo(demo::Args),
+}
+
+/// Runs the CLI; errors print on stderr and give exit status 1.
+pub fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Index(a) => index::run(a),
+        Command::Search(a) => search::run(a),
+        Command::Classify(a) => classify::run(a),
+        Command::Info(a) => info::run(a),
+        Command::Delete(a) => maintain::delete(a),
+        Command::Compact(a) => maintain::compact(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Demo(a) => demo::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GENOVEC_LOG")
+        .unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,102 @@
+//! `genovec search`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use genovec::engine::{self, QueryResult};
+use genovec::seq::{self, DnaSeq, SeqRecord};
+
+use super::args::{CollectionArg, ReadArgs};
+use super::output::{self, num};
+
+/// Arguments of `search`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    collection: CollectionArg,
+    /// Query files.
+    #[arg(long, num_args = 1.., required_unless_present = "sequence", conflicts_with = "sequence")]
+    input: Vec<PathBuf>,
+    /// One query sequence.
+    #[arg(long)]
+    sequence: Option<String>,
+    #[command(flatten)]
+    read: ReadArgs,
+    /// Neighbours per query.
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    /// Graph beam width (default: the collection's).
+    #[arg(long)]
+    ef: Option<usize>,
+    /// Only return records with this label (repeatable).
+    #[arg(long = "label")]
+    filter_labels: Vec<String>,
+    /// JSON Lines instead of TSV.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Query records from `--sequence` or `--input`.
+pub fn queries(
+    sequence: &Option<String>,
+    input: &[PathBuf],
+    read: &ReadArgs,
+) -> anyhow::Result<Vec<SeqRecord>> {
+    match sequence {
+        Some(s) => {
+            let seq =
+                DnaSeq::parse(s.as_bytes()).map_err(|e| anyhow::anyhow!("--sequence: {e}"))?;
+            Ok(vec![SeqRecord {
+                name: "query".into(),
+                seq,
+                label: None,
+            }])
+        }
+        None => Ok(seq::read_all(input, &read.options(None))?),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let path = args.collection.path();
+    let queries = queries(&args.sequence, &args.input, &args.read)?;
+    let (collection, embedder) =
+        engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
+    let results = engine::search_sequences(
+        &collection,
+        embedder.as_ref(),
+        &queries,
+        args.k,
+        args.ef,
+        &args.filter_labels,
+    )?;
+    let mut out = output::stdout();
+    if args.json {
+        results
+            .iter()
+            .try_for_each(|r| output::json_line(&mut out, r))?;
+    } else {
+        write_tsv(&mut out, &results)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_tsv(out: &mut impl Write, results: &[QueryResult]) -> anyhow::Result<()> {
+    writeln!(out, "query\trank\tid\tname\tlabel\tdistance")?;
+    for r in results {
+        for (rank, n) in r.neighbours.iter().enumerate() {
+            writeln!(
+                out,
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                r.query,
+                rank + 1,
+                n.id,
+                n.name,
+                n.label,
+                num(n.distance as f64)
+            )?;
+        }
+    }
+    Ok(())
+}

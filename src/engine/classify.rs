@@ -1,0 +1,213 @@
+//! Retrieval-augmented classification: kNN vote fused with a linear model.
+//!
+//! Training happens when a collection is indexed (or compacted): k, the fusion weight and C
+//! are chosen by inner validation on the collection's own records ([`crate::classify::tune`]),
+//! then the linear model is fitted on every live record and stored in the collection file.
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use super::search::{embed_queries, neighbours, Neighbour};
+use crate::classify::linear::DEFAULT_MAX_ITER;
+use crate::classify::{
+    argmax, decide, fuse, tune, vote, Decision, FusionParams, LinearModel, TuneInput, Vote,
+};
+use crate::embed::Embedder;
+use crate::features::{handcrafted_into, HANDCRAFTED_DIM};
+use crate::seq::SeqRecord;
+use crate::store::Collection;
+use crate::{Error, Result};
+
+/// Seed of the inner validation split.
+const TUNE_SEED: u64 = 17;
+/// Cap on the records the final linear model is fitted on (seeded, stratified), which
+/// bounds index time on large collections.
+pub const MAX_LINEAR_ROWS: usize = 20_000;
+
+/// What a collection stores about its classifier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassifierState {
+    /// Chosen by inner validation.
+    pub params: FusionParams,
+    /// Inner validation accuracy of `params`.
+    pub val_accuracy: f64,
+    /// Live records when it was trained.
+    pub trained_on: usize,
+    /// The linear model over [embedding | handcrafted features].
+    pub model: LinearModel,
+}
+
+/// One classified sequence with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// The query's name.
+    pub name: String,
+    /// The predicted label, or `unknown`.
+    pub label: String,
+    /// The fused probability of the predicted class.
+    pub confidence: f64,
+    /// Fused probability per label, in the collection's label order.
+    pub probabilities: Vec<(String, f64)>,
+    /// The k nearest records.
+    pub neighbours: Vec<Neighbour>,
+}
+
+/// Overrides of the stored parameters for one classify call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClassifyOptions {
+    /// Number of voting neighbours.
+    pub k: Option<usize>,
+    /// Answer `unknown` when the nearest neighbour is farther than this.
+    pub threshold: Option<f32>,
+}
+
+/// The design row of one sequence: its stored-form embedding then its handcrafted features.
+pub fn design_row(vector: &[f32], seq: &[u8], out: &mut [f64]) {
+    let mut hand = [0f32; HANDCRAFTED_DIM];
+    handcrafted_into(seq, &mut hand);
+    out.iter_mut()
+        .zip(vector.iter().chain(hand.iter()))
+        .for_each(|(o, v)| *o = *v as f64);
+}
+
+/// Trains the classifier on the collection's live records and stores it.
+pub fn train(collection: &mut Collection) -> Result<ClassifierState> {
+    let records = collection.live_records()?;
+    let vectors = collection.vectors();
+    let rows: Vec<usize> = vectors.live_rows().map(|(r, _, _)| r).collect();
+    let embeddings: Vec<Vec<f32>> = rows.iter().map(|&r| vectors.row(r).to_vec()).collect();
+    let y: Vec<u32> = rows.iter().map(|&r| vectors.labels[r]).collect();
+    let n_classes = collection.labels().len();
+    let design = design_matrix(&embeddings, records.iter().map(|r| r.seq.as_slice()));
+    let tuned = tune(&TuneInput {
+        embeddings: &embeddings,
+        design: &design,
+        y: &y,
+        n_classes,
+        vote: Vote::Distance,
+        seed: TUNE_SEED,
+        max_iter: DEFAULT_MAX_ITER,
+    })?;
+    let model = fit_final(&design, &y, n_classes, tuned.params.c)?;
+    let state = ClassifierState {
+        params: tuned.params,
+        val_accuracy: tuned.val_accuracy,
+        trained_on: rows.len(),
+        model,
+    };
+    let blob = serde_json::to_vec(&state).map_err(|e| Error::Classifier {
+        message: e.to_string(),
+    })?;
+    collection.save_classifier_blob(&blob)?;
+    Ok(state)
+}
+
+fn design_matrix<'a>(embeddings: &[Vec<f32>], seqs: impl Iterator<Item = &'a [u8]>) -> Array2<f64> {
+    let width = embeddings.first().map_or(0, Vec::len) + HANDCRAFTED_DIM;
+    let mut design = Array2::<f64>::zeros((embeddings.len(), width));
+    for ((mut row, v), seq) in design.rows_mut().into_iter().zip(embeddings).zip(seqs) {
+        design_row(
+            v,
+            seq,
+            row.as_slice_mut()
+                .expect("rows of a standard-layout array are contiguous"),
+        );
+    }
+    design
+}
+
+fn fit_final(design: &Array2<f64>, y: &[u32], n_classes: usize, c: f64) -> Result<LinearModel> {
+    if y.len() <= MAX_LINEAR_ROWS {
+        return LinearModel::fit(design, y, n_classes, c, DEFAULT_MAX_ITER);
+    }
+    let frac = MAX_LINEAR_ROWS as f64 / y.len() as f64;
+    let (keep, _) = crate::classify::stratified_split(y, frac, TUNE_SEED);
+    let sub = design.select(ndarray::Axis(0), &keep);
+    let sub_y: Vec<u32> = keep.iter().map(|&i| y[i]).collect();
+    LinearModel::fit(&sub, &sub_y, n_classes, c, DEFAULT_MAX_ITER)
+}
+
+/// Collections smaller than this are not tuned: they classify by kNN alone.
+pub const MIN_TRAIN_RECORDS: usize = 20;
+
+/// The stored classifier, if one was trained.
+pub fn load_state(collection: &Collection) -> Result<Option<ClassifierState>> {
+    let Some(blob) = collection.classifier_blob()? else {
+        return Ok(None);
+    };
+    let state = serde_json::from_slice(&blob).map_err(|e| Error::Corrupt {
+        path: collection.path().to_path_buf(),
+        message: format!("classifier: {e}"),
+    })?;
+    Ok(Some(state))
+}
+
+/// Classifies query records against the collection.
+pub fn classify_records(
+    collection: &Collection,
+    embedder: &dyn Embedder,
+    state: Option<&ClassifierState>,
+    queries: &[SeqRecord],
+    opts: ClassifyOptions,
+) -> Result<Vec<Prediction>> {
+    let vectors = embed_queries(embedder, queries)?;
+    queries
+        .iter()
+        .zip(vectors)
+        .map(|(q, v)| classify_one(collection, state, q, &v, opts))
+        .collect()
+}
+
+fn classify_one(
+    collection: &Collection,
+    state: Option<&ClassifierState>,
+    query: &SeqRecord,
+    vector: &[f32],
+    opts: ClassifyOptions,
+) -> Result<Prediction> {
+    let n_classes = collection.labels().len();
+    let defaults = FusionParams {
+        weight_knn: 1.0,
+        ..FusionParams::default()
+    };
+    let params = state.map_or(&defaults, |s| &s.params);
+    let k = opts.k.unwrap_or(params.k).max(1);
+    let hits = collection.search(vector, k, None, None)?;
+    let pairs: Vec<(u32, f32)> = hits.iter().map(|h| (h.label, h.distance)).collect();
+    let p_knn = vote(&pairs, n_classes, params.vote);
+    let fused = match state {
+        Some(state) => fuse(
+            &p_knn,
+            &linear_proba(collection, state, query, vector)?,
+            params.weight_knn,
+        ),
+        None => p_knn,
+    };
+    let threshold = opts.threshold.or(params.threshold);
+    let (decision, confidence) = decide(&fused, hits.first().map(|h| h.distance), threshold);
+    let label = match decision {
+        Decision::Label(i) => collection.label_name(i).to_string(),
+        Decision::Unknown => "unknown".to_string(),
+    };
+    debug_assert_eq!(argmax(&fused).1, confidence);
+    let probabilities = collection.labels().iter().cloned().zip(fused).collect();
+    Ok(Prediction {
+        name: query.name.clone(),
+        label,
+        confidence,
+        probabilities,
+        neighbours: neighbours(collection, &hits)?,
+    })
+}
+
+fn linear_proba(
+    collection: &Collection,
+    state: &ClassifierState,
+    query: &SeqRecord,
+    vector: &[f32],
+) -> Result<Vec<f64>> {
+    let stored = collection.prepare_query(vector)?;
+    let mut row = vec![0f64; stored.len() + HANDCRAFTED_DIM];
+    design_row(&stored, query.seq.as_bytes(), &mut row);
+    Ok(state.model.predict_proba(&row))
+}

@@ -1,0 +1,230 @@
+//! `eval`: index a training set into a temporary collection, classify a test set, score it.
+//!
+//! Every choice (k, fusion weight, C) is made inside `index` on the training records only.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::classify::{classify_records, load_state, ClassifyOptions, Prediction};
+use super::index::{index_records, IndexOptions};
+use super::search::open_for_queries;
+use crate::classify::{stratified_folds, FusionParams};
+use crate::metrics::{evaluate, Confusion, Metrics};
+use crate::seq::SeqRecord;
+use crate::{Error, Result};
+
+/// Options of an evaluation.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// The embedder spec.
+    pub embedder: String,
+    /// Override of the tuned number of neighbours.
+    pub k: Option<usize>,
+    /// Seed of the fold assignment.
+    pub seed: u64,
+}
+
+/// The scores of one fold (or of the single train/test run).
+#[derive(Debug, Clone, Serialize)]
+pub struct FoldReport {
+    /// Metrics on this fold's test rows.
+    #[serde(flatten)]
+    pub metrics: Metrics,
+    /// Training rows of this fold.
+    pub n_train: usize,
+    /// The classifier settings chosen on this fold's training rows.
+    pub params: Option<FusionParams>,
+}
+
+/// The `eval --json` object fixed by the contract, plus each fold's chosen settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Fraction correct.
+    pub accuracy: f64,
+    /// Macro-averaged F1.
+    pub macro_f1: f64,
+    /// Multi-class Matthews correlation.
+    pub mcc: f64,
+    /// Positive-class AUROC (two classes) or one-vs-rest macro AUROC.
+    pub auroc: Option<f64>,
+    /// Training rows (for cross-validation: all rows, each used for training in other folds).
+    pub n_train: usize,
+    /// Predicted rows (for cross-validation: all rows, each predicted once out of fold).
+    pub n_test: usize,
+    /// Label order of `confusion`.
+    pub labels: Vec<String>,
+    /// Rows = true label, columns = predicted label.
+    pub confusion: Vec<Vec<u64>>,
+    /// Per-fold metrics (one entry for a train/test run).
+    pub folds: Vec<FoldReport>,
+}
+
+/// Trains on `train`, tests on `test`.
+pub fn eval_split(
+    train: &[SeqRecord],
+    test: &[SeqRecord],
+    opts: &EvalOptions,
+) -> Result<EvalReport> {
+    let labels = label_set(train.iter().chain(test))?;
+    let (predictions, params) = run_fold(train, test, opts)?;
+    let scored = Scored::new(test, &predictions, &labels);
+    let fold = FoldReport {
+        metrics: scored.metrics(),
+        n_train: train.len(),
+        params,
+    };
+    Ok(scored.report(&labels, train.len(), vec![fold]))
+}
+
+/// Seeded stratified `n_folds`-fold cross-validation over `data`; the top-level metrics pool
+/// every out-of-fold prediction.
+pub fn eval_folds(data: &[SeqRecord], n_folds: usize, opts: &EvalOptions) -> Result<EvalReport> {
+    if n_folds < 2 || n_folds > data.len() {
+        return Err(Error::InvalidArgument {
+            what: "--folds".into(),
+            message: format!("{n_folds} folds for {} rows", data.len()),
+        });
+    }
+    let labels = label_set(data.iter())?;
+    let y: Vec<u32> = data.iter().map(|r| label_of(r, &labels)).collect();
+    let mut pooled: Vec<Option<Prediction>> = vec![None; data.len()];
+    let mut folds = Vec::new();
+    for fold in stratified_folds(&y, n_folds, opts.seed) {
+        let in_fold: BTreeSet<usize> = fold.iter().copied().collect();
+        let train: Vec<SeqRecord> = (0..data.len())
+            .filter(|i| !in_fold.contains(i))
+            .map(|i| data[i].clone())
+            .collect();
+        let test: Vec<SeqRecord> = fold.iter().map(|&i| data[i].clone()).collect();
+        let (predictions, params) = run_fold(&train, &test, opts)?;
+        let metrics = Scored::new(&test, &predictions, &labels).metrics();
+        folds.push(FoldReport {
+            metrics,
+            n_train: train.len(),
+            params,
+        });
+        fold.iter()
+            .zip(predictions)
+            .for_each(|(&i, p)| pooled[i] = Some(p));
+    }
+    let pooled: Vec<Prediction> = pooled
+        .into_iter()
+        .map(|p| p.expect("folds partition the rows"))
+        .collect();
+    Ok(Scored::new(data, &pooled, &labels).report(&labels, data.len(), folds))
+}
+
+/// Indexes `train` into a temporary collection and classifies `test` against it.
+fn run_fold(
+    train: &[SeqRecord],
+    test: &[SeqRecord],
+    opts: &EvalOptions,
+) -> Result<(Vec<Prediction>, Option<FusionParams>)> {
+    let dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let path = dir.path().join("eval.redb");
+    let index_opts = IndexOptions {
+        embedder: opts.embedder.clone(),
+        ..IndexOptions::default()
+    };
+    index_records(&path, train, &index_opts, &mut |_, _, _| {})?;
+    let (collection, embedder) = open_for_queries(&path)?;
+    let state = load_state(&collection)?;
+    let options = ClassifyOptions {
+        k: opts.k,
+        threshold: None,
+    };
+    let predictions = classify_records(
+        &collection,
+        embedder.as_ref(),
+        state.as_ref(),
+        test,
+        options,
+    )?;
+    Ok((predictions, state.map(|s| s.params)))
+}
+
+fn label_set<'a>(records: impl Iterator<Item = &'a SeqRecord>) -> Result<Vec<String>> {
+    let mut set = BTreeSet::new();
+    for r in records {
+        let label = r.label.clone().ok_or_else(|| Error::MissingLabel {
+            source_name: "input".into(),
+            location: format!("record {:?}", r.name),
+        })?;
+        set.insert(label);
+    }
+    Ok(set.into_iter().collect())
+}
+
+fn label_of(record: &SeqRecord, labels: &[String]) -> u32 {
+    let label = record
+        .label
+        .as_deref()
+        .expect("labels checked by label_set");
+    labels
+        .iter()
+        .position(|l| l == label)
+        .expect("label in the set") as u32
+}
+
+/// Predictions mapped onto the evaluation's label order.
+struct Scored {
+    truth: Vec<u32>,
+    predicted: Vec<u32>,
+    probabilities: Vec<Vec<f64>>,
+    n_classes: usize,
+}
+
+impl Scored {
+    fn new(test: &[SeqRecord], predictions: &[Prediction], labels: &[String]) -> Self {
+        let index = |l: &str| labels.iter().position(|x| x == l);
+        let truth = test.iter().map(|r| label_of(r, labels)).collect();
+        // Eval sets no distance threshold, so every prediction is a training label.
+        let predicted = predictions
+            .iter()
+            .map(|p| index(&p.label).expect("a training label") as u32)
+            .collect();
+        let probabilities = predictions
+            .iter()
+            .map(|p| {
+                let mut row = vec![0.0; labels.len()];
+                p.probabilities
+                    .iter()
+                    .filter_map(|(l, v)| index(l).map(|i| (i, *v)))
+                    .for_each(|(i, v)| row[i] = v);
+                row
+            })
+            .collect();
+        Scored {
+            truth,
+            predicted,
+            probabilities,
+            n_classes: labels.len(),
+        }
+    }
+
+    fn metrics(&self) -> Metrics {
+        evaluate(
+            &self.truth,
+            &self.predicted,
+            &self.probabilities,
+            self.n_classes,
+        )
+    }
+
+    fn report(&self, labels: &[String], n_train: usize, folds: Vec<FoldReport>) -> EvalReport {
+        let m = self.metrics();
+        let confusion = Confusion::new(&self.truth, &self.predicted, self.n_classes).counts;
+        EvalReport {
+            accuracy: m.accuracy,
+            macro_f1: m.macro_f1,
+            mcc: m.mcc,
+            auroc: m.auroc,
+            n_train,
+            n_test: self.truth.len(),
+            labels: labels.to_vec(),
+            confusion,
+            folds,
+        }
+    }
+}
