@@ -124,6 +124,11 @@ impl Collection {
         self.graph.as_ref().map_or(0, GraphLayout::len)
     }
 
+    /// The persisted graph, if one was built.
+    pub fn graph(&self) -> Option<&GraphLayout> {
+        self.graph.as_ref()
+    }
+
     /// Records added after the last graph build.
     pub fn tail_len(&self) -> usize {
         self.vectors.len() - self.graph_nodes()
