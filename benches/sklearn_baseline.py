@@ -72,11 +72,16 @@ from kmer_features import composition, kmer_frequencies  # noqa: E402
 VARIANTS = ("kmer", "kmer+gc")
 TASKS = ("prom_core_notata", "prom_300_tata", "emp_h3", "nontata_cv", "shift")
 
-# Default search grid. C spans both regimes: the raw k-mer frequencies are tiny
-# numbers (about 1/L each) and want a large C, the standardised kmer+gc
-# features want a small one. Chosen values on an edge of the grid are flagged.
+# Default search grid, 7 log-spaced C values per variant. The two variants need
+# different ranges: raw k-mer frequencies are tiny numbers (about 1/L each) and
+# want a large C (inner CV picked 1000 on a 1e-3..1e3 grid), while the
+# standardised kmer+gc features (4**k unit-variance columns) want a small one
+# (1e-3 was picked on the same grid). Chosen values on a grid edge are flagged.
 DEFAULT_KS = (3, 4, 5, 6)
-DEFAULT_CS = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0)
+DEFAULT_CS = {
+    "kmer": tuple(10.0**e for e in range(-1, 6)),  # 0.1 .. 1e5
+    "kmer+gc": tuple(10.0**e for e in range(-5, 2)),  # 1e-5 .. 10
+}
 
 INNER_FOLDS = 3
 INNER_SEED = 0  # shuffling seed of the inner (selection) CV
@@ -317,12 +322,14 @@ def main() -> None:
     ap.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     ap.add_argument("--ks", nargs="+", type=int, default=list(DEFAULT_KS))
-    ap.add_argument("--Cs", nargs="+", type=float, default=list(DEFAULT_CS))
+    ap.add_argument("--Cs", nargs="+", type=float, default=None,
+                    help="C grid for every variant (default: a per-variant grid, see DEFAULT_CS)")
     args = ap.parse_args()
 
     ds = args.shared / "datasets"
     pred_out = args.pred_out or args.out.with_name(args.out.stem + "_predictions.json")
-    ks, cs = tuple(args.ks), tuple(args.Cs)
+    ks = tuple(args.ks)
+    cs_of = {v: tuple(args.Cs) if args.Cs else DEFAULT_CS[v] for v in VARIANTS}
     t_all = time.perf_counter()
 
     results, predictions = [], {}
@@ -334,7 +341,7 @@ def main() -> None:
             warn = WarningCounter()
             t0 = time.perf_counter()
             runner = run_nested_cv if task == "nontata_cv" else run_holdout
-            summary, preds = runner(task, ds, variant, ks, cs, warn)
+            summary, preds = runner(task, ds, variant, ks, cs_of[variant], warn)
             secs = time.perf_counter() - t0
             summary = {"task": task, "variant": variant, **summary,
                        "convergence_warnings": warn.count, "seconds": round(secs, 2)}
@@ -356,7 +363,7 @@ def main() -> None:
     report = {
         "baseline": "sklearn k-mer frequency + LogisticRegression",
         "config": {
-            "ks": list(ks), "Cs": list(cs), "solver": "lbfgs", "max_iter": MAX_ITER,
+            "ks": list(ks), "Cs": {v: list(cs_of[v]) for v in args.variants}, "solver": "lbfgs", "max_iter": MAX_ITER,
             "inner_cv": f"StratifiedKFold({INNER_FOLDS}, shuffle, seed {INNER_SEED}), accuracy",
             "bootstrap": f"{BOOT_RESAMPLES} resamples, percentile 95%, seed {BOOT_SEED}",
             "threads": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},

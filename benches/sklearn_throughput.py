@@ -10,14 +10,18 @@ sequences per second (best and median of several repeats).
           human_nontata_promoters test sequences (9034).
   500 bp: fit on GUE EMP H3 dev.csv, predict the GUE EMP H3 test sequences (1497).
 
-The query sequences are tiled up to --n sequences so each timed call is long
-enough to measure; --batch splits them into calls of that many sequences
-(default: one call for all, the best case for numpy).
+The query sequences are tiled up to --n sequences so each timed run is long
+enough to measure; --batch splits them into predict calls of that many
+sequences. Each batch size given is measured separately (default 256 1 0):
+  256  the fastest measured: the per-position temporaries (int64 arrays of
+       n*L entries) stay in cache; far larger batches are ~2x slower at 500 bp
+  1    one sequence per call: Python/sklearn per-call overhead dominates
+  0    all n sequences in one call
 
 Usage
   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \\
       benches/.venv/bin/python benches/sklearn_throughput.py --shared /work/shared \\
-      [--n 20000] [--repeats 5] [--batch 0] [--out bench-out/sklearn_throughput.json]
+      [--n 20000] [--repeats 5] [--batch 256 1 0] [--out bench-out/sklearn_throughput.json]
 """
 
 from __future__ import annotations
@@ -91,18 +95,19 @@ def main() -> None:
     ap.add_argument("--shared", type=Path, default=Path("../shared"))
     ap.add_argument("--n", type=int, default=20000, help="sequences per timed run")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--batch", type=int, default=0, help="rows per predict call, 0 = all at once")
+    ap.add_argument("--batch", type=int, nargs="+", default=[256, 1, 0],
+                    help="rows per predict call, 0 = all at once; each value is measured")
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = ap.parse_args()
 
     ds = args.shared / "datasets"
-    runs = [
-        bench("251bp_gb_nontata", ds / "gue/prom/prom_300_notata/dev.csv",
-              ds / "genomic_benchmarks/human_nontata_promoters/test.csv",
-              args.n, args.repeats, args.batch),
-        bench("500bp_emp_h3", ds / "gue/EMP/H3/dev.csv", ds / "gue/EMP/H3/test.csv",
-              args.n, args.repeats, args.batch),
+    setups = [
+        ("251bp_gb_nontata", ds / "gue/prom/prom_300_notata/dev.csv",
+         ds / "genomic_benchmarks/human_nontata_promoters/test.csv"),
+        ("500bp_emp_h3", ds / "gue/EMP/H3/dev.csv", ds / "gue/EMP/H3/test.csv"),
     ]
+    runs = [bench(name, train, query, args.n, args.repeats, batch)
+            for name, train, query in setups for batch in args.batch]
     report = {
         "baseline": f"sklearn {K}-mer frequency LogisticRegression, featurise + predict_proba",
         "threads": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
