@@ -276,6 +276,12 @@ def combine(dirs: list[Path], out_path: Path | None) -> dict:
                          f"build {alt['build_s']:.1f} s = {alt['build_s'] / h['build_s']:.2f}x hnswlib, "
                          f"{g['build_s'] / alt['build_s']:.2f}x faster than the store's build")
             _recall_table(lines, entry["alt_builder"]["at_recall"], "that graph vs hnswlib")
+        pf = g.get("prefetch_experiment")
+        if pf:
+            entry["prefetch_experiment"] = {"at_recall": _at_recall(pf["sweep"], h["sweep"]),
+                                            "sweep": pf["sweep"]}
+            _recall_table(lines, entry["prefetch_experiment"]["at_recall"],
+                          "experiment, genovec's graph searched by a copy with prefetch, vs hnswlib")
         crossed = d / "genovec_on_hnswlib_graph.json"
         if crossed.exists():
             c = json.loads(crossed.read_text())

@@ -6,8 +6,9 @@
 #   random - seeded uniform 128-d vectors, $RANDOM_N base / $NQ queries
 # Both unit-normalised and searched by cosine (hnswlib: space 'ip' = 1 - dot).
 # A third run searches hnswlib's exported graph with genovec's search code, to tell the
-# graph (builder) apart from the search loop. ALT_BUILDER=1 adds the experiment of building
-# with hnsw_rs over genovec's SIMD L2 kernel (another full build per dataset).
+# graph (builder) apart from the search loop. EXPERIMENTS=1 adds two experiments per dataset:
+# building with hnsw_rs over genovec's SIMD L2 kernel (another full build), and a bench-side
+# copy of the search with software prefetch.
 #
 #   bash benches/ann_compare.sh            # both datasets, table at the end
 #   DATASETS=random bash benches/ann_compare.sh
@@ -68,10 +69,10 @@ for ds in $datasets; do
             args=(--dataset gue
                   --train "$shared/datasets/gue/prom/prom_core_all/train.csv"
                   --queries-file "$shared/datasets/gue/prom/prom_core_all/dev.csv"
-                  --store-index ${ALT_BUILDER:+--alt-builder}) ;;
+                  --store-index ${EXPERIMENTS:+--alt-builder --prefetch-experiment}) ;;
         random)
             args=(--dataset random --n "$random_n" --dim "$random_dim" --seed "$seed"
-                  ${ALT_BUILDER:+--alt-builder}) ;;
+                  ${EXPERIMENTS:+--alt-builder --prefetch-experiment}) ;;
         *) echo "unknown dataset $ds (gue or random)" >&2; exit 2 ;;
     esac
     echo "== $ds: genovec" >&2

@@ -131,6 +131,12 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// A language model failed while loading weights or running (a tensor error).
+    #[error("model: {message}")]
+    Model {
+        /// What failed.
+        message: String,
+    },
     /// The collection file is damaged or was written by an incompatible program.
     #[error("collection {} is corrupt: {message}", path.display())]
     Corrupt {
@@ -149,7 +155,7 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         !matches!(
             self,
-            Error::Io { .. } | Error::Corrupt { .. } | Error::Storage(_) | Error::Classifier { .. }
+            Error::Io { .. } | Error::Corrupt { .. } | Error::Storage(_) | Error::Classifier { .. } | Error::Model { .. }
         )
     }
 
@@ -170,8 +176,16 @@ impl Error {
             Error::UnknownId { .. } => "unknown_id",
             Error::Embedder { .. } => "embedder_error",
             Error::Classifier { .. } => "classifier_error",
+            Error::Model { .. } => "model_error",
             Error::Corrupt { .. } => "corrupt_collection",
             Error::Storage(_) => "storage_error",
+        }
+    }
+
+    /// Wraps a tensor-library error from a model.
+    pub fn model(e: impl std::fmt::Display) -> Self {
+        Error::Model {
+            message: e.to_string(),
         }
     }
 

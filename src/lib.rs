@@ -12,6 +12,7 @@ pub mod error;
 pub mod features;
 pub mod metrics;
 pub mod seq;
+pub mod server;
 pub mod store;
 pub mod vecmath;
 

@@ -38,6 +38,10 @@ pub struct Args {
     /// One JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also write every test row's outcome as TSV (name, truth, predicted, confidence), in
+    /// input order, for paired comparisons.
+    #[arg(long)]
+    predictions: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -55,11 +59,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             &opts,
         )?,
     };
+    if let Some(path) = &args.predictions {
+        write_predictions(path, &report)?;
+    }
     let mut out = output::stdout();
     if args.json {
         output::json_line(&mut out, &report)?;
     } else {
         write_table(&mut out, &report)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_predictions(path: &std::path::Path, r: &EvalReport) -> anyhow::Result<()> {
+    let file = std::fs::File::create(path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    writeln!(out, "name\ttruth\tpredicted\tconfidence")?;
+    for row in &r.rows {
+        writeln!(out, "{}\t{}\t{}\t{}", row.name, row.truth, row.predicted, num(row.confidence))?;
     }
     out.flush()?;
     Ok(())

@@ -10,6 +10,7 @@ mod info;
 mod maintain;
 mod output;
 mod search;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,8 @@ enum Command {
     Eval(eval::Args),
     /// Index seeded synthetic data and classify held-out sequences.
     Demo(demo::Args),
+    /// Serve collections over a JSON HTTP API.
+    Serve(serve::Args),
 }
 
 /// Runs the CLI; errors print on stderr and give exit status 1.
@@ -57,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Compact(a) => maintain::compact(a),
         Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Serve(a) => serve::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

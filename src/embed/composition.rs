@@ -60,6 +60,41 @@ impl CompositionConfig {
     }
 }
 
+impl CompositionConfig {
+    /// Parses the options of a `composition:OPTIONS` spec: `;`-separated `key=value` pairs
+    /// over the defaults, with keys `k` (a comma list, each in 1..=8), `canonical`, `sqrt`
+    /// and `hw` (the handcrafted weight). Example: `k=3,4,5;canonical=false`.
+    pub fn parse_options(options: &str) -> std::result::Result<Self, String> {
+        let mut config = CompositionConfig::default();
+        for pair in options.split(';').filter(|p| !p.is_empty()) {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("option {pair:?} is not key=value"))?;
+            let bad = |e: &dyn std::fmt::Display| format!("option {key}={value:?}: {e}");
+            match key {
+                "k" => config.ks = parse_ks(value)?,
+                "canonical" => config.canonical = value.parse().map_err(|e| bad(&e))?,
+                "sqrt" => config.sqrt = value.parse().map_err(|e| bad(&e))?,
+                "hw" => config.handcrafted_weight = value.parse().map_err(|e| bad(&e))?,
+                _ => return Err(format!("unknown option {key:?} (k, canonical, sqrt, hw)")),
+            }
+        }
+        Ok(config)
+    }
+}
+
+fn parse_ks(value: &str) -> std::result::Result<Vec<usize>, String> {
+    let ks: Vec<usize> = value
+        .split(',')
+        .map(|k| k.trim().parse::<usize>().map_err(|e| format!("k {k:?}: {e}")))
+        .collect::<std::result::Result<_, _>>()?;
+    match ks.iter().find(|k| !(1..=8).contains(*k)) {
+        Some(k) => Err(format!("k {k} is outside 1..=8")),
+        None if ks.is_empty() => Err("k needs at least one value".into()),
+        None => Ok(ks),
+    }
+}
+
 /// The composition embedder.
 #[derive(Debug, Clone, Default)]
 pub struct Composition {
@@ -168,6 +203,17 @@ mod tests {
         let e = Composition::default();
         let v = e.embed_batch(&[b"NNNN"]).unwrap().remove(0);
         assert!(v.iter().all(|x| *x == 0.0));
+    }
+
+    #[test]
+    fn options_parse_over_the_defaults_and_reject_bad_values() {
+        let c = CompositionConfig::parse_options("k=3,4;canonical=false").unwrap();
+        assert_eq!((c.ks.clone(), c.canonical, c.sqrt), (vec![3, 4], false, true));
+        assert_eq!(c.dim(), 64 + 256 + 16);
+        assert_eq!(CompositionConfig::parse_options("").unwrap(), CompositionConfig::default());
+        for bad in ["k=9", "k=", "hw=x", "depth=2", "k"] {
+            assert!(CompositionConfig::parse_options(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

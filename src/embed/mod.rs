@@ -6,8 +6,12 @@
 mod composition;
 #[cfg(test)]
 pub(crate) mod contract;
+pub mod models;
+
+use std::path::Path;
 
 pub use composition::{Composition, CompositionConfig};
+pub use models::{Family, LanguageModel, ModelEmbedder};
 
 use crate::{Error, Result};
 
@@ -25,17 +29,41 @@ pub trait Embedder: Send + Sync {
 }
 
 /// Builds an embedder from a spec: `composition` (the default), or a model family with a
-/// checkpoint folder (`dnabert2:DIR`, `nt:DIR`, `hyenadna:DIR`, `DIR`).
+/// checkpoint folder (`dnabert2:DIR`, `nt:DIR`, `hyenadna:DIR`, `DIR`). `composition:OPTIONS`
+/// sets the composition embedder's parameters ([`CompositionConfig::parse_options`]).
+///
+/// A folder is recognised by its `config.json`; anything else is an error naming the spec.
 pub fn from_spec(spec: &str) -> Result<Box<dyn Embedder>> {
-    match spec {
-        "composition" => Ok(Box::new(Composition::default())),
-        other => Err(Error::Embedder {
-            spec: other.to_string(),
-            message: "unknown embedder; this build supports `composition` (language-model \
-                      embedders dnabert2:DIR, nt:DIR, hyenadna:DIR are not built yet)"
-                .into(),
-        }),
+    if spec == "composition" {
+        return Ok(Box::new(Composition::default()));
     }
+    if let Some(options) = spec.strip_prefix("composition:") {
+        let config = CompositionConfig::parse_options(options).map_err(|message| {
+            Error::Embedder { spec: spec.to_string(), message }
+        })?;
+        return Ok(Box::new(Composition::new(config)));
+    }
+    let (family, dir) = match spec.split_once(':') {
+        Some((prefix, dir)) => match Family::from_prefix(prefix) {
+            Some(f) => (Some(f), dir),
+            None => (None, spec),
+        },
+        None => (None, spec),
+    };
+    let dir = Path::new(dir);
+    if !dir.join("config.json").is_file() {
+        return Err(Error::Embedder {
+            spec: spec.to_string(),
+            message: "unknown embedder: expected composition, dnabert2:DIR, nt:DIR, \
+                      hyenadna:DIR or a checkpoint folder DIR with a config.json"
+                .into(),
+        });
+    }
+    let embedder = ModelEmbedder::load(family, dir, false).map_err(|e| match e {
+        Error::Embedder { message, .. } => Error::Embedder { spec: spec.to_string(), message },
+        other => other,
+    })?;
+    Ok(Box::new(embedder))
 }
 
 #[cfg(test)]

@@ -150,6 +150,9 @@ pub fn classify_records(
     queries: &[SeqRecord],
     opts: ClassifyOptions,
 ) -> Result<Vec<Prediction>> {
+    // Records inserted since training (over HTTP) may have added labels the linear model
+    // does not score; then only the kNN vote is used until the next `compact`.
+    let state = state.filter(|s| s.model.n_classes() == collection.labels().len());
     let vectors = embed_queries(embedder, queries)?;
     queries
         .iter()

@@ -58,6 +58,22 @@ pub struct EvalReport {
     pub confusion: Vec<Vec<u64>>,
     /// Per-fold metrics (one entry for a train/test run).
     pub folds: Vec<FoldReport>,
+    /// Every test row's outcome, in input order (not part of the JSON object).
+    #[serde(skip)]
+    pub rows: Vec<RowOutcome>,
+}
+
+/// One predicted row: for paired tests (McNemar) against another method on the same rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowOutcome {
+    /// The record's name.
+    pub name: String,
+    /// Its true label.
+    pub truth: String,
+    /// The predicted label.
+    pub predicted: String,
+    /// The fused probability of the predicted label.
+    pub confidence: f64,
 }
 
 /// Trains on `train`, tests on `test`.
@@ -74,7 +90,8 @@ pub fn eval_split(
         n_train: train.len(),
         params,
     };
-    Ok(scored.report(&labels, train.len(), vec![fold]))
+    let rows = row_outcomes(test, &predictions);
+    Ok(scored.report(&labels, train.len(), vec![fold], rows))
 }
 
 /// Seeded stratified `n_folds`-fold cross-validation over `data`; the top-level metrics pool
@@ -112,7 +129,20 @@ pub fn eval_folds(data: &[SeqRecord], n_folds: usize, opts: &EvalOptions) -> Res
         .into_iter()
         .map(|p| p.expect("folds partition the rows"))
         .collect();
-    Ok(Scored::new(data, &pooled, &labels).report(&labels, data.len(), folds))
+    let rows = row_outcomes(data, &pooled);
+    Ok(Scored::new(data, &pooled, &labels).report(&labels, data.len(), folds, rows))
+}
+
+fn row_outcomes(test: &[SeqRecord], predictions: &[Prediction]) -> Vec<RowOutcome> {
+    test.iter()
+        .zip(predictions)
+        .map(|(r, p)| RowOutcome {
+            name: r.name.clone(),
+            truth: r.label.clone().unwrap_or_default(),
+            predicted: p.label.clone(),
+            confidence: p.confidence,
+        })
+        .collect()
 }
 
 /// Indexes `train` into a temporary collection and classifies `test` against it.
@@ -212,7 +242,13 @@ impl Scored {
         )
     }
 
-    fn report(&self, labels: &[String], n_train: usize, folds: Vec<FoldReport>) -> EvalReport {
+    fn report(
+        &self,
+        labels: &[String],
+        n_train: usize,
+        folds: Vec<FoldReport>,
+        rows: Vec<RowOutcome>,
+    ) -> EvalReport {
         let m = self.metrics();
         let confusion = Confusion::new(&self.truth, &self.predicted, self.n_classes).counts;
         EvalReport {
@@ -225,6 +261,7 @@ impl Scored {
             labels: labels.to_vec(),
             confusion,
             folds,
+            rows,
         }
     }
 }

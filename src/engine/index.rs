@@ -133,6 +133,12 @@ fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {
         .collect()
 }
 
+/// Embeds labelled records into insertable rows (every record needs a label); what the HTTP
+/// server inserts with [`Collection::insert_batch`].
+pub fn embed_records(embedder: &dyn Embedder, records: &[SeqRecord]) -> Result<Vec<NewRecord>> {
+    embed_chunk(embedder, records, &labels_of(records)?)
+}
+
 fn embed_chunk(
     embedder: &dyn Embedder,
     chunk: &[SeqRecord],

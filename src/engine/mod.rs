@@ -10,11 +10,13 @@ mod search;
 pub use classify::{
     classify_records, design_row, load_state, train, ClassifierState, ClassifyOptions, Prediction,
 };
-pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport};
-pub use index::{compact, delete, index_files, index_records, IndexOptions, IndexReport};
+pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport, RowOutcome};
+pub use index::{
+    compact, delete, embed_records, index_files, index_records, IndexOptions, IndexReport,
+};
 pub use search::{
-    embed_queries, label_filter, neighbours, open_for_queries, search_sequences, Neighbour,
-    QueryResult,
+    embed_queries, label_filter, neighbours, open_for_queries, search_sequences, search_vectors,
+    Neighbour, QueryResult,
 };
 
 use std::path::{Path, PathBuf};

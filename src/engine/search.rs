@@ -89,6 +89,25 @@ pub fn search_sequences(
         .collect()
 }
 
+/// Searches query vectors (in the embedder's space, as stored); `labels` (names) restricts
+/// the neighbours to those labels. A vector of the wrong dimension is an error.
+pub fn search_vectors(
+    collection: &Collection,
+    vectors: &[Vec<f32>],
+    k: usize,
+    ef: Option<usize>,
+    labels: &[String],
+) -> Result<Vec<Vec<Neighbour>>> {
+    let filter = label_filter(collection, labels)?;
+    vectors
+        .iter()
+        .map(|v| {
+            let hits = collection.search(v, k, ef, filter.as_deref())?;
+            neighbours(collection, &hits)
+        })
+        .collect()
+}
+
 /// Turns hits into named, labelled neighbours.
 pub fn neighbours(collection: &Collection, hits: &[crate::store::Hit]) -> Result<Vec<Neighbour>> {
     let ids: Vec<u64> = hits.iter().map(|h| h.id).collect();

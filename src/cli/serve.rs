@@ -1,0 +1,89 @@
+//! `genovec serve`: the JSON HTTP API over one or more collections.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use genovec::engine;
+use genovec::server::{self, AppState, Limits, ServerConfig};
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Collections to serve (repeatable); each is served under its file stem.
+    #[arg(long, required = true)]
+    collection: Vec<String>,
+    /// Address to listen on (port 0 picks a free one; the bound address is printed).
+    #[arg(long, default_value = "127.0.0.1:7700")]
+    addr: SocketAddr,
+    /// Require `Authorization: Bearer KEY` on write routes (default: env GENOVEC_API_KEY).
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Also require the key on read routes.
+    #[arg(long)]
+    api_key_reads: bool,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Most sequences, vectors or records in one request.
+    #[arg(long, default_value_t = Limits::default().max_batch)]
+    max_batch: usize,
+    /// Request timeout in milliseconds.
+    #[arg(long, default_value_t = Limits::default().timeout.as_millis() as u64)]
+    timeout_ms: u64,
+    /// Worker threads (default: the CPUs this process may use).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+impl Args {
+    fn config(&self) -> anyhow::Result<ServerConfig> {
+        let api_key = self
+            .api_key
+            .clone()
+            .or_else(|| std::env::var("GENOVEC_API_KEY").ok());
+        let api_key = api_key.filter(|k| !k.is_empty());
+        if self.api_key_reads && api_key.is_none() {
+            anyhow::bail!("--api-key-reads needs --api-key or GENOVEC_API_KEY");
+        }
+        let limits = Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_batch: self.max_batch,
+            timeout: Duration::from_millis(self.timeout_ms),
+            ..Limits::default()
+        };
+        Ok(ServerConfig {
+            api_key,
+            protect_reads: self.api_key_reads,
+            limits,
+        })
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let paths: Vec<_> = args
+        .collection
+        .iter()
+        .map(|c| engine::collection_path(c))
+        .collect();
+    let state = AppState::open(&paths, config).context("opening the collections")?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("binding {}", args.addr))?;
+        eprintln!("listening on http://{}", listener.local_addr()?);
+        server::serve(listener, Arc::new(state), server::shutdown_signal()).await?;
+        eprintln!("shut down");
+        anyhow::Ok(())
+    })
+}

@@ -1,0 +1,118 @@
+//! The HyenaDNA backbone: embeddings, Hyena blocks, final LayerNorm.
+//!
+//! Activations are `[B, T, d]`, channels last; the reference works channels first inside the
+//! operator, which only changes the layout, not the arithmetic.
+
+use candle_core::{Module, Result, Tensor};
+use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
+
+use super::act::gelu_tanh;
+use super::conv::{LongConv, ShortConv};
+use super::filter::ImplicitFilter;
+use super::Config;
+
+/// The blocks' `norm1`/`norm2` are `nn.LayerNorm(d_model)` with torch's default eps; only
+/// `ln_f` takes `layer_norm_epsilon` from the config.
+const BLOCK_NORM_EPS: f64 = 1e-5;
+
+/// `mixer`: the order-2 Hyena operator.
+pub struct HyenaOperator {
+    in_proj: Linear,
+    short_filter: ShortConv,
+    long_conv: LongConv,
+    out_proj: Linear,
+    d: usize,
+}
+
+impl HyenaOperator {
+    /// Loads the operator and evaluates its implicit filter on the whole grid once.
+    pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+        let d = cfg.d_model;
+        let filter = ImplicitFilter::load(vb.pp("filter_fn"), cfg)?;
+        let taps: Vec<f32> = filter.taps()?.flatten_all()?.to_vec1()?;
+        Ok(HyenaOperator {
+            in_proj: linear(d, 3 * d, vb.pp("in_proj"))?,
+            short_filter: ShortConv::load(vb.pp("short_filter"), 3 * d)?,
+            long_conv: LongConv::new(taps, filter.bias.to_vec1()?, cfg.max_seq_len),
+            out_proj: linear(d, d, vb.pp("out_proj"))?,
+            d,
+        })
+    }
+
+    /// `h` `[B, T, d]`, `T ≤ max_seq_len`. Between the projections the work is plain loops over
+    /// host memory: the convolutions and gates, each one pass.
+    pub fn forward(&self, h: &Tensor) -> Result<Tensor> {
+        let (batch, len) = (h.dim(0)?, h.dim(1)?);
+        let u: Vec<f32> = self.in_proj.forward(h)?.flatten_all()?.to_vec1()?;
+        let (x0, gated) = self.short_filter.gates(&u, batch, len);
+        let mut y = self.long_conv.forward(&gated, batch, len);
+        y.iter_mut().zip(&x0).for_each(|(y, x0)| *y *= x0);
+        self.out_proj.forward(&Tensor::from_vec(y, (batch, len, self.d), h.device())?)
+    }
+}
+
+/// `mlp`: fc1, tanh-approximated GELU, fc2.
+pub struct HyenaMlp {
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl HyenaMlp {
+    pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+        let inner = cfg.inner_size();
+        Ok(HyenaMlp { fc1: linear(cfg.d_model, inner, vb.pp("fc1"))?, fc2: linear(inner, cfg.d_model, vb.pp("fc2"))? })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.fc2.forward(&gelu_tanh(&self.fc1.forward(x)?)?)
+    }
+}
+
+/// `layers.{i}`: pre-norm residual block, mixer then MLP.
+pub struct HyenaBlock {
+    norm1: LayerNorm,
+    mixer: HyenaOperator,
+    norm2: LayerNorm,
+    mlp: HyenaMlp,
+}
+
+impl HyenaBlock {
+    pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+        Ok(HyenaBlock {
+            norm1: layer_norm(cfg.d_model, BLOCK_NORM_EPS, vb.pp("norm1"))?,
+            mixer: HyenaOperator::load(vb.pp("mixer"), cfg)?,
+            norm2: layer_norm(cfg.d_model, BLOCK_NORM_EPS, vb.pp("norm2"))?,
+            mlp: HyenaMlp::load(vb.pp("mlp"), cfg)?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let x = (self.mixer.forward(&self.norm1.forward(x)?)? + x)?;
+        self.mlp.forward(&self.norm2.forward(&x)?)? + x
+    }
+}
+
+/// `backbone`: word embeddings, the blocks, `ln_f`.
+pub struct Backbone {
+    embeddings: Embedding,
+    layers: Vec<HyenaBlock>,
+    ln_f: LayerNorm,
+}
+
+impl Backbone {
+    pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+        let embeddings = embedding(cfg.padded_vocab_size(), cfg.d_model, vb.pp("embeddings.word_embeddings"))?;
+        let layers = (0..cfg.n_layer).map(|i| HyenaBlock::load(vb.pp("layers").pp(i), cfg)).collect::<Result<_>>()?;
+        let ln_f = layer_norm(cfg.d_model, cfg.layer_norm_epsilon, vb.pp("ln_f"))?;
+        Ok(Backbone { embeddings, layers, ln_f })
+    }
+
+    /// Last hidden states `[B, T, d]` for ids `[B, T]`.
+    pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        let mut x = self.embeddings.forward(ids)?;
+        for layer in &self.layers {
+            x = layer.forward(&x)?;
+        }
+        self.ln_f.forward(&x)
+    }
+}

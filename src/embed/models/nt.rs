@@ -1,0 +1,815 @@
+//! Nucleotide Transformer (InstaDeepAI) v1 and v2: ESM encoders over 6-mer tokens.
+//!
+//! * v1 is the stock `transformers` ESM (`EsmForMaskedLM`): learned absolute positions that
+//!   start at 2 (fairseq), token-dropout rescaling that stays on at inference, pre-LN layers
+//!   with a GELU FFN with biases.
+//! * v2 is NT's own ESM code: rotary positions, pre-LN layers, a SwiGLU FFN packed in
+//!   `intermediate.dense` and, in every released checkpoint, no FFN bias.
+//!
+//! Both end with `emb_layer_norm_after`. The version is read from config.json: only NT-v2's
+//! code has the `add_bias_fnn` field, and only it uses the SwiGLU FFN. Positions follow
+//! `position_embedding_type` and token dropout `token_dropout`, as in both references.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use serde::Deserialize;
+
+use super::checkpoint::{read_config, weights_file};
+use super::LanguageModel;
+use crate::{Error, Result};
+
+type CResult<T> = candle_core::Result<T>;
+
+/// ESM's token dropout rescales embeddings by `1 - MASK_RATIO_TRAIN` (0.88) even at inference.
+const MASK_RATIO_TRAIN: f64 = 0.15 * 0.8;
+
+/// How positions enter the model (`position_embedding_type`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PositionEmbedding {
+    /// A learned table indexed by fairseq positions (v1).
+    #[default]
+    Absolute,
+    /// Rotary embeddings on queries and keys (v2).
+    Rotary,
+}
+
+/// Which NT code a checkpoint was written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// Stock ESM: GELU FFN.
+    V1,
+    /// NT-v2 custom code: packed SwiGLU FFN.
+    V2,
+}
+
+/// The fields of config.json the forward pass uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// Rows of the word-embedding table.
+    pub vocab_size: usize,
+    /// Width of the hidden states.
+    pub hidden_size: usize,
+    /// Encoder layers.
+    pub num_hidden_layers: usize,
+    /// Attention heads per layer.
+    pub num_attention_heads: usize,
+    /// FFN width (v2: of each SwiGLU half).
+    pub intermediate_size: usize,
+    /// Rows of the (v1) position table.
+    pub max_position_embeddings: usize,
+    #[serde(default)]
+    /// Absolute (v1) or rotary (v2) positions.
+    pub position_embedding_type: PositionEmbedding,
+    /// Epsilon of every LayerNorm.
+    pub layer_norm_eps: f64,
+    /// The padding id, also fairseq's position offset.
+    pub pad_token_id: u32,
+    /// The `<mask>` id, zeroed by token dropout.
+    pub mask_token_id: u32,
+    #[serde(default)]
+    /// Whether embeddings get the token-dropout rescaling (v1).
+    pub token_dropout: bool,
+    #[serde(default)]
+    /// An embedding LayerNorm; no NT checkpoint has one.
+    pub emb_layer_norm_before: Option<bool>,
+    /// Present only in NT-v2 configs; whether its FFN linears have biases.
+    #[serde(default)]
+    pub add_bias_fnn: Option<bool>,
+}
+
+impl Config {
+    /// v2 exactly when the config carries NT-v2's own field.
+    pub fn version(&self) -> Version {
+        if self.add_bias_fnn.is_some() {
+            Version::V2
+        } else {
+            Version::V1
+        }
+    }
+
+    fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+
+    /// Rejects configs this port does not compute (no NT checkpoint has them).
+    fn check(&self) -> std::result::Result<(), String> {
+        if self.emb_layer_norm_before == Some(true) {
+            return Err("emb_layer_norm_before: true is not supported".into());
+        }
+        if self.num_attention_heads == 0
+            || !self.hidden_size.is_multiple_of(self.num_attention_heads)
+        {
+            return Err("hidden_size must be a multiple of num_attention_heads".into());
+        }
+        if self.position_embedding_type == PositionEmbedding::Rotary
+            && !self.head_dim().is_multiple_of(2)
+        {
+            return Err("rotary embeddings need an even head size".into());
+        }
+        Ok(())
+    }
+}
+
+/// The longest input in tokens, `<cls>` included. v1 indexes its position table with
+/// `count + pad_token_id` (fairseq), so `max_position_embeddings - pad - 1` tokens fit; v2's
+/// rotary has no table, but the same bound (2048) is what it was trained on. The tokenizer's
+/// `model_max_length`, when given, is the documented limit and wins if smaller.
+fn max_tokens(cfg: &Config, model_max_length: Option<usize>) -> usize {
+    let by_table = cfg
+        .max_position_embeddings
+        .saturating_sub(cfg.pad_token_id as usize + 1);
+    model_max_length.map_or(by_table, |m| m.min(by_table))
+}
+
+/// `model_max_length` from tokenizer_config.json, if the file exists and states a sane one
+/// (HF writes a huge sentinel when there is no limit; it does not fit a u64 and is ignored).
+fn model_max_length(dir: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(dir.join("tokenizer_config.json")).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    usize::try_from(value["model_max_length"].as_u64()?).ok()
+}
+
+/// NT's `EsmTokenizer`: `<cls>`, then every vocab entry matched whole, longest first, left to
+/// right. With NT's vocab this is "6-mer if the next 6 bases are all ACGT, else one base", so
+/// N and the tail of a run are single tokens. A run of characters outside the vocab
+/// (lowercase included) is one `<unk>`; whitespace separates such runs and yields nothing, as
+/// in the reference's `str.split()` of leftovers. No end token (NT's `eos_token` is null).
+struct KmerTokenizer {
+    ids: HashMap<Vec<u8>, u32>,
+    longest: usize,
+    cls: u32,
+    unk: u32,
+}
+
+impl KmerTokenizer {
+    fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join("vocab.txt");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        Self::from_tokens(text.lines().map(str::trim)).map_err(|message| Error::Embedder {
+            spec: dir.display().to_string(),
+            message,
+        })
+    }
+
+    /// The vocab in id order; a repeated token keeps its last id, as in the reference.
+    fn from_tokens<'a>(
+        tokens: impl IntoIterator<Item = &'a str>,
+    ) -> std::result::Result<Self, String> {
+        let ids: HashMap<Vec<u8>, u32> = (0u32..)
+            .zip(tokens)
+            .map(|(id, token)| (token.as_bytes().to_vec(), id))
+            .collect();
+        let id = |t: &str| {
+            ids.get(t.as_bytes())
+                .copied()
+                .ok_or(format!("vocab.txt has no {t}"))
+        };
+        let (cls, unk) = (id("<cls>")?, id("<unk>")?);
+        let longest = ids.keys().map(Vec::len).max().unwrap_or(0);
+        Ok(KmerTokenizer {
+            ids,
+            longest,
+            cls,
+            unk,
+        })
+    }
+
+    fn tokenize(&self, seq: &str) -> Vec<u32> {
+        let bytes = seq.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len() / 6 + 8);
+        out.push(self.cls);
+        let (mut i, mut in_unknown) = (0, false);
+        while i < bytes.len() {
+            if let Some((id, len)) = self.longest_match(&bytes[i..]) {
+                out.push(id);
+                i += len;
+                in_unknown = false;
+                continue;
+            }
+            if bytes[i].is_ascii_whitespace() {
+                in_unknown = false;
+            } else if !in_unknown {
+                out.push(self.unk);
+                in_unknown = true;
+            }
+            i += 1;
+        }
+        out
+    }
+
+    fn longest_match(&self, rest: &[u8]) -> Option<(u32, usize)> {
+        (1..=self.longest.min(rest.len()))
+            .rev()
+            .find_map(|n| self.ids.get(&rest[..n]).map(|&id| (id, n)))
+    }
+}
+
+/// fairseq positions: the n-th non-pad token gets `pad + n`, pads get `pad` (so `<cls>` is 2).
+fn fairseq_positions(row: &[u32], pad: u32) -> impl Iterator<Item = u32> + '_ {
+    let mut seen = 0;
+    row.iter().map(move |&id| {
+        if id == pad {
+            pad
+        } else {
+            seen += 1;
+            pad + seen
+        }
+    })
+}
+
+/// Word embeddings, token dropout and (v1) learned positions.
+struct Embeddings {
+    word_embeddings: Embedding,
+    position_embeddings: Option<Embedding>,
+    token_dropout: bool,
+    pad_id: u32,
+    mask_id: u32,
+}
+
+impl Embeddings {
+    fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
+        let d = cfg.hidden_size;
+        let word_embeddings = candle_nn::embedding(cfg.vocab_size, d, vb.pp("word_embeddings"))?;
+        let position_embeddings = match cfg.position_embedding_type {
+            PositionEmbedding::Absolute => Some(candle_nn::embedding(
+                cfg.max_position_embeddings,
+                d,
+                vb.pp("position_embeddings"),
+            )?),
+            // v2 checkpoints may carry an unused table; it is not read.
+            PositionEmbedding::Rotary => None,
+        };
+        Ok(Embeddings {
+            word_embeddings,
+            position_embeddings,
+            token_dropout: cfg.token_dropout,
+            pad_id: cfg.pad_token_id,
+            mask_id: cfg.mask_token_id,
+        })
+    }
+
+    /// `[B, T, d]`, zero on padded positions.
+    fn forward(&self, ids: &Tensor, mask: &Tensor) -> CResult<Tensor> {
+        let mut x = self.word_embeddings.forward(ids)?;
+        if self.token_dropout {
+            x = self.drop_tokens(&x, ids, mask)?;
+        }
+        if let Some(table) = &self.position_embeddings {
+            x = (x + table.forward(&self.positions(ids, table)?)?)?;
+        }
+        x.broadcast_mul(&mask.unsqueeze(2)?)
+    }
+
+    /// Zeroes `<mask>` embeddings and scales by `0.88 / (1 - masked share of real tokens)`;
+    /// with no `<mask>` in the input (as always from [`KmerTokenizer`]) this is `x * 0.88`.
+    fn drop_tokens(&self, x: &Tensor, ids: &Tensor, mask: &Tensor) -> CResult<Tensor> {
+        let is_mask = ids.eq(self.mask_id)?.to_dtype(DType::F32)?;
+        let observed = (is_mask.sum_keepdim(1)? / mask.sum_keepdim(1)?)?;
+        let scale = ((1.0 - observed)?.recip()? * (1.0 - MASK_RATIO_TRAIN))?;
+        let keep = (1.0 - is_mask)?.broadcast_mul(&scale)?;
+        x.broadcast_mul(&keep.unsqueeze(2)?)
+    }
+
+    /// Position ids `[B, T]` for the table; errors instead of indexing past it.
+    fn positions(&self, ids: &Tensor, table: &Embedding) -> CResult<Tensor> {
+        let rows = ids.to_vec2::<u32>()?;
+        let pos: Vec<u32> = rows
+            .iter()
+            .flat_map(|r| fairseq_positions(r, self.pad_id))
+            .collect();
+        let rows_in_table = table.embeddings().dim(0)?;
+        if let Some(&p) = pos.iter().max().filter(|&&p| p as usize >= rows_in_table) {
+            candle_core::bail!(
+                "input of {} tokens needs position {p}, but the table has {rows_in_table} rows",
+                ids.dim(1)?
+            );
+        }
+        Tensor::from_vec(pos, ids.shape(), ids.device())
+    }
+}
+
+/// ESM's inverse frequencies `1 / 10000^(2j / head_dim)`, in f32 steps like the reference.
+fn inv_freq(head_dim: usize) -> Vec<f32> {
+    (0..head_dim / 2)
+        .map(|j| 1.0 / 10000f32.powf((2 * j) as f32 / head_dim as f32))
+        .collect()
+}
+
+/// cos and sin tables `[t, head_dim / 2]` for positions `0..t` (`<cls>` is position 0). The
+/// angle is the f32 product, as the reference's `outer` in f32; large positions would drift
+/// by ~1e-4 rad if computed in f64 instead.
+fn rotary_tables(t: usize, head_dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let inv = inv_freq(head_dim);
+    let angles: Vec<f32> = (0..t)
+        .flat_map(|p| inv.iter().map(move |f| p as f32 * f))
+        .collect();
+    (
+        angles.iter().map(|a| a.cos()).collect(),
+        angles.iter().map(|a| a.sin()).collect(),
+    )
+}
+
+/// Rotary embedding in ESM's "rotate_half" (not interleaved) form, which candle's `rope` is.
+struct Rotary {
+    cos: Tensor,
+    sin: Tensor,
+}
+
+impl Rotary {
+    fn new(t: usize, head_dim: usize, device: &Device) -> CResult<Self> {
+        let (cos, sin) = rotary_tables(t, head_dim);
+        let shape = (t, head_dim / 2);
+        Ok(Rotary {
+            cos: Tensor::from_vec(cos, shape, device)?,
+            sin: Tensor::from_vec(sin, shape, device)?,
+        })
+    }
+
+    /// `x` `[B, H, T, head_dim]`, contiguous.
+    fn apply(&self, x: &Tensor) -> CResult<Tensor> {
+        candle_nn::rotary_emb::rope(x, &self.cos, &self.sin)
+    }
+}
+
+/// Additive key mask `[B, 1, 1, T]`: 0 on real tokens, `f32::MIN` on pads, as the reference.
+/// Every row has a real key (`<cls>`), so softmax never sees a fully masked row.
+fn attention_bias(mask: &Tensor) -> CResult<Tensor> {
+    (1.0 - mask)?
+        .affine(f32::MIN as f64, 0.0)?
+        .unsqueeze(1)?
+        .unsqueeze(1)
+}
+
+/// Pre-LN self-attention with its residual.
+struct Attention {
+    layer_norm: LayerNorm,
+    /// query, key and value stacked into one `[3d, d]` matmul; the query part is pre-scaled
+    /// by `head_dim^-0.5`, which the reference applies to the query before rotary (the two
+    /// commute, and for power-of-two head sizes the scaling is exact).
+    qkv: Linear,
+    output: Linear,
+    heads: usize,
+    head_dim: usize,
+}
+
+impl Attention {
+    fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
+        let d = cfg.hidden_size;
+        let projection = |name: &str, scale: f64| -> CResult<(Tensor, Tensor)> {
+            let vb = vb.pp("self").pp(name);
+            Ok((
+                vb.get((d, d), "weight")?.affine(scale, 0.0)?,
+                vb.get(d, "bias")?.affine(scale, 0.0)?,
+            ))
+        };
+        let q = projection("query", (cfg.head_dim() as f64).powf(-0.5))?;
+        let k = projection("key", 1.0)?;
+        let v = projection("value", 1.0)?;
+        let weight = Tensor::cat(&[&q.0, &k.0, &v.0], 0)?;
+        let bias = Tensor::cat(&[&q.1, &k.1, &v.1], 0)?;
+        Ok(Attention {
+            layer_norm: candle_nn::layer_norm(d, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
+            qkv: Linear::new(weight, Some(bias)),
+            output: candle_nn::linear(d, d, vb.pp("output").pp("dense"))?,
+            heads: cfg.num_attention_heads,
+            head_dim: cfg.head_dim(),
+        })
+    }
+
+    /// `x + Wo·softmax(q·kᵀ + bias)·v` over heads, batched as `[B, H, T, head_dim]` matmuls.
+    fn forward(&self, x: &Tensor, bias: &Tensor, rotary: Option<&Rotary>) -> CResult<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        let qkv = self
+            .qkv
+            .forward(&self.layer_norm.forward(x)?)?
+            .reshape((b, t, 3, self.heads, self.head_dim))?
+            .permute((2, 0, 3, 1, 4))?;
+        let (mut q, mut k) = (qkv.get(0)?.contiguous()?, qkv.get(1)?.contiguous()?);
+        let v = qkv.get(2)?.contiguous()?;
+        if let Some(rotary) = rotary {
+            q = rotary.apply(&q)?;
+            k = rotary.apply(&k)?;
+        }
+        let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
+        x + self.output.forward(&context)?
+    }
+}
+
+/// The FFN after `LayerNorm`, without its residual.
+enum FeedForward {
+    /// v1: `output.dense(gelu_erf(intermediate.dense(h)))`.
+    Gelu {
+        intermediate: Linear,
+        output: Linear,
+    },
+    /// v2: `intermediate.dense` gives `[u1 | u2]`; `output.dense(silu(u1) * u2)`.
+    SwiGlu {
+        intermediate: Linear,
+        output: Linear,
+        width: usize,
+    },
+}
+
+impl FeedForward {
+    fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
+        let (d, width) = (cfg.hidden_size, cfg.intermediate_size);
+        let linear = |i: usize, o: usize, vb: VarBuilder| match cfg.add_bias_fnn.unwrap_or(true) {
+            true => candle_nn::linear(i, o, vb),
+            false => candle_nn::linear_no_bias(i, o, vb),
+        };
+        let output = linear(width, d, vb.pp("output").pp("dense"))?;
+        let vb = vb.pp("intermediate").pp("dense");
+        Ok(match cfg.version() {
+            Version::V1 => FeedForward::Gelu {
+                intermediate: linear(d, width, vb)?,
+                output,
+            },
+            Version::V2 => FeedForward::SwiGlu {
+                intermediate: linear(d, 2 * width, vb)?,
+                output,
+                width,
+            },
+        })
+    }
+
+    fn forward(&self, h: &Tensor) -> CResult<Tensor> {
+        match self {
+            FeedForward::Gelu {
+                intermediate,
+                output,
+            } => output.forward(&intermediate.forward(h)?.gelu_erf()?),
+            FeedForward::SwiGlu {
+                intermediate,
+                output,
+                width,
+            } => {
+                let u = intermediate.forward(h)?;
+                let gate = u.narrow(2, 0, *width)?.silu()?;
+                output.forward(&(gate * u.narrow(2, *width, *width)?)?)
+            }
+        }
+    }
+}
+
+/// One pre-LN encoder layer.
+struct Layer {
+    attention: Attention,
+    layer_norm: LayerNorm,
+    feed_forward: FeedForward,
+}
+
+impl Layer {
+    fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
+        Ok(Layer {
+            attention: Attention::load(vb.pp("attention"), cfg)?,
+            layer_norm: candle_nn::layer_norm(
+                cfg.hidden_size,
+                cfg.layer_norm_eps,
+                vb.pp("LayerNorm"),
+            )?,
+            feed_forward: FeedForward::load(vb, cfg)?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, bias: &Tensor, rotary: Option<&Rotary>) -> CResult<Tensor> {
+        let x = self.attention.forward(x, bias, rotary)?;
+        &x + self.feed_forward.forward(&self.layer_norm.forward(&x)?)?
+    }
+}
+
+/// The layers and the final `emb_layer_norm_after`.
+struct Encoder {
+    layers: Vec<Layer>,
+    emb_layer_norm_after: LayerNorm,
+    rotary: bool,
+    head_dim: usize,
+}
+
+impl Encoder {
+    fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| Layer::load(vb.pp("layer").pp(i), cfg))
+            .collect::<CResult<_>>()?;
+        let norm = candle_nn::layer_norm(
+            cfg.hidden_size,
+            cfg.layer_norm_eps,
+            vb.pp("emb_layer_norm_after"),
+        )?;
+        Ok(Encoder {
+            layers,
+            emb_layer_norm_after: norm,
+            rotary: cfg.position_embedding_type == PositionEmbedding::Rotary,
+            head_dim: cfg.head_dim(),
+        })
+    }
+
+    fn forward(&self, x: &Tensor, mask: &Tensor) -> CResult<Tensor> {
+        let bias = attention_bias(mask)?;
+        let rotary = match self.rotary {
+            true => Some(Rotary::new(x.dim(1)?, self.head_dim, x.device())?),
+            false => None,
+        };
+        let mut x = x.clone();
+        for layer in &self.layers {
+            x = layer.forward(&x, &bias, rotary.as_ref())?;
+        }
+        self.emb_layer_norm_after.forward(&x)
+    }
+}
+
+/// The weights as F32 on `device`, from `model.safetensors` or `pytorch_model.bin`.
+fn var_builder(dir: &Path, device: &Device) -> Result<VarBuilder<'static>> {
+    let path = weights_file(dir)?;
+    let vb = if path.extension().is_some_and(|e| e == "safetensors") {
+        let tensors = candle_core::safetensors::load(&path, device).map_err(Error::model)?;
+        VarBuilder::from_tensors(tensors, DType::F32, device)
+    } else {
+        VarBuilder::from_pth(&path, DType::F32, device).map_err(Error::model)?
+    };
+    // `EsmForMaskedLM` saves under `esm.`; a bare `EsmModel` does not.
+    Ok(
+        match vb.contains_tensor("esm.embeddings.word_embeddings.weight") {
+            true => vb.pp("esm"),
+            false => vb,
+        },
+    )
+}
+
+/// Nucleotide Transformer v1 or v2 with its 6-mer tokenizer.
+pub struct NucleotideTransformer {
+    config: Config,
+    tokenizer: KmerTokenizer,
+    embeddings: Embeddings,
+    encoder: Encoder,
+    max_tokens: usize,
+    device: Device,
+}
+
+impl NucleotideTransformer {
+    /// Loads a checkpoint folder: config.json, vocab.txt, the weights and, if present,
+    /// tokenizer_config.json (for `model_max_length`).
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let bad = |message: String| Error::Embedder {
+            spec: dir.display().to_string(),
+            message,
+        };
+        let config: Config = serde_json::from_value(read_config(dir)?)
+            .map_err(|e| bad(format!("config.json: {e}")))?;
+        config
+            .check()
+            .map_err(|m| bad(format!("config.json: {m}")))?;
+        let tokenizer = KmerTokenizer::load(dir)?;
+        let vb = var_builder(dir, device)?;
+        let weights = |e: candle_core::Error| bad(format!("weights do not match config.json: {e}"));
+        let embeddings = Embeddings::load(vb.pp("embeddings"), &config).map_err(weights)?;
+        let encoder = Encoder::load(vb.pp("encoder"), &config).map_err(weights)?;
+        let max_tokens = max_tokens(&config, model_max_length(dir));
+        Ok(NucleotideTransformer {
+            config,
+            tokenizer,
+            embeddings,
+            encoder,
+            max_tokens,
+            device: device.clone(),
+        })
+    }
+
+    /// Which NT code the checkpoint follows.
+    pub fn version(&self) -> Version {
+        self.config.version()
+    }
+}
+
+impl LanguageModel for NucleotideTransformer {
+    fn family(&self) -> &'static str {
+        "nt"
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.config.hidden_size
+    }
+
+    /// A base yields at most one token (N, bases next to N and a run's tail are single
+    /// tokens), so a window of `max_tokens - 1` bases plus `<cls>` never exceeds the limit.
+    fn max_bases(&self) -> usize {
+        self.max_tokens.saturating_sub(1).max(1)
+    }
+
+    fn tokenize(&self, seq: &str) -> Result<Vec<u32>> {
+        Ok(self.tokenizer.tokenize(seq))
+    }
+
+    fn pad_id(&self) -> u32 {
+        self.config.pad_token_id
+    }
+
+    fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let run = || -> CResult<Tensor> {
+            let mask = mask.to_dtype(DType::F32)?;
+            let x = self.embeddings.forward(ids, &mask)?;
+            self.encoder.forward(&x, &mask)
+        };
+        run().map_err(Error::model)
+    }
+
+    fn device(&self) -> &Device {
+        &self.device
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::models::{fixture, Family, ModelEmbedder};
+
+    /// NT-v2's vocab layout: 6 specials, the 6-mers in `product("ATCG", repeat=6)` order, bases.
+    fn v2_vocab() -> Vec<String> {
+        let mut vocab: Vec<String> = ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>"]
+            .map(String::from)
+            .to_vec();
+        let kmer = |mut n: usize| -> String {
+            let mut s = [b'A'; 6];
+            for c in s.iter_mut().rev() {
+                *c = b"ATCG"[n % 4];
+                n /= 4;
+            }
+            String::from_utf8(s.to_vec()).unwrap()
+        };
+        vocab.extend((0..4096).map(kmer));
+        vocab.extend(["A", "T", "C", "G", "N"].map(String::from));
+        vocab
+    }
+
+    fn tokenizer() -> KmerTokenizer {
+        let vocab = v2_vocab();
+        KmerTokenizer::from_tokens(vocab.iter().map(String::as_str)).unwrap()
+    }
+
+    fn names(t: &KmerTokenizer, seq: &str) -> Vec<String> {
+        let vocab = v2_vocab();
+        t.tokenize(seq)
+            .iter()
+            .map(|&i| vocab[i as usize].clone())
+            .collect()
+    }
+
+    #[test]
+    fn kmer_ids_follow_product_order() {
+        let t = tokenizer();
+        assert_eq!(t.tokenize("AAAAAA"), vec![3, 6]);
+        assert_eq!(t.tokenize("AAAAAT"), vec![3, 7]);
+        assert_eq!(t.tokenize("GGGGGG"), vec![3, 4101]);
+        assert_eq!(t.tokenize("ATCGN"), vec![3, 4102, 4103, 4104, 4105, 4106]);
+        assert_eq!(t.tokenize(""), vec![3]);
+    }
+
+    #[test]
+    fn kmers_left_to_right_with_single_base_leftovers() {
+        let t = tokenizer();
+        assert_eq!(names(&t, "ACGTACG"), ["<cls>", "ACGTAC", "G"]);
+        assert_eq!(
+            names(&t, "ACNGTACGTA"),
+            ["<cls>", "A", "C", "N", "GTACGT", "A"]
+        );
+        assert_eq!(
+            names(&t, "NNAAAAAAAAAAAACC"),
+            ["<cls>", "N", "N", "AAAAAA", "AAAAAA", "C", "C"]
+        );
+    }
+
+    #[test]
+    fn unknown_runs_are_one_unk_each() {
+        let t = tokenizer();
+        assert_eq!(names(&t, "acgtacgtacgt"), ["<cls>", "<unk>"]);
+        assert_eq!(
+            names(&t, "ACGTAacgtTT"),
+            ["<cls>", "A", "C", "G", "T", "A", "<unk>", "T", "T"]
+        );
+        assert_eq!(names(&t, "ac gt"), ["<cls>", "<unk>", "<unk>"]);
+        assert_eq!(names(&t, "AC GT"), ["<cls>", "A", "C", "G", "T"]);
+    }
+
+    #[test]
+    fn positions_start_after_the_pad_id() {
+        assert_eq!(
+            fairseq_positions(&[3, 9, 9, 1, 1], 1).collect::<Vec<_>>(),
+            [2, 3, 4, 1, 1]
+        );
+    }
+
+    #[test]
+    fn inv_freq_matches_hand_values() {
+        let f = inv_freq(16);
+        let expected = [
+            1.0,
+            10f64.powf(-0.5),
+            0.1,
+            10f64.powf(-1.5),
+            0.01,
+            10f64.powf(-2.5),
+            1e-3,
+            10f64.powf(-3.5),
+        ];
+        assert_eq!(f.len(), 8);
+        for (got, want) in f.iter().zip(expected) {
+            assert!((*got as f64 - want).abs() <= want * 1e-6, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn rotary_tables_match_hand_values() {
+        let (cos, sin) = rotary_tables(3, 4); // inv_freq [1, 0.01], rows of 2
+        assert_eq!(&cos[..2], &[1.0, 1.0]);
+        assert_eq!(&sin[..2], &[0.0, 0.0]);
+        let close = |a: f32, b: f64| (a as f64 - b).abs() < 1e-7;
+        assert!(close(cos[2], 1f64.cos()) && close(sin[2], 1f64.sin()));
+        assert!(close(cos[5], 0.02f64.cos()) && close(sin[5], 0.02f64.sin()));
+    }
+
+    #[test]
+    fn rope_is_the_rotate_half_form() {
+        let dev = Device::Cpu;
+        let x = Tensor::arange(0f32, 24.0, &dev)
+            .unwrap()
+            .reshape((1, 1, 3, 8))
+            .unwrap();
+        let x = (x * 0.1).unwrap().sin().unwrap();
+        let got = Rotary::new(3, 8, &dev).unwrap().apply(&x).unwrap();
+        // Reference: x * cat(cos, cos) + cat(-x2, x1) * cat(sin, sin).
+        let (cos, sin) = rotary_tables(3, 8);
+        let cos = Tensor::from_vec(cos, (3, 4), &dev).unwrap();
+        let sin = Tensor::from_vec(sin, (3, 4), &dev).unwrap();
+        let (cos, sin) = (
+            Tensor::cat(&[&cos, &cos], 1).unwrap(),
+            Tensor::cat(&[&sin, &sin], 1).unwrap(),
+        );
+        let (x1, x2) = (x.narrow(3, 0, 4).unwrap(), x.narrow(3, 4, 4).unwrap());
+        let rotated = Tensor::cat(&[&x2.neg().unwrap(), &x1], 3).unwrap();
+        let want = (x.broadcast_mul(&cos).unwrap() + rotated.broadcast_mul(&sin).unwrap()).unwrap();
+        let diff = (got - want)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(diff < 1e-6, "{diff}");
+    }
+
+    fn config(extra: &str) -> Config {
+        let json = format!(
+            r#"{{"vocab_size": 4105, "hidden_size": 64, "num_hidden_layers": 2,
+                "num_attention_heads": 4, "intermediate_size": 128, "max_position_embeddings": 1002,
+                "layer_norm_eps": 1e-12, "pad_token_id": 1, "mask_token_id": 2 {extra}}}"#
+        );
+        serde_json::from_str(&json).unwrap()
+    }
+
+    #[test]
+    fn version_and_limits_come_from_the_config() {
+        let v1 = config(r#", "position_embedding_type": "absolute", "token_dropout": true"#);
+        assert_eq!(v1.version(), Version::V1);
+        assert_eq!(max_tokens(&v1, Some(1000)), 1000);
+        assert_eq!(max_tokens(&v1, None), 1000);
+        assert_eq!(max_tokens(&v1, Some(512)), 512);
+        let v2 = config(r#", "position_embedding_type": "rotary", "add_bias_fnn": false"#);
+        assert_eq!(v2.version(), Version::V2);
+        assert_eq!(v2.position_embedding_type, PositionEmbedding::Rotary);
+        assert!(config(r#", "emb_layer_norm_before": true"#)
+            .check()
+            .is_err());
+    }
+
+    #[test]
+    #[ignore = "needs GENOVEC_SHARED"]
+    fn inv_freq_matches_the_checkpoint_buffer() {
+        let path = fixture("nt_v2_tiny").join("model.safetensors");
+        let tensors = candle_core::safetensors::load(path, &Device::Cpu).unwrap();
+        let name = "esm.encoder.layer.0.attention.self.rotary_embeddings.inv_freq";
+        let stored = tensors[name].to_vec1::<f32>().unwrap();
+        assert_eq!(inv_freq(16), stored);
+    }
+
+    #[test]
+    #[ignore = "needs GENOVEC_SHARED"]
+    fn contract_nt_v2_tiny() {
+        let embedder =
+            ModelEmbedder::load(Some(Family::Nt), &fixture("nt_v2_tiny"), false).unwrap();
+        crate::embed::contract::run_contract(&embedder, 1e-4);
+    }
+
+    #[test]
+    #[ignore = "needs GENOVEC_SHARED"]
+    fn contract_nt_v1_tiny() {
+        let embedder =
+            ModelEmbedder::load(Some(Family::Nt), &fixture("nt_v1_tiny"), false).unwrap();
+        crate::embed::contract::run_contract(&embedder, 1e-4);
+    }
+}

@@ -1,0 +1,198 @@
+//! The request and response bodies, exactly as CONTRACT.md ("HTTP shapes") fixes them. They
+//! are also the OpenAPI schemas, so the document cannot drift from what is served.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::engine::{Neighbour, Prediction};
+
+/// `GET /healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// One entry of `GET /v1/collections`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionSummary {
+    /// The API name (the file stem).
+    pub name: String,
+    /// Live records.
+    pub records: usize,
+    /// Vector dimension.
+    pub dimension: usize,
+    /// The embedder spec the collection was built with.
+    pub embedder: String,
+}
+
+/// `GET /v1/collections`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionList {
+    /// Every served collection, by name.
+    pub collections: Vec<CollectionSummary>,
+}
+
+/// The graph part of `GET /v1/collections/{name}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GraphState {
+    /// Records in the persisted HNSW graph.
+    pub nodes: usize,
+    /// Records added after the last build, searched exactly.
+    pub tail: usize,
+    /// Deleted records awaiting `genovec compact`.
+    pub tombstones: usize,
+    /// True while a background rebuild is queued or running.
+    pub rebuilding: bool,
+}
+
+/// `GET /v1/collections/{name}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionDetail {
+    /// The API name.
+    pub name: String,
+    /// Live records.
+    pub records: usize,
+    /// Live records per label.
+    pub labels: BTreeMap<String, usize>,
+    /// The embedder spec.
+    pub embedder: String,
+    /// What makes the embedder's vectors reproducible (version, parameters or checkpoint hash).
+    pub embedder_identity: String,
+    /// Vector dimension.
+    pub dimension: usize,
+    /// Distance metric.
+    pub metric: String,
+    /// Graph state.
+    pub graph: GraphState,
+    /// True when a classifier was trained (else classify is a kNN vote).
+    pub classifier: bool,
+}
+
+/// `POST /v1/collections/{name}/search`: `sequences` or `vectors`, not both.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// Query DNA sequences (ACGT, IUPAC codes read as N).
+    pub sequences: Option<Vec<String>>,
+    /// Query vectors in the collection's embedding space.
+    pub vectors: Option<Vec<Vec<f32>>>,
+    /// Neighbours per query (default 10).
+    pub k: Option<usize>,
+    /// Graph beam width (default: the collection's).
+    pub ef: Option<usize>,
+    /// Only return records with one of these labels.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+/// One neighbour of a query.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NeighbourOut {
+    /// Record id.
+    pub id: u64,
+    /// Record name.
+    pub name: String,
+    /// Record label.
+    pub label: String,
+    /// Distance in the collection's metric.
+    pub distance: f32,
+}
+
+impl From<Neighbour> for NeighbourOut {
+    fn from(n: Neighbour) -> Self {
+        NeighbourOut {
+            id: n.id,
+            name: n.name,
+            label: n.label,
+            distance: n.distance,
+        }
+    }
+}
+
+/// One query's neighbours, nearest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResult {
+    /// The neighbours.
+    pub neighbours: Vec<NeighbourOut>,
+}
+
+/// The answer to a search, in query order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// One result per query.
+    pub results: Vec<SearchResult>,
+}
+
+/// `POST /v1/collections/{name}/classify`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifyRequest {
+    /// Sequences to classify.
+    pub sequences: Vec<String>,
+    /// Voting neighbours (default: the collection's tuned k).
+    pub k: Option<usize>,
+}
+
+/// One classified sequence with its evidence.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassifyResult {
+    /// Predicted label (or `unknown`).
+    pub label: String,
+    /// Probability of the predicted label.
+    pub confidence: f64,
+    /// Probability of every label.
+    pub probabilities: BTreeMap<String, f64>,
+    /// The nearest records the vote used.
+    pub neighbours: Vec<NeighbourOut>,
+}
+
+impl From<Prediction> for ClassifyResult {
+    fn from(p: Prediction) -> Self {
+        ClassifyResult {
+            label: p.label,
+            confidence: p.confidence,
+            probabilities: p.probabilities.into_iter().collect(),
+            neighbours: p.neighbours.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// The answer to classify, in query order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassifyResponse {
+    /// One prediction per sequence.
+    pub results: Vec<ClassifyResult>,
+}
+
+/// A record to insert.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordIn {
+    /// Record name (default `records[i]`).
+    pub name: Option<String>,
+    /// DNA sequence.
+    pub sequence: String,
+    /// Class label.
+    pub label: String,
+}
+
+/// `POST /v1/collections/{name}/records`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsertRequest {
+    /// The records, inserted in one durable transaction.
+    pub records: Vec<RecordIn>,
+}
+
+/// The answer to an insert: durable once it arrives.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InsertResponse {
+    /// The new id of each record, in order; `null` where the same (label, sequence) was
+    /// already stored.
+    pub ids: Vec<Option<u64>>,
+    /// Live records after the insert.
+    pub records: usize,
+}

@@ -1,0 +1,189 @@
+//! The query routes: search and classify. Both only read the collection.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+
+use super::api::{ClassifyRequest, ClassifyResponse, SearchRequest, SearchResponse, SearchResult};
+use super::blocking;
+use super::error::{ApiError, ApiJson, ErrorBody};
+use super::parse::{check_batch, check_k, parse_sequences};
+use super::state::{AppState, Served};
+use crate::engine::{self, ClassifyOptions};
+use crate::seq::SeqRecord;
+use crate::store::Collection;
+use crate::Error;
+
+/// Default neighbours per search query (the contract's).
+const DEFAULT_K: usize = 10;
+/// Vector queries up to this many run on the request's own task (a few hundred
+/// microseconds); larger ones and every embedding go to a blocking thread.
+const INLINE_MAX: usize = 8;
+
+/// A validated search.
+struct Search {
+    input: Input,
+    k: usize,
+    ef: Option<usize>,
+    labels: Vec<String>,
+}
+
+enum Input {
+    Sequences(Vec<SeqRecord>),
+    Vectors(Vec<Vec<f32>>),
+}
+
+impl Search {
+    fn parse(req: SearchRequest, app: &AppState, dim: usize) -> Result<Self, ApiError> {
+        let limits = &app.config.limits;
+        let input = match (req.sequences, req.vectors) {
+            (Some(s), None) => {
+                check_batch("sequences", s.len(), limits)?;
+                Input::Sequences(parse_sequences(&s)?)
+            }
+            (None, Some(v)) => {
+                check_batch("vectors", v.len(), limits)?;
+                check_dims(&v, dim)?;
+                Input::Vectors(v)
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "give either \"sequences\" or \"vectors\"",
+                ))
+            }
+        };
+        let k = check_k(req.k.unwrap_or(DEFAULT_K), limits)?;
+        if req
+            .ef
+            .is_some_and(|ef| ef == 0 || ef > limits.max_k.max(10_000))
+        {
+            return Err(ApiError::invalid("ef must be between 1 and 10000"));
+        }
+        Ok(Search {
+            input,
+            k,
+            ef: req.ef,
+            labels: req.labels,
+        })
+    }
+
+    fn is_small(&self) -> bool {
+        matches!(&self.input, Input::Vectors(v) if v.len() <= INLINE_MAX)
+    }
+
+    fn run(&self, collection: &Collection, served: &Served) -> Result<SearchResponse, ApiError> {
+        let lists = match &self.input {
+            Input::Vectors(v) => {
+                engine::search_vectors(collection, v, self.k, self.ef, &self.labels)?
+            }
+            Input::Sequences(q) => {
+                let embedder = served.embedder.as_ref();
+                engine::search_sequences(collection, embedder, q, self.k, self.ef, &self.labels)?
+                    .into_iter()
+                    .map(|r| r.neighbours)
+                    .collect()
+            }
+        };
+        let results = lists
+            .into_iter()
+            .map(|n| SearchResult {
+                neighbours: n.into_iter().map(Into::into).collect(),
+            })
+            .collect();
+        Ok(SearchResponse { results })
+    }
+}
+
+/// Every vector must have the collection's dimension; the error names the first that does not.
+fn check_dims(vectors: &[Vec<f32>], dim: usize) -> Result<(), ApiError> {
+    match vectors.iter().position(|v| v.len() != dim) {
+        None => Ok(()),
+        Some(i) => {
+            let e = Error::WrongDimension {
+                expected: dim,
+                got: vectors[i].len(),
+            };
+            Err(ApiError::from(e).at(&format!("vectors[{i}]")))
+        }
+    }
+}
+
+/// Nearest records of query sequences or vectors.
+#[utoipa::path(
+    post, path = "/v1/collections/{name}/search", tag = "query",
+    params(("name" = String, Path, description = "Collection name (file stem)")),
+    request_body = SearchRequest,
+    responses(
+        (status = 200, description = "Neighbours of each query, in query order", body = SearchResponse),
+        (status = 400, description = "Malformed JSON or invalid request", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key (with --api-key-reads)", body = ErrorBody),
+        (status = 404, description = "Unknown collection", body = ErrorBody),
+        (status = 413, description = "Body or batch too large", body = ErrorBody),
+        (status = 422, description = "Bad sequence letters or wrong vector dimension", body = ErrorBody),
+    )
+)]
+pub async fn search(
+    State(app): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<SearchRequest>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    let served = Arc::clone(app.get(&name)?);
+    let search = Search::parse(req, &app, served.embedder.dim())?;
+    if search.is_small() {
+        // Without a writer holding or awaiting the lock, answer on this task.
+        if let Some(collection) = served.try_read() {
+            return search.run(&collection, &served).map(Json);
+        }
+    }
+    blocking(move || search.run(&served.read(), &served))
+        .await
+        .map(Json)
+}
+
+/// Classifies sequences: label, per-label probabilities and the neighbours as evidence.
+#[utoipa::path(
+    post, path = "/v1/collections/{name}/classify", tag = "query",
+    params(("name" = String, Path, description = "Collection name (file stem)")),
+    request_body = ClassifyRequest,
+    responses(
+        (status = 200, description = "One prediction per sequence, in order", body = ClassifyResponse),
+        (status = 400, description = "Malformed JSON or invalid request", body = ErrorBody),
+        (status = 401, description = "Missing or wrong API key (with --api-key-reads)", body = ErrorBody),
+        (status = 404, description = "Unknown collection", body = ErrorBody),
+        (status = 413, description = "Body or batch too large", body = ErrorBody),
+        (status = 422, description = "Bad sequence letters", body = ErrorBody),
+    )
+)]
+pub async fn classify(
+    State(app): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<ClassifyRequest>,
+) -> Result<Json<ClassifyResponse>, ApiError> {
+    let served = Arc::clone(app.get(&name)?);
+    let limits = &app.config.limits;
+    check_batch("sequences", req.sequences.len(), limits)?;
+    let queries = parse_sequences(&req.sequences)?;
+    let k = req.k.map(|k| check_k(k, limits)).transpose()?;
+    let results = blocking(move || {
+        let collection = served.read();
+        if collection.labels().is_empty() {
+            return Err(ApiError::invalid(
+                "the collection has no records to classify against",
+            ));
+        }
+        let opts = ClassifyOptions { k, threshold: None };
+        let embedder = served.embedder.as_ref();
+        let state = served.classifier.as_ref();
+        Ok(engine::classify_records(
+            &collection,
+            embedder,
+            state,
+            &queries,
+            opts,
+        )?)
+    })
+    .await?;
+    let results = results.into_iter().map(Into::into).collect();
+    Ok(Json(ClassifyResponse { results }))
+}

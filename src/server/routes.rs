@@ -1,0 +1,103 @@
+//! The informational routes: health, the collection list and details, metrics, OpenAPI.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+
+use super::api::{CollectionDetail, CollectionList, CollectionSummary, GraphState, Health};
+use super::error::{ApiError, ErrorBody};
+use super::state::{AppState, Served};
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", tag = "meta",
+    responses((status = 200, description = "The server is up", body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+fn summary(served: &Served) -> CollectionSummary {
+    let collection = served.read();
+    let config = collection.config();
+    CollectionSummary {
+        name: served.name.clone(),
+        records: collection.len(),
+        dimension: config.dim,
+        embedder: config.embedder.clone(),
+    }
+}
+
+/// The served collections.
+#[utoipa::path(get, path = "/v1/collections", tag = "collections",
+    responses(
+        (status = 200, description = "Every served collection", body = CollectionList),
+        (status = 401, description = "Missing or wrong API key (with --api-key-reads)", body = ErrorBody),
+    ))]
+pub async fn list(State(app): State<Arc<AppState>>) -> Json<CollectionList> {
+    let collections = app.collections.values().map(|s| summary(s)).collect();
+    Json(CollectionList { collections })
+}
+
+fn detail(served: &Served) -> CollectionDetail {
+    let info = served.read().info();
+    CollectionDetail {
+        name: served.name.clone(),
+        records: info.records,
+        labels: info.labels.into_iter().collect(),
+        embedder: info.config.embedder,
+        embedder_identity: info.config.embedder_identity,
+        dimension: info.config.dim,
+        metric: info.config.metric.name().to_string(),
+        graph: GraphState {
+            nodes: info.graph_nodes,
+            tail: info.tail,
+            tombstones: info.tombstones,
+            rebuilding: served.rebuilding.load(Ordering::Acquire),
+        },
+        classifier: served.classifier.is_some(),
+    }
+}
+
+/// One collection: records per label, embedder, dimension and graph state.
+#[utoipa::path(get, path = "/v1/collections/{name}", tag = "collections",
+    params(("name" = String, Path, description = "Collection name (file stem)")),
+    responses(
+        (status = 200, description = "The collection", body = CollectionDetail),
+        (status = 401, description = "Missing or wrong API key (with --api-key-reads)", body = ErrorBody),
+        (status = 404, description = "Unknown collection", body = ErrorBody),
+    ))]
+pub async fn info(
+    State(app): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Json<CollectionDetail>, ApiError> {
+    Ok(Json(detail(app.get(&name)?)))
+}
+
+/// Prometheus text: request counts, latency histograms, collection sizes.
+#[utoipa::path(get, path = "/metrics", tag = "meta",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(app): State<Arc<AppState>>) -> impl IntoResponse {
+    let sizes: Vec<(String, usize, usize)> = app
+        .collections
+        .values()
+        .map(|s| {
+            let c = s.read();
+            (s.name.clone(), c.len(), c.tail_len())
+        })
+        .collect();
+    let text = app.metrics.render(&sizes);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+pub async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::document(),
+    )
+}

@@ -1,0 +1,172 @@
+//! What the server holds: the open collections, their embedders, the limits and the metrics.
+//!
+//! Concurrency: each collection sits behind a [`RwLock`]. Searches take the read lock, so
+//! any number run together; a write embeds its records before taking the write lock and
+//! holds it only for the durable commit, and the store changes its in-memory state only
+//! after that commit returned. So a search sees a batch wholly or not at all.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use super::error::ApiError;
+use super::metrics::Metrics;
+use crate::embed::Embedder;
+use crate::engine::{self, ClassifierState};
+use crate::store::Collection;
+use crate::{Error, Result};
+
+/// Request limits.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest accepted request body, in bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Most sequences, vectors or records in one request (413 above).
+    pub max_batch: usize,
+    /// Largest `k` (400 above).
+    pub max_k: usize,
+    /// Requests taking longer answer 503 `timeout`.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 8 << 20,
+            max_batch: 1000,
+            max_k: 1000,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How the server is configured.
+#[derive(Debug, Clone, Default)]
+pub struct ServerConfig {
+    /// When set, write routes need `Authorization: Bearer <key>`.
+    pub api_key: Option<String>,
+    /// Also require the key on the read routes (`/v1/...` reads and `/metrics`).
+    pub protect_reads: bool,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+/// One served collection.
+pub struct Served {
+    /// The API name: the file's stem.
+    pub name: String,
+    collection: RwLock<Collection>,
+    /// The embedder the collection was built with.
+    pub embedder: Box<dyn Embedder>,
+    /// The classifier stored at open time (the server does not retrain; `compact` does).
+    pub classifier: Option<ClassifierState>,
+    /// True while a background graph rebuild is queued or running.
+    pub rebuilding: AtomicBool,
+}
+
+impl Served {
+    /// Opens a collection file for writing, with its embedder and classifier.
+    pub fn open(path: &Path) -> Result<Self> {
+        let collection = Collection::open_writer(path)?;
+        let embedder = engine::embedder_for(&collection)?;
+        let classifier = engine::load_state(&collection)?;
+        Ok(Served {
+            name: api_name(path)?,
+            collection: RwLock::new(collection),
+            embedder,
+            classifier,
+            rebuilding: AtomicBool::new(false),
+        })
+    }
+
+    /// The read lock: many holders at once.
+    pub fn read(&self) -> RwLockReadGuard<'_, Collection> {
+        // A panic while holding the lock cannot leave the collection half-changed: the store
+        // applies a batch to memory only after its commit, in code that does not panic.
+        self.collection.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The read lock if it is free now (no writer holds or awaits it).
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, Collection>> {
+        match self.collection.try_read() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// The write lock.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Collection> {
+        self.collection.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rebuilds the graph once the exactly searched tail has outgrown the store's threshold.
+    /// Runs on a blocking thread; searches wait while the new graph is committed.
+    pub fn rebuild_if_needed(self: &Arc<Self>) {
+        if !self.read().needs_rebuild() || self.rebuilding.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let served = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut collection = served.write();
+            if collection.needs_rebuild() {
+                if let Err(e) = collection.rebuild_graph() {
+                    tracing::error!(collection = %served.name, error = %e, "graph rebuild failed");
+                }
+            }
+            served.rebuilding.store(false, Ordering::Release);
+        });
+    }
+}
+
+fn api_name(path: &Path) -> Result<String> {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| Error::InvalidArgument {
+            what: "--collection".into(),
+            message: format!("{} has no file name to serve it under", path.display()),
+        })
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// Served collections by API name.
+    pub collections: BTreeMap<String, Arc<Served>>,
+    /// Auth and limits.
+    pub config: ServerConfig,
+    /// Request counters and latency histograms.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Opens every collection; two files with the same stem are an error.
+    pub fn open(paths: &[PathBuf], config: ServerConfig) -> Result<Self> {
+        let mut collections = BTreeMap::new();
+        for path in paths {
+            let served = Served::open(path)?;
+            if collections.contains_key(&served.name) {
+                return Err(Error::InvalidArgument {
+                    what: "--collection".into(),
+                    message: format!("two collections are named {:?}", served.name),
+                });
+            }
+            collections.insert(served.name.clone(), Arc::new(served));
+        }
+        Ok(AppState {
+            collections,
+            config,
+            metrics: Metrics::default(),
+        })
+    }
+
+    /// The collection served under `name`, or 404.
+    pub fn get(&self, name: &str) -> Result<&Arc<Served>, ApiError> {
+        self.collections.get(name).ok_or_else(|| {
+            let served: Vec<&str> = self.collections.keys().map(String::as_str).collect();
+            ApiError::unknown_collection(name, &served)
+        })
+    }
+}
