@@ -9,6 +9,9 @@ DIR/genovec.json), on one thread, sweeps the same ef values and writes DIR/hnswl
 
   benches/.venv/bin/python benches/ann_compare.py run bench-out/ann_gue [--repeats 3]
 
+Later rounds (--index-cache FILE): load the index saved in round one, sweep again; merge
+mode keeps the best QPS per ef over rounds (ann_compare.sh does this for both engines).
+
 Combine mode: reads genovec.json and hnswlib.json of each DIR, prints QPS at recall
 0.90 / 0.95 / 0.99 for both engines, their ratio and the build-time ratio, and writes the
 combined JSON.
@@ -52,7 +55,7 @@ def recall_of(labels: np.ndarray, dists: np.ndarray, gt_ids: np.ndarray, gt_dist
     return hits / total, hits_ties / total
 
 
-def run(dir_: Path, repeats: int) -> dict:
+def run(dir_: Path, repeats: int, index_cache: Path | None = None) -> dict:
     import hnswlib
 
     g = json.loads((dir_ / "genovec.json").read_text())
@@ -67,14 +70,24 @@ def run(dir_: Path, repeats: int) -> dict:
     print(f"[hnswlib] {n} base x {dim}, {nq} queries, M={m} ef_construction={efc}", file=sys.stderr)
 
     index = hnswlib.Index(space="ip", dim=dim)
-    index.init_index(max_elements=n, ef_construction=efc, M=m, random_seed=100)
+    if index_cache and index_cache.exists():
+        # A later round: reuse the index built (and timed) in round one.
+        index.load_index(str(index_cache), max_elements=n)
+        prev = json.loads((dir_ / "hnswlib.json").read_text())
+        build_s, build_cpu_s = prev["build_s"], prev.get("build_cpu_s")
+        print(f"[hnswlib] index loaded from {index_cache}", file=sys.stderr)
+    else:
+        index.init_index(max_elements=n, ef_construction=efc, M=m, random_seed=100)
+        index.set_num_threads(1)
+        t, c = time.perf_counter(), time.process_time()
+        index.add_items(base, np.arange(n), num_threads=1)
+        build_s = time.perf_counter() - t
+        build_cpu_s = time.process_time() - c
+        print(f"[hnswlib] build: {build_s:.2f} s, {build_cpu_s:.2f} cpu-s ({n / build_s:.0f} vectors/s)",
+              file=sys.stderr)
+        if index_cache:
+            index.save_index(str(index_cache))
     index.set_num_threads(1)
-    t, c = time.perf_counter(), time.process_time()
-    index.add_items(base, np.arange(n), num_threads=1)
-    build_s = time.perf_counter() - t
-    build_cpu_s = time.process_time() - c
-    print(f"[hnswlib] build: {build_s:.2f} s, {build_cpu_s:.2f} cpu-s ({n / build_s:.0f} vectors/s)",
-          file=sys.stderr)
 
     graph = export_graph(index, dir_)
     print(f"[hnswlib] graph: mean layer-0 degree {graph['mean_degree0']:.2f}, top level "
@@ -118,6 +131,31 @@ def run(dir_: Path, repeats: int) -> dict:
     }
     (dir_ / "hnswlib.json").write_text(json.dumps(out, indent=2))
     return out
+
+
+def merge(old_path: Path, new_path: Path) -> None:
+    """Keeps, per ef, the best QPS (wall and cpu) of two runs of the same sweep in old_path.
+    Both engines get the same treatment: best of all passes of all rounds."""
+    old = json.loads(old_path.read_text())
+    new = json.loads(new_path.read_text())
+
+    def best(a: list[dict], b: list[dict]) -> None:
+        by_ef = {p["ef"]: p for p in b}
+        for p in a:
+            q = by_ef.get(p["ef"])
+            if q is None:
+                continue
+            assert abs(p["recall"] - q["recall"]) < 1e-9, "same graph, same recall"
+            for key in ("qps", "qps_cpu"):
+                if q.get(key) is not None:
+                    p[key] = max(p.get(key) or 0.0, q[key])
+            p["rounds"] = p.get("rounds", 1) + 1
+
+    best(old["sweep"], new["sweep"])
+    for key in ("prefetch_experiment", "alt_builder"):
+        if (old.get(key) or {}).get("sweep") and (new.get(key) or {}).get("sweep"):
+            best(old[key]["sweep"], new[key]["sweep"])
+    old_path.write_text(json.dumps(old, indent=2))
 
 
 def export_graph(index, dir_: Path) -> dict:
@@ -343,13 +381,20 @@ def main() -> None:
     r = sub.add_parser("run")
     r.add_argument("dir", type=Path)
     r.add_argument("--repeats", type=int, default=3)
+    r.add_argument("--index-cache", type=Path,
+                   help="save the built index here, or load it when it exists (later rounds)")
+    mg = sub.add_parser("merge")
+    mg.add_argument("old", type=Path)
+    mg.add_argument("new", type=Path)
     c = sub.add_parser("combine")
     c.add_argument("dirs", type=Path, nargs="+")
     c.add_argument("--out", type=Path)
     args = ap.parse_args()
     if args.cmd == "run":
-        out = run(args.dir, args.repeats)
+        out = run(args.dir, args.repeats, args.index_cache)
         print(json.dumps(out, indent=2))
+    elif args.cmd == "merge":
+        merge(args.old, args.new)
     else:
         combine(args.dirs, args.out)
 

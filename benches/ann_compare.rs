@@ -35,8 +35,8 @@ use serde_json::{json, Value};
 use genovec::embed;
 use genovec::seq::{self, ReadOptions};
 use genovec::store::{
-    build_graph, exact_top_k, Collection, CollectionConfig, GraphLayout, GraphParams,
-    GraphSearch, Metric, NewRecord,
+    build_graph, exact_top_k, Collection, CollectionConfig, GraphLayout, GraphParams, GraphSearch,
+    Metric, NewRecord,
 };
 
 #[derive(Parser, Debug)]
@@ -46,10 +46,16 @@ struct Args {
     #[arg(long, default_value = "gue")]
     dataset: String,
     /// Base sequences (CSV/TSV/FASTA) for `gue`.
-    #[arg(long, default_value = "/work/shared/datasets/gue/prom/prom_core_all/train.csv")]
+    #[arg(
+        long,
+        default_value = "/work/shared/datasets/gue/prom/prom_core_all/train.csv"
+    )]
     train: PathBuf,
     /// Query sequences for `gue`; the first --nq are used.
-    #[arg(long, default_value = "/work/shared/datasets/gue/prom/prom_core_all/dev.csv")]
+    #[arg(
+        long,
+        default_value = "/work/shared/datasets/gue/prom/prom_core_all/dev.csv"
+    )]
     queries_file: PathBuf,
     /// Base vectors for `random`.
     #[arg(long, default_value_t = 50_000)]
@@ -176,12 +182,22 @@ fn main() -> anyhow::Result<()> {
         .flat_map(|t| t.iter().map(|h| h.0 as i32))
         .collect();
     let gt_dist: Vec<f32> = truth.iter().flat_map(|t| t.iter().map(|h| h.1)).collect();
-    write_npy(&args.out_dir.join("gt_ids.npy"), "<i4", &gt_ids, nq, k, |x| {
-        x.to_le_bytes()
-    })?;
-    write_npy(&args.out_dir.join("gt_dist.npy"), "<f4", &gt_dist, nq, k, |x| {
-        x.to_le_bytes()
-    })?;
+    write_npy(
+        &args.out_dir.join("gt_ids.npy"),
+        "<i4",
+        &gt_ids,
+        nq,
+        k,
+        |x| x.to_le_bytes(),
+    )?;
+    write_npy(
+        &args.out_dir.join("gt_dist.npy"),
+        "<f4",
+        &gt_dist,
+        nq,
+        k,
+        |x| x.to_le_bytes(),
+    )?;
     eprintln!(
         "[genovec] exact: {:.1} q/s ({exact_s:.2} s)",
         nq as f64 / exact_s
@@ -224,7 +240,9 @@ fn main() -> anyhow::Result<()> {
         })
         .sum();
 
-    let sweep = run_sweep(&layout, base, queries, dim, metric, &truth, &args, "genovec");
+    let sweep = run_sweep(
+        &layout, base, queries, dim, metric, &truth, &args, "genovec",
+    );
 
     let prefetch = args.prefetch_experiment.then(|| {
         let sweep = prefetch::sweep(&layout, base, queries, dim, &truth, &args);
@@ -242,10 +260,21 @@ fn main() -> anyhow::Result<()> {
              ({:.0} vectors/s)",
             n as f64 / alt_s
         );
-        let sweep = run_sweep(&alt, base, queries, dim, metric, &truth, &args, "genovec-alt");
-        Some(json!({"distance": "vecmath::l2_squared().sqrt()", "build_s": alt_s,
+        let sweep = run_sweep(
+            &alt,
+            base,
+            queries,
+            dim,
+            metric,
+            &truth,
+            &args,
+            "genovec-alt",
+        );
+        Some(
+            json!({"distance": "vecmath::l2_squared().sqrt()", "build_s": alt_s,
                     "build_cpu_s": alt_cpu_s,
-                    "build_vectors_per_s": n as f64 / alt_s, "sweep": sweep}))
+                    "build_vectors_per_s": n as f64 / alt_s, "sweep": sweep}),
+        )
     } else {
         None
     };
@@ -330,8 +359,10 @@ fn run_sweep(
             "[{tag}] ef {ef:4}: recall@{k} {recall:.4} (ties {recall_ties:.4}), {qps:.0} q/s \
              ({qps_cpu:.0} per cpu-s)"
         );
-        sweep.push(json!({"ef": ef, "recall": recall, "recall_ties": recall_ties, "qps": qps,
-                          "qps_cpu": qps_cpu}));
+        sweep.push(
+            json!({"ef": ef, "recall": recall, "recall_ties": recall_ties, "qps": qps,
+                          "qps_cpu": qps_cpu}),
+        );
     }
     sweep
 }
@@ -439,7 +470,10 @@ fn search_hnswlib_graph(args: &Args, metric: Metric) -> anyhow::Result<()> {
         entry: meta["entry"].as_u64().unwrap_or(0) as u32,
         top_level: meta["top_level"].as_u64().unwrap_or(0) as u8,
         m0: m0 as u32,
-        adj0: adj0.iter().map(|&x| if x < 0 { u32::MAX } else { x as u32 }).collect(),
+        adj0: adj0
+            .iter()
+            .map(|&x| if x < 0 { u32::MAX } else { x as u32 })
+            .collect(),
         levels: levels.iter().map(|&l| l as u8).collect(),
         upper_slot: vec![u32::MAX; n],
         upper_ranges: vec![],
@@ -463,7 +497,11 @@ fn search_hnswlib_graph(args: &Args, metric: Metric) -> anyhow::Result<()> {
             at += 1 + count;
         }
     }
-    anyhow::ensure!(at == upper.len(), "upper lists: read {at} of {}", upper.len());
+    anyhow::ensure!(
+        at == upper.len(),
+        "upper lists: read {at} of {}",
+        upper.len()
+    );
     layout.validate(n).map_err(anyhow::Error::msg)?;
     eprintln!("[genovec-search/hnswlib-graph] {n} x {dim}, {nq} queries");
     let sweep = run_sweep(
@@ -487,7 +525,11 @@ fn search_hnswlib_graph(args: &Args, metric: Metric) -> anyhow::Result<()> {
 /// Reads a 2-d (or 1-d, as one column) little-endian .npy of 4-byte items.
 fn read_npy<T>(path: &Path, from: fn([u8; 4]) -> T) -> anyhow::Result<(Vec<T>, usize, usize)> {
     let bytes = std::fs::read(path)?;
-    anyhow::ensure!(bytes.starts_with(b"\x93NUMPY"), "{} is not .npy", path.display());
+    anyhow::ensure!(
+        bytes.starts_with(b"\x93NUMPY"),
+        "{} is not .npy",
+        path.display()
+    );
     let (hlen, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
         _ => (
@@ -523,24 +565,38 @@ fn read_npy<T>(path: &Path, from: fn([u8; 4]) -> T) -> anyhow::Result<(Vec<T>, u
     Ok((data, rows, cols))
 }
 
-/// CPU time of the calling thread (Linux schedstat, ns resolution); NaN elsewhere.
+/// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID, ns resolution); NaN off Linux.
 fn thread_cpu_s() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(f64::NAN, |ns| ns as f64 * 1e-9)
+    cpu_clock(3)
 }
 
-/// User + system CPU time of the whole process, all threads (Linux, 100 Hz ticks).
+/// CPU time of the whole process, all threads (CLOCK_PROCESS_CPUTIME_ID); NaN off Linux.
 fn process_cpu_s() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let fields: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
-            let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
-            Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
-        })
-        .unwrap_or(f64::NAN)
+    cpu_clock(2)
+}
+
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn cpu_clock(clock: i32) -> f64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+    }
+    let mut t = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: libc's clock_gettime writes one timespec (two i64 on 64-bit Linux) into `t`.
+    if unsafe { clock_gettime(clock, &mut t) } == 0 {
+        t.sec as f64 + t.nsec as f64 * 1e-9
+    } else {
+        f64::NAN
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+fn cpu_clock(_clock: i32) -> f64 {
+    f64::NAN
 }
 
 /// Recall@k by id, and tie-aware recall (a hit counts when its distance is within the k-th
@@ -803,7 +859,8 @@ mod prefetch {
             results.push(best);
             let m0 = g.m0 as usize;
             while let Some(Reverse(current)) = candidates.pop() {
-                if results.len() >= ef && current.0 > results.peek().map_or(f32::INFINITY, |w| w.0) {
+                if results.len() >= ef && current.0 > results.peek().map_or(f32::INFINITY, |w| w.0)
+                {
                     break;
                 }
                 if let Some(Reverse(next)) = candidates.peek() {
@@ -889,8 +946,10 @@ mod prefetch {
                 "[prefetch-copy] ef {ef:4}: recall@{k} {recall:.4}, {qps:.0} q/s \
                  ({qps_cpu:.0} per cpu-s)"
             );
-            out.push(json!({"ef": ef, "recall": recall, "recall_ties": recall_ties,
-                            "qps": qps, "qps_cpu": qps_cpu}));
+            out.push(
+                json!({"ef": ef, "recall": recall, "recall_ties": recall_ties,
+                            "qps": qps, "qps_cpu": qps_cpu}),
+            );
         }
         out
     }

@@ -134,7 +134,9 @@ fn inprocess(flags: &HashMap<String, String>) {
         assert_eq!(found[0].len(), K);
     }
     let qps = latencies.len() as f64 / started.elapsed().as_secs_f64();
-    let cpu = thread_cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
+    let cpu = thread_cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     let cpu_qps = cpu.map(|c| latencies.len() as f64 / c);
     let (p50, p99) = percentiles(&mut latencies);
     let report = json!({"mode": "inprocess", "records": collection.len(), "queries": latencies.len(),

@@ -52,7 +52,7 @@ addr="$(grep -o '127.0.0.1:[0-9]*' "$out/serve.log" | head -1)"
 echo "server on $addr (CPU $server_cpu)" >&2
 
 # Nanoseconds the server's threads have run on a CPU (schedstat, summed over its threads).
-server_cpu_ns() { cat /proc/"$server"/task/*/schedstat | awk '{s += $1} END {printf "%d", s}'; }
+server_cpu_ns() { cat /proc/"$server"/task/*/schedstat | awk '{s += $1} END {printf "%.0f", s}'; }
 
 cpu0=$(server_cpu_ns)
 BODIES="$out/bodies.jsonl" SEARCH_PATH=/v1/collections/prom/search \

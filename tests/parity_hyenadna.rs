@@ -31,7 +31,9 @@ fn fixture(name: &str) -> PathBuf {
 fn anticapt_checkpoint() -> PathBuf {
     let dir = std::env::var_os("GENOVEC_ANTICAPT")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/anticapt/finetuned_hyenadna"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/anticapt/finetuned_hyenadna")
+        });
     assert!(
         dir.join("pytorch_model.bin").is_file() && dir.join("config.json").is_file(),
         "the anticapt HyenaDNA checkpoint is not in {} (GPL-3.0, so not in the fixtures): run \
@@ -52,23 +54,41 @@ impl Fixture {
     fn open(dir: &Path) -> Self {
         let text = std::fs::read_to_string(dir.join("inputs.json"))
             .unwrap_or_else(|e| panic!("{}: {e} (set GENOVEC_SHARED)", dir.display()));
-        let expected = candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
-        Fixture { inputs: serde_json::from_str(&text).unwrap(), expected }
+        let expected =
+            candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();
+        Fixture {
+            inputs: serde_json::from_str(&text).unwrap(),
+            expected,
+        }
     }
 
     fn tensor(&self, key: &str) -> &Tensor {
-        self.expected.get(key).unwrap_or_else(|| panic!("expected.safetensors has no {key}"))
+        self.expected
+            .get(key)
+            .unwrap_or_else(|| panic!("expected.safetensors has no {key}"))
     }
 }
 
 fn ids(value: &serde_json::Value) -> Vec<u32> {
-    value.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
 }
 
 fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.dims(), b.dims(), "shapes");
     let d = (a.to_dtype(DType::F32).unwrap() - b.to_dtype(DType::F32).unwrap()).unwrap();
-    d.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+    d.abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }
 
 /// Token ids, single-sequence outputs and the right-padded batch against the reference.
@@ -81,17 +101,34 @@ fn check_parity(model: &HyenaDna, fixture_dir: &Path) {
         let name = s["name"].as_str().unwrap();
         let tokens = model.tokenize(s["sequence"].as_str().unwrap()).unwrap();
         assert_eq!(tokens, ids(&s["input_ids"]), "{name}: token ids");
-        let (ids, mask) = pad_batch(std::slice::from_ref(&tokens), model.pad_id(), model.device()).unwrap();
+        let (ids, mask) = pad_batch(
+            std::slice::from_ref(&tokens),
+            model.pad_id(),
+            model.device(),
+        )
+        .unwrap();
         let hidden = model.forward(&ids, &mask).unwrap();
         let pooled = masked_mean(&hidden, &mask).unwrap();
-        let dh = max_diff(&hidden.squeeze(0).unwrap(), fx.tensor(&format!("seq{i}.last_hidden_state")));
-        let dp = max_diff(&pooled.squeeze(0).unwrap(), fx.tensor(&format!("seq{i}.pooled")));
-        println!("{name}: {} tokens, max|diff| last_hidden_state {dh:.2e}, pooled {dp:.2e}", tokens.len());
+        let dh = max_diff(
+            &hidden.squeeze(0).unwrap(),
+            fx.tensor(&format!("seq{i}.last_hidden_state")),
+        );
+        let dp = max_diff(
+            &pooled.squeeze(0).unwrap(),
+            fx.tensor(&format!("seq{i}.pooled")),
+        );
+        println!(
+            "{name}: {} tokens, max|diff| last_hidden_state {dh:.2e}, pooled {dp:.2e}",
+            tokens.len()
+        );
         (worst_hidden, worst_pooled) = (worst_hidden.max(dh), worst_pooled.max(dp));
         by_name.insert(name.to_string(), tokens);
     }
     println!("singles: max|diff| last_hidden_state {worst_hidden:.2e}, pooled {worst_pooled:.2e}");
-    assert!(worst_hidden <= ATOL && worst_pooled <= ATOL, "singles exceed {ATOL}");
+    assert!(
+        worst_hidden <= ATOL && worst_pooled <= ATOL,
+        "singles exceed {ATOL}"
+    );
     check_batch(model, &fx, &by_name);
 }
 
@@ -99,9 +136,23 @@ fn check_parity(model: &HyenaDna, fixture_dir: &Path) {
 fn check_batch(model: &HyenaDna, fx: &Fixture, by_name: &HashMap<String, Vec<u32>>) {
     let batch = &fx.inputs["batch"];
     assert_eq!(batch["padding_side"], "right");
-    let rows: Vec<Vec<u32>> = batch["input_ids"].as_array().unwrap().iter().map(ids).collect();
-    let masks: Vec<Vec<u32>> = batch["attention_mask"].as_array().unwrap().iter().map(ids).collect();
-    let real: Vec<Vec<u32>> = rows.iter().zip(&masks).map(|(r, m)| r[..m.iter().sum::<u32>() as usize].to_vec()).collect();
+    let rows: Vec<Vec<u32>> = batch["input_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(ids)
+        .collect();
+    let masks: Vec<Vec<u32>> = batch["attention_mask"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(ids)
+        .collect();
+    let real: Vec<Vec<u32>> = rows
+        .iter()
+        .zip(&masks)
+        .map(|(r, m)| r[..m.iter().sum::<u32>() as usize].to_vec())
+        .collect();
     for (name, tokens) in batch["order"].as_array().unwrap().iter().zip(&real) {
         assert_eq!(&by_name[name.as_str().unwrap()], tokens, "batch row {name}");
     }
@@ -113,9 +164,15 @@ fn check_batch(model: &HyenaDna, fx: &Fixture, by_name: &HashMap<String, Vec<u32
     let mut worst = 0f32;
     for (i, tokens) in real.iter().enumerate() {
         let got = hidden.get(i).unwrap().narrow(0, 0, tokens.len()).unwrap();
-        worst = worst.max(max_diff(&got, &expected.get(i).unwrap().narrow(0, 0, tokens.len()).unwrap()));
+        worst = worst.max(max_diff(
+            &got,
+            &expected.get(i).unwrap().narrow(0, 0, tokens.len()).unwrap(),
+        ));
     }
-    let dp = max_diff(&masked_mean(&hidden, &mask).unwrap(), fx.tensor("batch.pooled"));
+    let dp = max_diff(
+        &masked_mean(&hidden, &mask).unwrap(),
+        fx.tensor("batch.pooled"),
+    );
     println!("batch (right padded): max|diff| last_hidden_state on real tokens {worst:.2e}, pooled {dp:.2e}");
     assert!(worst <= ATOL && dp <= ATOL, "batch exceeds {ATOL}");
 }

@@ -7,24 +7,30 @@
 
 use candle_core::{Result, Tensor};
 
-use super::conv::{in_parallel, thread_count};
+use super::parallel::{in_parallel, thread_count};
 
 /// `√(2/π)`.
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 /// Beyond this, f32 tanh rounds to ±1.
-const TANH_CLAMP: f32 = 7.905_311;
-/// Odd numerator, highest power first: α13, α11, …, α1.
-const ALPHA: [f32; 7] = [
-    -2.760_768_5e-16,
-    2.000_187_9e-13,
-    -8.604_671_5e-11,
-    5.122_297e-8,
-    1.485_722_4e-5,
-    6.372_619_3e-4,
-    4.893_524_6e-3,
+const TANH_CLAMP: f64 = 7.905_311_107_635_498;
+/// Odd numerator, highest power first: α13, α11, …, α1 (the published f64 digits; they are
+/// rounded to f32 where used).
+const ALPHA: [f64; 7] = [
+    -2.760_768_477_423_55e-16,
+    2.000_187_904_824_77e-13,
+    -8.604_671_522_137_35e-11,
+    5.122_297_090_371_14e-8,
+    1.485_722_357_179_79e-5,
+    6.372_619_288_754_36e-4,
+    4.893_524_558_917_86e-3,
 ];
 /// Even denominator, highest power first: β6, β4, β2, β0.
-const BETA: [f32; 4] = [1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_7e-3, 4.893_525_2e-3];
+const BETA: [f64; 4] = [
+    1.198_258_394_667_02e-6,
+    1.185_347_056_866_54e-4,
+    2.268_434_632_439e-3,
+    4.893_525_185_543_85e-3,
+];
 
 /// tanh-approximated GELU of `x`; on non-CPU devices, candle's own kernel.
 pub fn gelu_tanh(x: &Tensor) -> Result<Tensor> {
@@ -34,7 +40,13 @@ pub fn gelu_tanh(x: &Tensor) -> Result<Tensor> {
     let mut v: Vec<f32> = x.flatten_all()?.to_vec1()?;
     let threads = thread_count(v.len() * 8);
     let piece = v.len().div_ceil(threads);
-    in_parallel(&mut v, piece, threads, || (), |_, _, p| p.iter_mut().for_each(|x| *x = gelu(*x)));
+    in_parallel(
+        &mut v,
+        piece,
+        threads,
+        || (),
+        |_, _, p| p.iter_mut().for_each(|x| *x = gelu(*x)),
+    );
     Tensor::from_vec(v, x.shape(), x.device())
 }
 
@@ -44,10 +56,10 @@ fn gelu(x: f32) -> f32 {
 }
 
 fn tanh(x: f32) -> f32 {
-    let x = x.clamp(-TANH_CLAMP, TANH_CLAMP);
+    let x = x.clamp(-TANH_CLAMP as f32, TANH_CLAMP as f32);
     let x2 = x * x;
-    let p = ALPHA.iter().fold(0.0, |acc, a| acc * x2 + a);
-    let q = BETA.iter().fold(0.0, |acc, b| acc * x2 + b);
+    let p = ALPHA.iter().fold(0.0, |acc, &a| acc * x2 + a as f32);
+    let q = BETA.iter().fold(0.0, |acc, &b| acc * x2 + b as f32);
     x * p / q
 }
 
@@ -69,10 +81,17 @@ mod tests {
 
     #[test]
     fn gelu_matches_candle() {
-        let x = Tensor::arange(-4000f32, 4000.0, &Device::Cpu).unwrap().affine(2.5e-3, 0.0).unwrap();
+        let x = Tensor::arange(-4000f32, 4000.0, &Device::Cpu)
+            .unwrap()
+            .affine(2.5e-3, 0.0)
+            .unwrap();
         let ours: Vec<f32> = gelu_tanh(&x).unwrap().to_vec1().unwrap();
         let theirs: Vec<f32> = x.gelu().unwrap().to_vec1().unwrap();
-        let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        let worst = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
         assert!(worst < 1e-6, "max |gelu diff| {worst:e}");
     }
 }

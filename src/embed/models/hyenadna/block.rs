@@ -7,8 +7,9 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
 
 use super::act::gelu_tanh;
-use super::conv::{LongConv, ShortConv};
+use super::conv::LongConv;
 use super::filter::ImplicitFilter;
+use super::short::ShortConv;
 use super::Config;
 
 /// The blocks' `norm1`/`norm2` are `nn.LayerNorm(d_model)` with torch's default eps; only
@@ -40,14 +41,16 @@ impl HyenaOperator {
     }
 
     /// `h` `[B, T, d]`, `T ≤ max_seq_len`. Between the projections the work is plain loops over
-    /// host memory: the convolutions and gates, each one pass.
+    /// host memory: the convolutions and gates, each one pass. (On a GPU that is a round trip
+    /// per layer: the convolutions have no device kernel here.)
     pub fn forward(&self, h: &Tensor) -> Result<Tensor> {
         let (batch, len) = (h.dim(0)?, h.dim(1)?);
         let u: Vec<f32> = self.in_proj.forward(h)?.flatten_all()?.to_vec1()?;
         let (x0, gated) = self.short_filter.gates(&u, batch, len);
         let mut y = self.long_conv.forward(&gated, batch, len);
         y.iter_mut().zip(&x0).for_each(|(y, x0)| *y *= x0);
-        self.out_proj.forward(&Tensor::from_vec(y, (batch, len, self.d), h.device())?)
+        self.out_proj
+            .forward(&Tensor::from_vec(y, (batch, len, self.d), h.device())?)
     }
 }
 
@@ -60,7 +63,10 @@ pub struct HyenaMlp {
 impl HyenaMlp {
     pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
         let inner = cfg.inner_size();
-        Ok(HyenaMlp { fc1: linear(cfg.d_model, inner, vb.pp("fc1"))?, fc2: linear(inner, cfg.d_model, vb.pp("fc2"))? })
+        Ok(HyenaMlp {
+            fc1: linear(cfg.d_model, inner, vb.pp("fc1"))?,
+            fc2: linear(inner, cfg.d_model, vb.pp("fc2"))?,
+        })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -101,10 +107,20 @@ pub struct Backbone {
 
 impl Backbone {
     pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
-        let embeddings = embedding(cfg.padded_vocab_size(), cfg.d_model, vb.pp("embeddings.word_embeddings"))?;
-        let layers = (0..cfg.n_layer).map(|i| HyenaBlock::load(vb.pp("layers").pp(i), cfg)).collect::<Result<_>>()?;
+        let embeddings = embedding(
+            cfg.padded_vocab_size(),
+            cfg.d_model,
+            vb.pp("embeddings.word_embeddings"),
+        )?;
+        let layers = (0..cfg.n_layer)
+            .map(|i| HyenaBlock::load(vb.pp("layers").pp(i), cfg))
+            .collect::<Result<_>>()?;
         let ln_f = layer_norm(cfg.d_model, cfg.layer_norm_epsilon, vb.pp("ln_f"))?;
-        Ok(Backbone { embeddings, layers, ln_f })
+        Ok(Backbone {
+            embeddings,
+            layers,
+            ln_f,
+        })
     }
 
     /// Last hidden states `[B, T, d]` for ids `[B, T]`.

@@ -1,65 +1,23 @@
-//! The two causal convolutions of a Hyena operator.
+//! The long causal convolution of a Hyena operator.
 //!
-//! [`ShortConv`] is the depthwise kernel-3 `short_filter`. [`LongConv`] convolves each channel
-//! with its implicit filter over the whole sequence: directly for short inputs, through a real
-//! FFT for long ones (candle has no FFT). Both paths compute
+//! [`LongConv`] convolves each channel with its implicit filter over the whole sequence:
+//! directly for short inputs, through a real FFT for long ones (candle has no FFT). Both paths compute
 //! `y[b,t,c] = Σ_{s≤t} k[t-s,c]·v[b,s,c] + D[c]·v[b,t,c]`, so output `t` only sees inputs
 //! `≤ t` and right padding never reaches real tokens.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use candle_core::Result;
-use candle_nn::VarBuilder;
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+
+use super::parallel::{in_parallel, thread_count};
 
 /// Inputs of at least this many tokens take the FFT path. Measured with `time_direct_vs_fft`
 /// (one x86-64 core, d = 128, batch 8, transposes included), direct / FFT in ms per layer:
 /// 0.23 / 0.50 at T = 64, 0.80 / 1.00 at 112, 1.05 / 1.08 at 128, 1.60 / 1.50 at 160,
 /// 4.2 / 2.3 at 256 and 70 / 12.8 at 1024.
 pub const FFT_FROM: usize = 128;
-/// A job of fewer multiply-adds than this per thread runs on fewer threads (spawning costs more).
-const MIN_WORK_PER_THREAD: usize = 1 << 15;
-
-/// `mixer.short_filter`: `Conv1d(3d, 3d, 3, padding=2, groups=3d)` keeping the first `T`
-/// outputs, i.e. `uc[t] = w0·u[t-2] + w1·u[t-1] + w2·u[t] + b` with zeros before the start.
-pub struct ShortConv {
-    /// Tap-major weights `[3, 3d]`: `w[j * 3d + c]` is tap `j` of channel `c`.
-    w: Vec<f32>,
-    bias: Vec<f32>,
-}
-
-impl ShortConv {
-    /// Loads `weight` `[3d, 1, 3]` and `bias` `[3d]`.
-    pub fn load(vb: VarBuilder, channels: usize) -> Result<Self> {
-        let w = vb.get((channels, 1, 3), "weight")?.squeeze(1)?.t()?.flatten_all()?.to_vec1()?;
-        Ok(ShortConv { w, bias: vb.get(channels, "bias")?.to_vec1()? })
-    }
-
-    /// Convolves `u` `[B, T, 3d]` and splits the channels in order into `x0, x1, v`; returns
-    /// `x0` and `x1·v`, each `[B, T, d]`.
-    pub fn gates(&self, u: &[f32], batch: usize, len: usize) -> (Vec<f32>, Vec<f32>) {
-        let c3 = self.bias.len();
-        let d = c3 / 3;
-        assert_eq!(u.len(), batch * len * c3, "u is [B, T, 3d]");
-        let (mut x0, mut gated) = (Vec::with_capacity(batch * len * d), Vec::with_capacity(batch * len * d));
-        let mut uc = vec![0f32; c3];
-        for seq in u.chunks_exact(len * c3) {
-            for t in 0..len {
-                uc.copy_from_slice(&self.bias);
-                // Taps 2, 1, 0 multiply the current token and the two before it.
-                for (j, lag) in (0..3).rev().zip(0..=t.min(2)) {
-                    let (w, x) = (&self.w[j * c3..][..c3], &seq[(t - lag) * c3..][..c3]);
-                    uc.iter_mut().zip(w).zip(x).for_each(|((o, w), x)| *o += w * x);
-                }
-                x0.extend_from_slice(&uc[..d]);
-                gated.extend(uc[d..2 * d].iter().zip(&uc[2 * d..]).map(|(x1, v)| x1 * v));
-            }
-        }
-        (x0, gated)
-    }
-}
 
 /// The long causal convolution with a fixed filter of `max_len` taps per channel.
 pub struct LongConv {
@@ -77,7 +35,13 @@ impl LongConv {
     /// From time-major taps `[max_len, d]` and the skip term `[d]`.
     pub fn new(taps: Vec<f32>, skip: Vec<f32>, max_len: usize) -> Self {
         assert_eq!(taps.len(), max_len * skip.len(), "taps are [max_len, d]");
-        LongConv { d: skip.len(), max_len, taps, skip, plans: Mutex::default() }
+        LongConv {
+            d: skip.len(),
+            max_len,
+            taps,
+            skip,
+            plans: Mutex::default(),
+        }
     }
 
     /// `v` `[B, T, d]` (row-major, `T ≤ max_len`) to `y` `[B, T, d]`, by whichever path is faster.
@@ -99,12 +63,18 @@ impl LongConv {
         let threads = thread_count(v.len() * len.div_ceil(2));
         // Later tokens cost more; many small pieces dealt round-robin even the load out.
         let rows_per_piece = (batch * len).div_ceil(8 * threads);
-        in_parallel(&mut y, rows_per_piece * d, threads, || (), |_, offset, piece| {
-            for (i, out) in piece.chunks_exact_mut(d).enumerate() {
-                let (b, t) = ((offset / d + i) / len, (offset / d + i) % len);
-                self.direct_token(&v[b * len * d..][..len * d], t, out);
-            }
-        });
+        in_parallel(
+            &mut y,
+            rows_per_piece * d,
+            threads,
+            || (),
+            |_, offset, piece| {
+                for (i, out) in piece.chunks_exact_mut(d).enumerate() {
+                    let (b, t) = ((offset / d + i) / len, (offset / d + i) % len);
+                    self.direct_token(&v[b * len * d..][..len * d], t, out);
+                }
+            },
+        );
         y
     }
 
@@ -112,11 +82,21 @@ impl LongConv {
     /// the result does not depend on what follows `t`.
     fn direct_token(&self, seq: &[f32], t: usize, out: &mut [f32]) {
         let d = self.d;
-        for (k, x) in self.taps.chunks_exact(d).zip(seq[..(t + 1) * d].chunks_exact(d).rev()) {
-            out.iter_mut().zip(k).zip(x).for_each(|((o, k), x)| *o += k * x);
+        for (k, x) in self
+            .taps
+            .chunks_exact(d)
+            .zip(seq[..(t + 1) * d].chunks_exact(d).rev())
+        {
+            out.iter_mut()
+                .zip(k)
+                .zip(x)
+                .for_each(|((o, k), x)| *o += k * x);
         }
         let x = &seq[t * d..][..d];
-        out.iter_mut().zip(x).zip(&self.skip).for_each(|((o, x), s)| *o += s * x);
+        out.iter_mut()
+            .zip(x)
+            .zip(&self.skip)
+            .for_each(|((o, x), s)| *o += s * x);
     }
 
     /// The convolution through a real FFT of size `n ≥ 2T`, `O(T log T)` per channel, on a
@@ -135,15 +115,21 @@ impl LongConv {
         let threads = thread_count(batch * d * n * (n.ilog2() as usize + 1));
         let mut out = vec![0f32; v.len()];
         let rows_per_piece = (batch * d).div_ceil(threads);
-        in_parallel(&mut out, rows_per_piece * len, threads, || FftScratch::new(&plan), |s, offset, piece| {
-            for (i, y) in piece.chunks_exact_mut(len).enumerate() {
-                let row = offset / len + i;
-                let x = &rows[row * len..][..len];
-                plan.convolve(s, row % d, x, y);
-                let skip = self.skip[row % d];
-                y.iter_mut().zip(x).for_each(|(y, x)| *y += skip * x);
-            }
-        });
+        in_parallel(
+            &mut out,
+            rows_per_piece * len,
+            threads,
+            || FftScratch::new(&plan),
+            |s, offset, piece| {
+                for (i, y) in piece.chunks_exact_mut(len).enumerate() {
+                    let row = offset / len + i;
+                    let x = &rows[row * len..][..len];
+                    plan.convolve(s, row % d, x, y);
+                    let skip = self.skip[row % d];
+                    y.iter_mut().zip(x).for_each(|(y, x)| *y += skip * x);
+                }
+            },
+        );
         let mut y = vec![0f32; v.len()];
         for (src, seq) in out.chunks_exact(len * d).zip(y.chunks_exact_mut(len * d)) {
             transpose_into(src, d, len, seq);
@@ -153,7 +139,10 @@ impl LongConv {
 
     /// Asserts that `v` is `[batch, len, d]` with `len ≤ max_len`; returns `d`.
     fn check(&self, v: &[f32], batch: usize, len: usize) -> usize {
-        assert!(len <= self.max_len && v.len() == batch * len * self.d, "v is [B, T, d] with T <= max_len");
+        assert!(
+            len <= self.max_len && v.len() == batch * len * self.d,
+            "v is [B, T, d] with T <= max_len"
+        );
         self.d
     }
 
@@ -161,44 +150,11 @@ impl LongConv {
     fn plan(&self, len: usize) -> Arc<FftPlan> {
         let n = fft_size(len);
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
-        plans.entry(n).or_insert_with(|| Arc::new(FftPlan::new(n, &self.taps, self.max_len, self.d))).clone()
+        plans
+            .entry(n)
+            .or_insert_with(|| Arc::new(FftPlan::new(n, &self.taps, self.max_len, self.d)))
+            .clone()
     }
-}
-
-/// Threads for a job of about `work` multiply-adds: one per [`MIN_WORK_PER_THREAD`], at most
-/// candle's thread count.
-pub(super) fn thread_count(work: usize) -> usize {
-    candle_core::utils::get_num_threads().min(work / MIN_WORK_PER_THREAD).max(1)
-}
-
-/// Runs `f(state, offset, piece)` on consecutive `piece_len`-element pieces of `out` (offset =
-/// the piece's first index), dealt round-robin to `threads` threads, each with its own state.
-pub(super) fn in_parallel<S>(
-    out: &mut [f32],
-    piece_len: usize,
-    threads: usize,
-    init: impl Fn() -> S + Sync,
-    f: impl Fn(&mut S, usize, &mut [f32]) + Sync,
-) {
-    let piece_len = piece_len.max(1);
-    if threads <= 1 {
-        let mut state = init();
-        out.chunks_mut(piece_len).enumerate().for_each(|(i, p)| f(&mut state, i * piece_len, p));
-        return;
-    }
-    let mut shares: Vec<Vec<(usize, &mut [f32])>> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, piece) in out.chunks_mut(piece_len).enumerate() {
-        shares[i % threads].push((i * piece_len, piece));
-    }
-    std::thread::scope(|scope| {
-        for share in shares {
-            let (init, f) = (&init, &f);
-            scope.spawn(move || {
-                let mut state = init();
-                share.into_iter().for_each(|(offset, piece)| f(&mut state, offset, piece));
-            });
-        }
-    });
 }
 
 /// The smallest `2^a` or `3·2^a` that is at least `2·len` (and at least 2). Any size
@@ -244,7 +200,10 @@ struct FftScratch {
 
 impl FftScratch {
     fn new(plan: &FftPlan) -> Self {
-        let len = plan.forward.get_scratch_len().max(plan.inverse.get_scratch_len());
+        let len = plan
+            .forward
+            .get_scratch_len()
+            .max(plan.inverse.get_scratch_len());
         FftScratch {
             signal: plan.forward.make_input_vec(),
             spectrum: plan.forward.make_output_vec(),
@@ -268,10 +227,16 @@ impl FftPlan {
         for c in 0..d {
             signal.fill(0.0);
             signal[..used].copy_from_slice(&by_channel[c * used..][..used]);
-            forward.process(&mut signal, &mut spectrum).expect("buffers come from the plan");
+            forward
+                .process(&mut signal, &mut spectrum)
+                .expect("buffers come from the plan");
             kernel.extend(spectrum.iter().map(|z| z / n as f32));
         }
-        FftPlan { forward, inverse, kernel }
+        FftPlan {
+            forward,
+            inverse,
+            kernel,
+        }
     }
 
     /// One channel row: `y` = the first `T` values of `irfft(rfft(x) · K_c)`.
@@ -279,12 +244,19 @@ impl FftPlan {
         let half = s.spectrum.len();
         s.signal[..x.len()].copy_from_slice(x);
         s.signal[x.len()..].fill(0.0);
-        self.forward.process_with_scratch(&mut s.signal, &mut s.spectrum, &mut s.scratch).expect("plan-sized buffers");
-        s.spectrum.iter_mut().zip(&self.kernel[c * half..][..half]).for_each(|(a, k)| *a *= k);
+        self.forward
+            .process_with_scratch(&mut s.signal, &mut s.spectrum, &mut s.scratch)
+            .expect("plan-sized buffers");
+        s.spectrum
+            .iter_mut()
+            .zip(&self.kernel[c * half..][..half])
+            .for_each(|(a, k)| *a *= k);
         // The DC and Nyquist bins of a real signal are real; realfft insists on it.
         s.spectrum[0].im = 0.0;
         s.spectrum[half - 1].im = 0.0;
-        self.inverse.process_with_scratch(&mut s.spectrum, &mut s.signal, &mut s.scratch).expect("plan-sized buffers");
+        self.inverse
+            .process_with_scratch(&mut s.spectrum, &mut s.signal, &mut s.scratch)
+            .expect("plan-sized buffers");
         y.copy_from_slice(&s.signal[..y.len()]);
     }
 }
@@ -328,8 +300,14 @@ mod tests {
             let v = random(3 * len * d, &mut rng);
             let (direct, fft) = (conv.direct(&v, 3, len), conv.fft(&v, 3, len));
             let diff = max_diff(&direct, &fft);
-            println!("T = {len}: max |direct - fft| = {diff:.2e} (max |y| {:.2})", max_abs(&direct));
-            assert!(diff <= 2e-6 * max_abs(&direct).max(1.0), "T = {len}: {diff}");
+            println!(
+                "T = {len}: max |direct - fft| = {diff:.2e} (max |y| {:.2})",
+                max_abs(&direct)
+            );
+            assert!(
+                diff <= 2e-6 * max_abs(&direct).max(1.0),
+                "T = {len}: {diff}"
+            );
         }
     }
 
@@ -340,11 +318,18 @@ mod tests {
         let conv = conv(max_len, d, &mut rng);
         let v = random(2 * len * d, &mut rng);
         let y = conv.direct(&v, 2, len);
-        for (b, t, c) in (0..2).flat_map(|b| (0..len).flat_map(move |t| (0..d).map(move |c| (b, t, c)))) {
+        for (b, t, c) in
+            (0..2).flat_map(|b| (0..len).flat_map(move |t| (0..d).map(move |c| (b, t, c))))
+        {
             let at = |s: usize| v[(b * len + s) * d + c] as f64;
-            let sum: f64 = (0..=t).map(|s| conv.taps[(t - s) * d + c] as f64 * at(s)).sum();
+            let sum: f64 = (0..=t)
+                .map(|s| conv.taps[(t - s) * d + c] as f64 * at(s))
+                .sum();
             let want = sum + conv.skip[c] as f64 * at(t);
-            assert!((y[(b * len + t) * d + c] as f64 - want).abs() < 1e-5, "b {b} t {t} c {c}");
+            assert!(
+                (y[(b * len + t) * d + c] as f64 - want).abs() < 1e-5,
+                "b {b} t {t} c {c}"
+            );
         }
     }
 
@@ -357,29 +342,15 @@ mod tests {
         let mut w = v.clone();
         w[cut * d..].iter_mut().for_each(|x| *x = 4.0);
         let short = conv.direct(&v[..cut * d], 1, cut);
-        assert_eq!(&conv.direct(&w, 1, len)[..cut * d], &short[..], "direct is exactly causal");
-        assert!(max_diff(&conv.fft(&w, 1, len)[..cut * d], &short) < 1e-5, "fft is causal up to rounding");
-    }
-
-    #[test]
-    fn short_conv_is_causal_kernel_3_and_splits_in_order() {
-        let (d, len) = (2, 4);
-        // Channel c has taps (c + 1, 10 (c + 1), 100 (c + 1)) and bias c.
-        let w: Vec<f32> = (0..3).flat_map(|j| (0..3 * d).map(move |c| 10f32.powi(j) * (c + 1) as f32)).collect();
-        let conv = ShortConv { w, bias: (0..3 * d).map(|c| c as f32).collect() };
-        let u: Vec<f32> = (0..len).flat_map(|t| std::iter::repeat_n(t as f32 + 1.0, 3 * d)).collect();
-        let (x0, gated) = conv.gates(&u, 1, len);
-        let uc = |t: usize, c: usize| {
-            let at = |s: isize| if s < 0 { 0.0 } else { s as f32 + 1.0 };
-            let t = t as isize;
-            (c + 1) as f32 * (at(t - 2) + 10.0 * at(t - 1) + 100.0 * at(t)) + c as f32
-        };
-        for t in 0..len {
-            for c in 0..d {
-                assert_eq!(x0[t * d + c], uc(t, c), "x0 t {t} c {c}");
-                assert_eq!(gated[t * d + c], uc(t, d + c) * uc(t, 2 * d + c), "x1 v t {t} c {c}");
-            }
-        }
+        assert_eq!(
+            &conv.direct(&w, 1, len)[..cut * d],
+            &short[..],
+            "direct is exactly causal"
+        );
+        assert!(
+            max_diff(&conv.fft(&w, 1, len)[..cut * d], &short) < 1e-5,
+            "fft is causal up to rounding"
+        );
     }
 
     #[test]
@@ -391,7 +362,7 @@ mod tests {
         assert_eq!(fft_size(768), 1536);
         assert_eq!(fft_size(1024), 2048);
         assert_eq!(fft_size(1026), 3072);
-        assert!((1..3000).all(|t| fft_size(t) >= 2 * t && fft_size(t) % 2 == 0));
+        assert!((1..3000).all(|t| fft_size(t) >= 2 * t && fft_size(t).is_multiple_of(2)));
     }
 
     /// Prints per-layer times of both paths, to re-tune [`FFT_FROM`]:
@@ -405,22 +376,29 @@ mod tests {
         for len in [16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 256, 512, 1024] {
             let v = random(batch * len * d, &mut rng);
             conv.fft(&v, batch, len); // plan outside the timing
-            // The fastest of many runs: the machine is shared, and noise only adds time.
+                                      // The fastest of many runs: the machine is shared, and noise only adds time.
             let time = |f: &dyn Fn() -> Vec<f32>| {
                 let once = || {
                     let start = std::time::Instant::now();
                     drop(std::hint::black_box(f()));
                     start.elapsed().as_secs_f64() * 1e3
                 };
-                (0..(20_000 / len).max(5)).map(|_| once()).fold(f64::INFINITY, f64::min)
+                (0..(20_000 / len).max(5))
+                    .map(|_| once())
+                    .fold(f64::INFINITY, f64::min)
             };
-            let (direct, fft) = (time(&|| conv.direct(&v, batch, len)), time(&|| conv.fft(&v, batch, len)));
+            let (direct, fft) = (
+                time(&|| conv.direct(&v, batch, len)),
+                time(&|| conv.fft(&v, batch, len)),
+            );
             let tr = time(&|| {
                 let mut out = vec![0f32; v.len()];
                 transpose_into(&v, batch * len, d, &mut out);
                 out
             });
-            println!("T = {len:4}: direct {direct:7.3} ms, fft {fft:7.3} ms, one transpose {tr:7.3} ms");
+            println!(
+                "T = {len:4}: direct {direct:7.3} ms, fft {fft:7.3} ms, one transpose {tr:7.3} ms"
+            );
         }
     }
 }

@@ -60,31 +60,55 @@ impl ImplicitFilter {
         };
         let mut layers = vec![linear(cfg.emb_dim, cfg.filter_order, mlp.pp("0"))?];
         for i in 0..cfg.num_inner_mlps {
-            layers.push(linear(cfg.filter_order, cfg.filter_order, mlp.pp(2 * i + 2))?);
+            layers.push(linear(
+                cfg.filter_order,
+                cfg.filter_order,
+                mlp.pp(2 * i + 2),
+            )?);
         }
         let last = 2 * cfg.num_inner_mlps + 2;
         layers.push(linear_no_bias(cfg.filter_order, cfg.d_model, mlp.pp(last))?);
         let bias = vb.get(cfg.d_model, "bias")?;
-        Ok(ImplicitFilter { z: z.squeeze(0)?, t: t.squeeze(0)?, layers, freq, deltas, bias })
+        Ok(ImplicitFilter {
+            z: z.squeeze(0)?,
+            t: t.squeeze(0)?,
+            layers,
+            freq,
+            deltas,
+            bias,
+        })
     }
 
     /// The filter on the whole grid, `[max_seq_len, d]`: row `j` is the tap at lag `j`.
     pub fn taps(&self) -> Result<Tensor> {
         let mut h = self.z.to_dtype(DType::F32)?;
-        let (last, hidden) = self.layers.split_last().expect("the filter has an output layer");
+        let (last, hidden) = self
+            .layers
+            .split_last()
+            .expect("the filter has an output layer");
         for layer in hidden {
             h = layer.forward(&h)?.broadcast_mul(&self.freq)?.sin()?;
         }
         let h = last.forward(&h)?;
-        let decay = self.t.broadcast_mul(&self.deltas.abs()?.flatten_all()?)?.neg()?.exp()?;
+        let decay = self
+            .t
+            .broadcast_mul(&self.deltas.abs()?.flatten_all()?)?
+            .neg()?
+            .exp()?;
         h.broadcast_mul(&(decay + MODULATION_SHIFT)?)
     }
 }
 
 /// `torch.linspace(start, end, steps)`, in f64.
 fn linspace(start: f64, end: f64, steps: usize) -> Vec<f32> {
-    let step = if steps > 1 { (end - start) / (steps - 1) as f64 } else { 0.0 };
-    (0..steps).map(|i| (start + i as f64 * step) as f32).collect()
+    let step = if steps > 1 {
+        (end - start) / (steps - 1) as f64
+    } else {
+        0.0
+    };
+    (0..steps)
+        .map(|i| (start + i as f64 * step) as f32)
+        .collect()
 }
 
 /// `HyenaPositionalEmbedding.z` `[1, L, emb_dim]`: `t`, then the cosines and the sines of
@@ -93,8 +117,11 @@ fn positional_z(len: usize, emb_dim: usize, dev: &Device) -> Result<Tensor> {
     let bands = (emb_dim.saturating_sub(1) / 2).max(1);
     let freqs = linspace(1e-4, bands as f64 - 1.0, bands);
     let t = Tensor::from_vec(linspace(0.0, 1.0, len), (len, 1), dev)?;
-    let w: Vec<f32> = (0..len).map(|i| (2.0 * std::f64::consts::PI * i as f64 / len as f64) as f32).collect();
-    let fw = Tensor::from_vec(w, (len, 1), dev)?.broadcast_mul(&Tensor::new(freqs, dev)?.unsqueeze(0)?)?;
+    let w: Vec<f32> = (0..len)
+        .map(|i| (2.0 * std::f64::consts::PI * i as f64 / len as f64) as f32)
+        .collect();
+    let fw = Tensor::from_vec(w, (len, 1), dev)?
+        .broadcast_mul(&Tensor::new(freqs, dev)?.unsqueeze(0)?)?;
     let z = Tensor::cat(&[t, fw.neg()?.cos()?, fw.neg()?.sin()?], D::Minus1)?;
     z.unsqueeze(0)
 }
@@ -120,8 +147,13 @@ mod tests {
         let mut ts = HashMap::new();
         let mut put = |name: &str, shape: &[usize]| {
             let n: usize = shape.iter().product();
-            let data: Vec<f32> = (0..n).map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.5).collect();
-            ts.insert(name.to_string(), Tensor::from_vec(data, shape, &dev).unwrap());
+            let data: Vec<f32> = (0..n)
+                .map(|i| ((i * 7919) % 13) as f32 / 13.0 - 0.5)
+                .collect();
+            ts.insert(
+                name.to_string(),
+                Tensor::from_vec(data, shape, &dev).unwrap(),
+            );
         };
         put("bias", &[d]);
         put("implicit_filter.1.freq", &[1, o]);
@@ -131,7 +163,10 @@ mod tests {
             put(&format!("implicit_filter.{}.weight", 2 * i + 2), &[o, o]);
             put(&format!("implicit_filter.{}.bias", 2 * i + 2), &[o]);
         }
-        put(&format!("implicit_filter.{}.weight", 2 * cfg.num_inner_mlps + 2), &[d, o]);
+        put(
+            &format!("implicit_filter.{}.weight", 2 * cfg.num_inner_mlps + 2),
+            &[d, o],
+        );
         ImplicitFilter::load(VarBuilder::from_tensors(ts, DType::F32, &dev), cfg).unwrap()
     }
 
@@ -150,12 +185,26 @@ mod tests {
 
     #[test]
     fn computed_buffers_follow_the_reference_constructor() {
-        let z: Vec<Vec<f32>> = positional_z(4, 5, &Device::Cpu).unwrap().squeeze(0).unwrap().to_vec2().unwrap();
+        let z: Vec<Vec<f32>> = positional_z(4, 5, &Device::Cpu)
+            .unwrap()
+            .squeeze(0)
+            .unwrap()
+            .to_vec2()
+            .unwrap();
         // Row 0: t = 0, cos(0) = 1, sin(0) = 0; the first band's frequency is 1e-4.
         assert_eq!(z[0], vec![0.0, 1.0, 1.0, 0.0, 0.0]);
         let w = 2.0 * std::f32::consts::PI * 3.0 / 4.0;
-        assert!((z[3][0] - 1.0).abs() < 1e-7 && (z[3][2] - w.cos()).abs() < 1e-6 && (z[3][4] + w.sin()).abs() < 1e-6);
-        let deltas: Vec<f32> = default_deltas(3, &Device::Cpu).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        assert!(
+            (z[3][0] - 1.0).abs() < 1e-7
+                && (z[3][2] - w.cos()).abs() < 1e-6
+                && (z[3][4] + w.sin()).abs() < 1e-6
+        );
+        let deltas: Vec<f32> = default_deltas(3, &Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         let (lo, hi) = ((0.01f64.ln() / 1.5) as f32, (0.01f64.ln() / 0.3) as f32);
         assert!((deltas[0] - lo).abs() < 1e-6 && (deltas[2] - hi).abs() < 1e-6);
     }

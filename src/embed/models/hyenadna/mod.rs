@@ -15,6 +15,8 @@ mod act;
 mod block;
 mod conv;
 mod filter;
+mod parallel;
+mod short;
 mod tokenizer;
 
 use std::collections::HashMap;
@@ -81,19 +83,45 @@ pub struct Config {
 }
 
 mod defaults {
-    pub fn d_model() -> usize { 256 }
-    pub fn n_layer() -> usize { 12 }
-    pub fn vocab_size() -> usize { 12 }
-    pub fn pad_vocab_size_multiple() -> usize { 8 }
-    pub fn max_seq_len() -> usize { 1024 }
-    pub fn emb_dim() -> usize { 3 }
-    pub fn filter_order() -> usize { 64 }
-    pub fn num_inner_mlps() -> usize { 2 }
-    pub fn hyena_order() -> usize { 2 }
-    pub fn short_filter_order() -> usize { 3 }
-    pub fn activation_freq() -> f64 { 1.0 }
-    pub fn yes() -> bool { true }
-    pub fn layer_norm_epsilon() -> f64 { 1e-5 }
+    pub fn d_model() -> usize {
+        256
+    }
+    pub fn n_layer() -> usize {
+        12
+    }
+    pub fn vocab_size() -> usize {
+        12
+    }
+    pub fn pad_vocab_size_multiple() -> usize {
+        8
+    }
+    pub fn max_seq_len() -> usize {
+        1024
+    }
+    pub fn emb_dim() -> usize {
+        3
+    }
+    pub fn filter_order() -> usize {
+        64
+    }
+    pub fn num_inner_mlps() -> usize {
+        2
+    }
+    pub fn hyena_order() -> usize {
+        2
+    }
+    pub fn short_filter_order() -> usize {
+        3
+    }
+    pub fn activation_freq() -> f64 {
+        1.0
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn layer_norm_epsilon() -> f64 {
+        1e-5
+    }
 }
 
 impl Config {
@@ -104,31 +132,46 @@ impl Config {
 
     /// Rows of the embedding table: `vocab_size` rounded up to `pad_vocab_size_multiple`.
     pub fn padded_vocab_size(&self) -> usize {
-        self.vocab_size.next_multiple_of(self.pad_vocab_size_multiple.max(1))
+        self.vocab_size
+            .next_multiple_of(self.pad_vocab_size_multiple.max(1))
     }
 
     /// What this port supports (and the reference's own assertions).
     fn check(&self) -> std::result::Result<(), String> {
         if self.hyena_order != 2 {
-            return Err(format!("hyena_order {} is not supported (only 2, as in every released model)", self.hyena_order));
+            return Err(format!(
+                "hyena_order {} is not supported (only 2, as in every released model)",
+                self.hyena_order
+            ));
         }
         if self.short_filter_order != 3 {
             // The reference pads by 2 whatever the kernel, so only kernel 3 is causal.
-            return Err(format!("short_filter_order {} is not supported (only 3)", self.short_filter_order));
+            return Err(format!(
+                "short_filter_order {} is not supported (only 3)",
+                self.short_filter_order
+            ));
         }
-        if self.emb_dim < 3 || self.emb_dim % 2 == 0 {
-            return Err(format!("emb_dim {} must be odd and at least 3", self.emb_dim));
+        if self.emb_dim < 3 || self.emb_dim.is_multiple_of(2) {
+            return Err(format!(
+                "emb_dim {} must be odd and at least 3",
+                self.emb_dim
+            ));
         }
         if self.max_seq_len < 2 {
-            return Err(format!("max_seq_len {} leaves no room for a base and [SEP]", self.max_seq_len));
+            return Err(format!(
+                "max_seq_len {} leaves no room for a base and [SEP]",
+                self.max_seq_len
+            ));
         }
         Ok(())
     }
 
     #[cfg(test)]
     fn tiny_for_tests() -> Self {
-        serde_json::from_str(r#"{"d_model": 8, "n_layer": 1, "filter_order": 6, "emb_dim": 5, "max_seq_len": 40}"#)
-            .expect("a valid config")
+        serde_json::from_str(
+            r#"{"d_model": 8, "n_layer": 1, "filter_order": 6, "emb_dim": 5, "max_seq_len": 40}"#,
+        )
+        .expect("a valid config")
     }
 }
 
@@ -144,7 +187,10 @@ impl HyenaDna {
     /// Loads `dir`: `config.json`, the weights, and `vocab.json` (the built-in vocabulary of
     /// `tokenization_hyena.py` when absent, as in the `-hf` repos).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        let bad = |message: String| Error::Embedder { spec: dir.display().to_string(), message };
+        let bad = |message: String| Error::Embedder {
+            spec: dir.display().to_string(),
+            message,
+        };
         let cfg: Config = serde_json::from_value(read_config(dir)?)
             .map_err(|e| bad(format!("config.json is not a HyenaDNA config: {e}")))?;
         cfg.check().map_err(bad)?;
@@ -152,11 +198,22 @@ impl HyenaDna {
         let prefix = PREFIXES
             .into_iter()
             .find(|p| tensors.contains_key(&format!("{p}.embeddings.word_embeddings.weight")))
-            .ok_or_else(|| bad(format!("no weights under {}", PREFIXES.map(|p| format!("{p}.")).join(" or "))))?;
+            .ok_or_else(|| {
+                bad(format!(
+                    "no weights under {}",
+                    PREFIXES.map(|p| format!("{p}.")).join(" or ")
+                ))
+            })?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device).pp(prefix);
-        let backbone = Backbone::load(vb, &cfg).map_err(|e| bad(format!("weights do not match config.json: {e}")))?;
+        let backbone = Backbone::load(vb, &cfg)
+            .map_err(|e| bad(format!("weights do not match config.json: {e}")))?;
         let tokenizer = CharTokenizer::load(dir)?;
-        Ok(HyenaDna { cfg, backbone, tokenizer, device: device.clone() })
+        Ok(HyenaDna {
+            cfg,
+            backbone,
+            tokenizer,
+            device: device.clone(),
+        })
     }
 }
 
@@ -167,7 +224,10 @@ fn read_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
         Some("safetensors") => candle_core::safetensors::load(&path, &Device::Cpu),
         _ => candle_core::pickle::read_all(&path).map(|all| all.into_iter().collect()),
     };
-    read.map_err(|e| Error::Embedder { spec: dir.display().to_string(), message: format!("cannot read {}: {e}", path.display()) })
+    read.map_err(|e| Error::Embedder {
+        spec: dir.display().to_string(),
+        message: format!("cannot read {}: {e}", path.display()),
+    })
 }
 
 impl LanguageModel for HyenaDna {
@@ -199,7 +259,10 @@ impl LanguageModel for HyenaDna {
         if len > self.cfg.max_seq_len {
             return Err(Error::InvalidArgument {
                 what: "hyenadna input".into(),
-                message: format!("{len} tokens, but the model takes at most max_seq_len = {}", self.cfg.max_seq_len),
+                message: format!(
+                    "{len} tokens, but the model takes at most max_seq_len = {}",
+                    self.cfg.max_seq_len
+                ),
             });
         }
         self.backbone.forward(ids).map_err(Error::model)
@@ -230,84 +293,59 @@ mod tests {
     #[test]
     fn vocab_json_overrides_the_builtin_vocabulary() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("vocab.json"), r#"{"[SEP]": 3, "[UNK]": 0, "[PAD]": 1, "A": 5, "[CLS]": 9}"#)
-            .unwrap();
+        std::fs::write(
+            dir.path().join("vocab.json"),
+            r#"{"[SEP]": 3, "[UNK]": 0, "[PAD]": 1, "A": 5, "[CLS]": 9}"#,
+        )
+        .unwrap();
         let tok = CharTokenizer::load(dir.path()).unwrap();
         assert_eq!((tok.encode("AC"), tok.pad_id()), (vec![5, 0, 3], 1));
         std::fs::write(dir.path().join("vocab.json"), r#"{"A": 5}"#).unwrap();
-        assert!(CharTokenizer::load(dir.path()).is_err(), "special tokens are required");
+        assert!(
+            CharTokenizer::load(dir.path()).is_err(),
+            "special tokens are required"
+        );
     }
 
     #[test]
     fn config_defaults_and_checks() {
         let cfg = Config::tiny_for_tests();
-        assert_eq!((cfg.inner_size(), cfg.padded_vocab_size(), cfg.hyena_order), (32, 16, 2));
+        assert_eq!(
+            (cfg.inner_size(), cfg.padded_vocab_size(), cfg.hyena_order),
+            (32, 16, 2)
+        );
         assert!(cfg.check().is_ok());
         let odd: Config = serde_json::from_str(r#"{"hyena_order": 3}"#).unwrap();
         assert!(odd.check().is_err());
     }
 
     #[test]
+    fn weights_without_a_backbone_are_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"model_type": "hyenadna", "d_model": 8}"#,
+        )
+        .unwrap();
+        let stray = Tensor::zeros(4, DType::F32, &Device::Cpu).unwrap();
+        let tensors = HashMap::from([("model.encoder.weight".to_string(), stray)]);
+        candle_core::safetensors::save(&tensors, dir.path().join("model.safetensors")).unwrap();
+        let err = HyenaDna::load(dir.path(), &Device::Cpu)
+            .err()
+            .expect("no backbone keys");
+        let message = err.to_string();
+        assert!(
+            message.contains("hyena.backbone.") && message.contains("backbone."),
+            "{message}"
+        );
+    }
+
+    #[test]
     #[ignore = "needs GENOVEC_SHARED"]
     fn tiny_fixture_meets_the_embedder_contract() {
-        let embedder = ModelEmbedder::load(Some(Family::HyenaDna), &fixture("hyenadna_tiny"), false).unwrap();
+        let embedder =
+            ModelEmbedder::load(Some(Family::HyenaDna), &fixture("hyenadna_tiny"), false).unwrap();
         assert_eq!(embedder.model().max_bases(), 1023);
         crate::embed::contract::run_contract(&embedder, 1e-4);
-    }
-}
-
-#[cfg(test)]
-mod tmp_timing {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn tmp_time_forward() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/anticapt/finetuned_hyenadna");
-        let model = HyenaDna::load(&dir, &Device::Cpu).unwrap();
-        for (b, t) in [(8usize, 1024usize), (16, 128), (16, 64)] {
-            let ids: Vec<u32> = (0..b * t).map(|i| 7 + (i * 7 % 5) as u32).collect();
-            let ids = Tensor::from_vec(ids, (b, t), &Device::Cpu).unwrap();
-            let mask = ids.ones_like().unwrap().to_dtype(DType::F32).unwrap();
-            model.forward(&ids, &mask).unwrap();
-            let best = (0..5).map(|_| { let s = std::time::Instant::now(); model.forward(&ids, &mask).unwrap(); s.elapsed().as_secs_f64()*1e3 }).fold(f64::INFINITY, f64::min);
-            println!("B={b} T={t}: {best:.1} ms, {:.0} tokens/s", (b*t) as f64 / best * 1e3);
-        }
-    }
-}
-#[cfg(test)]
-mod tmp_ops {
-    use candle_core::{Device, Tensor, Module, DType};
-    fn t(f: &dyn Fn()) -> f64 { f(); (0..5).map(|_| { let s = std::time::Instant::now(); f(); s.elapsed().as_secs_f64()*1e3 }).fold(f64::INFINITY, f64::min) }
-    #[test]
-    #[ignore]
-    fn tmp_time_ops() {
-        let dev = Device::Cpu;
-        let x = Tensor::randn(0f32, 1.0, (8, 1024, 128), &dev).unwrap();
-        let w = Tensor::randn(0f32, 1.0, (384, 128), &dev).unwrap();
-        let b = Tensor::randn(0f32, 1.0, 384, &dev).unwrap();
-        let lin = candle_nn::Linear::new(w.clone(), Some(b.clone()));
-        let w2 = Tensor::randn(0f32, 1.0, (512, 128), &dev).unwrap();
-        let lin2 = candle_nn::Linear::new(w2, Some(Tensor::zeros(512, DType::F32, &dev).unwrap()));
-        let u = lin.forward(&x).unwrap();
-        let h = lin2.forward(&x).unwrap();
-        let ln = candle_nn::LayerNorm::new(Tensor::ones(128, DType::F32, &dev).unwrap(), Tensor::zeros(128, DType::F32, &dev).unwrap(), 1e-5);
-        println!("in_proj {:.1}", t(&|| { lin.forward(&x).unwrap(); }));
-        println!("in_proj no bias {:.1}", t(&|| { x.reshape((8192,128)).unwrap().matmul(&w.t().unwrap()).unwrap(); }));
-        println!("fc1 {:.1}", t(&|| { lin2.forward(&x).unwrap(); }));
-        println!("gelu {:.1}", t(&|| { h.gelu().unwrap(); }));
-        println!("gelu ours {:.1}", t(&|| { super::act::gelu_tanh(&h).unwrap(); }));
-        println!("gelu sigmoid ops {:.1}", t(&|| { let u = ((h.sqr().unwrap() * 0.044715).unwrap() + 1.0).unwrap().mul(&h).unwrap(); let u = (u * (2.0 * (2.0f64/std::f64::consts::PI).sqrt())).unwrap(); (candle_nn::ops::sigmoid(&u).unwrap() * &h).unwrap(); }));
-        println!("gelu rust exp {:.1}", t(&|| { let mut v: Vec<f32> = h.flatten_all().unwrap().to_vec1().unwrap(); const C: f32 = 1.5957691216057308; v.iter_mut().for_each(|x| { let u = C * *x * (1.0 + 0.044715 * *x * *x); *x /= 1.0 + (-u).exp(); }); Tensor::from_vec(v, h.shape(), h.device()).unwrap(); }));
-        let hv: Vec<f32> = h.flatten_all().unwrap().to_vec1().unwrap();
-        let maxd = hv.iter().map(|&x| { let a = 0.5 * x * (1.0 + (0.7978845608f32 * x * (1.0 + 0.044715 * x * x)).tanh()); let u = 1.5957691216057308f32 * x * (1.0 + 0.044715 * x * x); let b = x / (1.0 + (-u).exp()); (a - b).abs() }).fold(0f32, f32::max);
-        println!("max diff sigmoid vs tanh form {maxd:e}");
-        println!("layernorm {:.1}", t(&|| { ln.forward(&x).unwrap(); }));
-        println!("bcast mul [384] {:.1}", t(&|| { u.broadcast_mul(&b).unwrap(); }));
-        println!("pad {:.1}", t(&|| { u.pad_with_zeros(1, 2, 0).unwrap(); }));
-        let p = u.pad_with_zeros(1, 2, 0).unwrap();
-        println!("narrow bcast mul {:.1}", t(&|| { p.narrow(1, 0, 1024).unwrap().broadcast_mul(&b).unwrap(); }));
-        println!("narrow*narrow {:.1}", t(&|| { (u.narrow(2, 0, 128).unwrap() * u.narrow(2, 128, 128).unwrap()).unwrap(); }));
-        println!("to_vec {:.1}", t(&|| { x.flatten_all().unwrap().to_vec1::<f32>().unwrap(); }));
-        println!("add {:.1}", t(&|| { (&x + &x).unwrap(); }));
     }
 }

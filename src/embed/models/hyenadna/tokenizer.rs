@@ -41,14 +41,21 @@ impl CharTokenizer {
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join("vocab.json");
         if !path.is_file() {
-            return Self::from_vocab(DEFAULT_VOCAB.iter().map(|&(t, i)| (t.to_string(), i)).collect(), dir);
+            return Self::from_vocab(
+                DEFAULT_VOCAB
+                    .iter()
+                    .map(|&(t, i)| (t.to_string(), i))
+                    .collect(),
+                dir,
+            );
         }
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let vocab: HashMap<String, u32> = serde_json::from_str(&text).map_err(|e| Error::Parse {
-            source_name: path.display().to_string(),
-            location: format!("line {}", e.line()),
-            message: e.to_string(),
-        })?;
+        let vocab: HashMap<String, u32> =
+            serde_json::from_str(&text).map_err(|e| Error::Parse {
+                source_name: path.display().to_string(),
+                location: format!("line {}", e.line()),
+                message: e.to_string(),
+            })?;
         Self::from_vocab(vocab, dir)
     }
 
@@ -71,19 +78,33 @@ impl CharTokenizer {
                 }
             })
             .collect();
-        Ok(CharTokenizer { chars, sep, unk, pad })
+        Ok(CharTokenizer {
+            chars,
+            sep,
+            unk,
+            pad,
+        })
     }
 
     /// The built-in vocabulary (for tests).
     #[cfg(test)]
     pub fn builtin() -> Self {
-        Self::from_vocab(DEFAULT_VOCAB.iter().map(|&(t, i)| (t.to_string(), i)).collect(), Path::new("builtin"))
-            .expect("the built-in vocabulary has its special tokens")
+        Self::from_vocab(
+            DEFAULT_VOCAB
+                .iter()
+                .map(|&(t, i)| (t.to_string(), i))
+                .collect(),
+            Path::new("builtin"),
+        )
+        .expect("the built-in vocabulary has its special tokens")
     }
 
     /// Ids of `seq` as is (no uppercasing), `[SEP]` appended.
     pub fn encode(&self, seq: &str) -> Vec<u32> {
-        let mut ids: Vec<u32> = seq.chars().map(|ch| self.chars.get(&ch).copied().unwrap_or(self.unk)).collect();
+        let mut ids: Vec<u32> = seq
+            .chars()
+            .map(|ch| self.chars.get(&ch).copied().unwrap_or(self.unk))
+            .collect();
         ids.push(self.sep);
         ids
     }

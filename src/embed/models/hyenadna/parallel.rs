@@ -1,0 +1,46 @@
+//! Splitting host-side loops across threads without unsafe code.
+
+/// A job of fewer multiply-adds than this per thread runs on fewer threads (spawning costs more).
+const MIN_WORK_PER_THREAD: usize = 1 << 15;
+
+/// Threads for a job of about `work` multiply-adds: one per [`MIN_WORK_PER_THREAD`], at most
+/// candle's thread count.
+pub(super) fn thread_count(work: usize) -> usize {
+    candle_core::utils::get_num_threads()
+        .min(work / MIN_WORK_PER_THREAD)
+        .max(1)
+}
+
+/// Runs `f(state, offset, piece)` on consecutive `piece_len`-element pieces of `out` (offset =
+/// the piece's first index), dealt round-robin to `threads` threads, each with its own state.
+pub(super) fn in_parallel<S>(
+    out: &mut [f32],
+    piece_len: usize,
+    threads: usize,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, usize, &mut [f32]) + Sync,
+) {
+    let piece_len = piece_len.max(1);
+    if threads <= 1 {
+        let mut state = init();
+        out.chunks_mut(piece_len)
+            .enumerate()
+            .for_each(|(i, p)| f(&mut state, i * piece_len, p));
+        return;
+    }
+    let mut shares: Vec<Vec<(usize, &mut [f32])>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, piece) in out.chunks_mut(piece_len).enumerate() {
+        shares[i % threads].push((i * piece_len, piece));
+    }
+    std::thread::scope(|scope| {
+        for share in shares {
+            let (init, f) = (&init, &f);
+            scope.spawn(move || {
+                let mut state = init();
+                share
+                    .into_iter()
+                    .for_each(|(offset, piece)| f(&mut state, offset, piece));
+            });
+        }
+    });
+}
