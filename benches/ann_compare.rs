@@ -480,12 +480,12 @@ fn search_hnswlib_graph(args: &Args, metric: Metric) -> anyhow::Result<()> {
         upper_adj: vec![],
     };
     let mut at = 0;
-    for node in 0..n {
-        if levels[node] == 0 {
+    for (node, &level) in levels.iter().enumerate() {
+        if level == 0 {
             continue;
         }
         layout.upper_slot[node] = layout.upper_ranges.len() as u32;
-        for _ in 1..=levels[node] {
+        for _ in 1..=level {
             let count = upper[at] as usize;
             let start = layout.upper_adj.len() as u32;
             layout
