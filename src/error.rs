@@ -155,7 +155,11 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         !matches!(
             self,
-            Error::Io { .. } | Error::Corrupt { .. } | Error::Storage(_) | Error::Classifier { .. } | Error::Model { .. }
+            Error::Io { .. }
+                | Error::Corrupt { .. }
+                | Error::Storage(_)
+                | Error::Classifier { .. }
+                | Error::Model { .. }
         )
     }
 

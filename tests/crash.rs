@@ -15,7 +15,15 @@ fn killed_index_keeps_every_committed_batch_and_resumes_without_duplicates() {
     let records = write_demo_csv(&dir.path().join("big.csv"), 77, 4000);
     let mut child = bin()
         .current_dir(dir.path())
-        .args(["index", "--collection", "c", "--input", "big.csv", "--batch", "25"])
+        .args([
+            "index",
+            "--collection",
+            "c",
+            "--input",
+            "big.csv",
+            "--batch",
+            "25",
+        ])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -31,17 +39,45 @@ fn killed_index_keeps_every_committed_batch_and_resumes_without_duplicates() {
                 break;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "index is too slow to crash-test");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "index is too slow to crash-test"
+        );
     }
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
-    assert!(last_committed >= 500 && last_committed < records.len(), "killed mid-run at {last_committed}");
+    assert!(
+        last_committed >= 500 && last_committed < records.len(),
+        "killed mid-run at {last_committed}"
+    );
 
-    let info: serde_json::Value = serde_json::from_str(ok_in(dir.path(), &["info", "--collection", "c", "--json"]).trim()).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(ok_in(dir.path(), &["info", "--collection", "c", "--json"]).trim())
+            .unwrap();
     let stored = info["records"].as_u64().unwrap() as usize;
-    assert!(stored >= last_committed, "reported {last_committed} committed, found {stored}");
+    assert!(
+        stored >= last_committed,
+        "reported {last_committed} committed, found {stored}"
+    );
 
-    ok_in(dir.path(), &["index", "--collection", "c", "--input", "big.csv", "--batch", "500"]);
-    let info: serde_json::Value = serde_json::from_str(ok_in(dir.path(), &["info", "--collection", "c", "--json"]).trim()).unwrap();
-    assert_eq!(info["records"].as_u64().unwrap() as usize, records.len(), "every record once");
+    ok_in(
+        dir.path(),
+        &[
+            "index",
+            "--collection",
+            "c",
+            "--input",
+            "big.csv",
+            "--batch",
+            "500",
+        ],
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(ok_in(dir.path(), &["info", "--collection", "c", "--json"]).trim())
+            .unwrap();
+    assert_eq!(
+        info["records"].as_u64().unwrap() as usize,
+        records.len(),
+        "every record once"
+    );
 }

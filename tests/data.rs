@@ -11,7 +11,9 @@ fn path_str(relative: &str) -> String {
 }
 
 fn fraction(v: &Value, field: &str) -> f64 {
-    let x = v[field].as_f64().unwrap_or_else(|| panic!("{field} is a number: {v}"));
+    let x = v[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{field} is a number: {v}"));
     assert!((0.0..=1.0).contains(&x), "{field} = {x} is not a fraction");
     x
 }
@@ -20,16 +22,31 @@ fn fraction(v: &Value, field: &str) -> f64 {
 #[ignore = "needs GENOVEC_SHARED"]
 fn eval_json_on_gue_emp_h3_has_the_contract_fields_and_beats_chance() {
     let dir = tempfile::tempdir().unwrap();
-    let (train, test) = (path_str("gue/EMP/H3/dev.csv"), path_str("gue/EMP/H3/test.csv"));
-    let out = ok_in(dir.path(), &["eval", "--train", &train, "--test", &test, "--json"]);
+    let (train, test) = (
+        path_str("gue/EMP/H3/dev.csv"),
+        path_str("gue/EMP/H3/test.csv"),
+    );
+    let out = ok_in(
+        dir.path(),
+        &["eval", "--train", &train, "--test", &test, "--json"],
+    );
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     let accuracy = fraction(&v, "accuracy");
     for field in ["macro_f1", "mcc", "auroc"] {
         fraction(&v, field);
     }
-    assert_eq!((v["n_train"].as_u64(), v["n_test"].as_u64()), (Some(1497), Some(1497)));
+    assert_eq!(
+        (v["n_train"].as_u64(), v["n_test"].as_u64()),
+        (Some(1497), Some(1497))
+    );
     assert_eq!(v["labels"], serde_json::json!(["0", "1"]));
-    let confusion: u64 = v["confusion"].as_array().unwrap().iter().flat_map(|r| r.as_array().unwrap()).map(|c| c.as_u64().unwrap()).sum();
+    let confusion: u64 = v["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|c| c.as_u64().unwrap())
+        .sum();
     assert_eq!(confusion, 1497, "every test row is in the confusion matrix");
     assert_eq!(v["folds"].as_array().unwrap().len(), 1);
     // Balanced classes: chance is 0.5; the scikit-learn k-mer baseline reaches 0.79.
@@ -41,10 +58,19 @@ fn eval_json_on_gue_emp_h3_has_the_contract_fields_and_beats_chance() {
 fn eval_folds_on_uci_splice_pools_three_classes() {
     let dir = tempfile::tempdir().unwrap();
     let data = path_str("uci_splice/splice.csv");
-    let out = ok_in(dir.path(), &["eval", "--data", &data, "--folds", "3", "--seed", "7", "--json"]);
+    let out = ok_in(
+        dir.path(),
+        &[
+            "eval", "--data", &data, "--folds", "3", "--seed", "7", "--json",
+        ],
+    );
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["labels"], serde_json::json!(["EI", "IE", "N"]));
-    assert_eq!(v["n_test"].as_u64(), Some(3190), "every row predicted once out of fold");
+    assert_eq!(
+        v["n_test"].as_u64(),
+        Some(3190),
+        "every row predicted once out of fold"
+    );
     let folds = v["folds"].as_array().unwrap();
     assert_eq!(folds.len(), 3);
     for fold in folds {
@@ -61,8 +87,23 @@ fn eval_folds_on_uci_splice_pools_three_classes() {
 fn index_search_and_classify_real_promoters() {
     let dir = tempfile::tempdir().unwrap();
     let train = path_str("gue/prom/prom_300_tata/dev.csv");
-    let out = run_in(dir.path(), &["index", "--collection", "tata", "--input", &train, "--batch", "200"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_in(
+        dir.path(),
+        &[
+            "index",
+            "--collection",
+            "tata",
+            "--input",
+            &train,
+            "--batch",
+            "200",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Records are keyed by (sequence, label): a pair that repeats in the file is stored once.
     let text = std::fs::read_to_string(&train).unwrap();
     let distinct: std::collections::BTreeSet<&str> = text.lines().skip(1).collect();
@@ -70,19 +111,61 @@ fn index_search_and_classify_real_promoters() {
     assert_eq!(committed.last(), Some(&distinct.len()));
 
     // A stored sequence finds itself first, at distance ~0.
-    let first_seq = text.lines().nth(1).unwrap().split(',').next().unwrap().to_string();
-    let tsv = ok_in(dir.path(), &["search", "--collection", "tata", "--sequence", &first_seq, "--k", "5"]);
+    let first_seq = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
+    let tsv = ok_in(
+        dir.path(),
+        &[
+            "search",
+            "--collection",
+            "tata",
+            "--sequence",
+            &first_seq,
+            "--k",
+            "5",
+        ],
+    );
     let top: Vec<&str> = tsv.lines().nth(1).unwrap().split('\t').collect();
     assert_eq!(top[1], "1");
-    assert!(top[5].parse::<f64>().unwrap() < 1e-4, "self-distance {}", top[5]);
+    assert!(
+        top[5].parse::<f64>().unwrap() < 1e-4,
+        "self-distance {}",
+        top[5]
+    );
 
     let test = path_str("gue/prom/prom_300_tata/test.csv");
-    let json = ok_in(dir.path(), &["classify", "--collection", "tata", "--input", &test, "--json"]);
-    let rows: Vec<Value> = json.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let json = ok_in(
+        dir.path(),
+        &[
+            "classify",
+            "--collection",
+            "tata",
+            "--input",
+            &test,
+            "--json",
+        ],
+    );
+    let rows: Vec<Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 613);
     let text = std::fs::read_to_string(&test).unwrap();
-    let truth = text.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().trim());
-    let correct = rows.iter().zip(truth).filter(|(r, t)| r["label"] == *t).count();
+    let truth = text
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().trim());
+    let correct = rows
+        .iter()
+        .zip(truth)
+        .filter(|(r, t)| r["label"] == *t)
+        .count();
     let accuracy = correct as f64 / rows.len() as f64;
     assert!(accuracy > 0.65, "prom_300_tata test accuracy {accuracy}");
 }

@@ -18,7 +18,11 @@ fn graph_recall_at_10_against_exact_search_is_at_least_095() {
     let path = dir.path().join("c.redb");
     index_demo(&path, 1500, seed);
     let collection = Collection::open_reader(&path).unwrap();
-    assert_eq!(collection.graph_nodes(), 4500, "the graph covers every record");
+    assert_eq!(
+        collection.graph_nodes(),
+        4500,
+        "the graph covers every record"
+    );
     let queries = genovec::demo::generate(seed + 1, 100);
     let embedder = genovec::engine::embedder_for(&collection).unwrap();
     let mut hits = 0;
@@ -26,7 +30,10 @@ fn graph_recall_at_10_against_exact_search_is_at_least_095() {
         let v = embedder.embed_batch(&[q.seq.as_bytes()]).unwrap().remove(0);
         let exact = collection.search_exact(&v, 10, None).unwrap();
         let approx = collection.search(&v, 10, None, None).unwrap();
-        hits += approx.iter().filter(|a| exact.iter().any(|e| e.id == a.id)).count();
+        hits += approx
+            .iter()
+            .filter(|a| exact.iter().any(|e| e.id == a.id))
+            .count();
     }
     let recall = hits as f64 / (queries.len() * 10) as f64;
     println!("recall@10 {recall}");
@@ -38,7 +45,11 @@ fn reopening_loads_the_persisted_graph() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.redb");
     index_demo(&path, 500, 5);
-    let first = Collection::open_reader(&path).unwrap().graph().cloned().expect("index built a graph");
+    let first = Collection::open_reader(&path)
+        .unwrap()
+        .graph()
+        .cloned()
+        .expect("index built a graph");
     // hnsw_rs builds are randomised (its seed is internal), so equal layouts across opens
     // mean the layout was read from the file.
     for _ in 0..2 {

@@ -73,12 +73,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn write_predictions(path: &std::path::Path, r: &EvalReport) -> anyhow::Result<()> {
-    let file = std::fs::File::create(path)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let file =
+        std::fs::File::create(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
     writeln!(out, "name\ttruth\tpredicted\tconfidence")?;
     for row in &r.rows {
-        writeln!(out, "{}\t{}\t{}\t{}", row.name, row.truth, row.predicted, num(row.confidence))?;
+        writeln!(
+            out,
+            "{}\t{}\t{}\t{}",
+            row.name,
+            row.truth,
+            row.predicted,
+            num(row.confidence)
+        )?;
     }
     out.flush()?;
     Ok(())

@@ -86,7 +86,11 @@ impl CompositionConfig {
 fn parse_ks(value: &str) -> std::result::Result<Vec<usize>, String> {
     let ks: Vec<usize> = value
         .split(',')
-        .map(|k| k.trim().parse::<usize>().map_err(|e| format!("k {k:?}: {e}")))
+        .map(|k| {
+            k.trim()
+                .parse::<usize>()
+                .map_err(|e| format!("k {k:?}: {e}"))
+        })
         .collect::<std::result::Result<_, _>>()?;
     match ks.iter().find(|k| !(1..=8).contains(*k)) {
         Some(k) => Err(format!("k {k} is outside 1..=8")),
@@ -208,9 +212,15 @@ mod tests {
     #[test]
     fn options_parse_over_the_defaults_and_reject_bad_values() {
         let c = CompositionConfig::parse_options("k=3,4;canonical=false").unwrap();
-        assert_eq!((c.ks.clone(), c.canonical, c.sqrt), (vec![3, 4], false, true));
+        assert_eq!(
+            (c.ks.clone(), c.canonical, c.sqrt),
+            (vec![3, 4], false, true)
+        );
         assert_eq!(c.dim(), 64 + 256 + 16);
-        assert_eq!(CompositionConfig::parse_options("").unwrap(), CompositionConfig::default());
+        assert_eq!(
+            CompositionConfig::parse_options("").unwrap(),
+            CompositionConfig::default()
+        );
         for bad in ["k=9", "k=", "hw=x", "depth=2", "k"] {
             assert!(CompositionConfig::parse_options(bad).is_err(), "{bad}");
         }

@@ -38,9 +38,11 @@ pub fn from_spec(spec: &str) -> Result<Box<dyn Embedder>> {
         return Ok(Box::new(Composition::default()));
     }
     if let Some(options) = spec.strip_prefix("composition:") {
-        let config = CompositionConfig::parse_options(options).map_err(|message| {
-            Error::Embedder { spec: spec.to_string(), message }
-        })?;
+        let config =
+            CompositionConfig::parse_options(options).map_err(|message| Error::Embedder {
+                spec: spec.to_string(),
+                message,
+            })?;
         return Ok(Box::new(Composition::new(config)));
     }
     let (family, dir) = match spec.split_once(':') {
@@ -60,7 +62,10 @@ pub fn from_spec(spec: &str) -> Result<Box<dyn Embedder>> {
         });
     }
     let embedder = ModelEmbedder::load(family, dir, false).map_err(|e| match e {
-        Error::Embedder { message, .. } => Error::Embedder { spec: spec.to_string(), message },
+        Error::Embedder { message, .. } => Error::Embedder {
+            spec: spec.to_string(),
+            message,
+        },
         other => other,
     })?;
     Ok(Box::new(embedder))

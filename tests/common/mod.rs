@@ -13,13 +13,21 @@ pub fn bin() -> Command {
 
 /// Runs the binary in `dir` and returns its output.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
-    bin().current_dir(dir).args(args).output().expect("the binary runs")
+    bin()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the binary runs")
 }
 
 /// Runs and asserts success; returns stdout.
 pub fn ok_in(dir: &Path, args: &[&str]) -> String {
     let out = run_in(dir, args);
-    assert!(out.status.success(), "genovec {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "genovec {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
@@ -34,7 +42,11 @@ pub fn shared() -> PathBuf {
 /// A file under the shared datasets folder; panics with a clear message when absent.
 pub fn dataset(relative: &str) -> PathBuf {
     let path = shared().join("datasets").join(relative);
-    assert!(path.exists(), "{} is missing: set GENOVEC_SHARED to the shared folder", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: set GENOVEC_SHARED to the shared folder",
+        path.display()
+    );
     path
 }
 
@@ -43,7 +55,12 @@ pub fn write_demo_csv(path: &Path, seed: u64, per_class: usize) -> Vec<genovec::
     let records = genovec::demo::generate(seed, per_class);
     let mut text = String::from("name,sequence,label\n");
     for r in &records {
-        text.push_str(&format!("{},{},{}\n", r.name, r.seq, r.label.as_deref().unwrap()));
+        text.push_str(&format!(
+            "{},{},{}\n",
+            r.name,
+            r.seq,
+            r.label.as_deref().unwrap()
+        ));
     }
     std::fs::write(path, text).unwrap();
     records
@@ -51,5 +68,9 @@ pub fn write_demo_csv(path: &Path, seed: u64, per_class: usize) -> Vec<genovec::
 
 /// Lines `committed N` in a stderr text, as numbers.
 pub fn committed(stderr: &str) -> Vec<usize> {
-    stderr.lines().filter_map(|l| l.strip_prefix("committed ")).map(|n| n.trim().parse().unwrap()).collect()
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("committed "))
+        .map(|n| n.trim().parse().unwrap())
+        .collect()
 }

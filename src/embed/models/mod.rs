@@ -52,7 +52,11 @@ pub trait LanguageModel: Send + Sync {
 }
 
 /// Loads the model in `dir` for `family` (or the family `config.json` names).
-pub fn load_model(family: Option<Family>, dir: &Path, device: &Device) -> Result<Box<dyn LanguageModel>> {
+pub fn load_model(
+    family: Option<Family>,
+    dir: &Path,
+    device: &Device,
+) -> Result<Box<dyn LanguageModel>> {
     let family = match family {
         Some(f) => f,
         None => detect_family(dir)?,
@@ -110,7 +114,12 @@ impl ModelEmbedder {
             model.family(),
             checkpoint_identity(dir)?
         );
-        Ok(ModelEmbedder { model, identity, normalize, batch: 16 })
+        Ok(ModelEmbedder {
+            model,
+            identity,
+            normalize,
+            batch: 16,
+        })
     }
 
     /// The model behind this embedder.

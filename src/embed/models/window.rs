@@ -37,7 +37,10 @@ mod tests {
             let w = windows(len, 10);
             assert!(w.iter().all(|r| r.len() == 10), "len {len}");
             assert_eq!((w[0].start, w.last().unwrap().end), (0, len));
-            assert!(w.windows(2).all(|p| p[1].start <= p[0].end), "no gap, len {len}");
+            assert!(
+                w.windows(2).all(|p| p[1].start <= p[0].end),
+                "no gap, len {len}"
+            );
         }
     }
 }
