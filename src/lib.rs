@@ -10,9 +10,11 @@ pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod features;
+pub mod finetune;
 pub mod metrics;
 pub mod seq;
 pub mod server;
+pub mod split;
 pub mod store;
 pub mod vecmath;
 

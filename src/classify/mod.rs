@@ -11,13 +11,13 @@
 pub mod fusion;
 pub mod knn;
 pub mod linear;
-pub mod split;
+
 pub mod tune;
 
+pub use crate::split::{stratified_folds, stratified_split};
 pub use fusion::{argmax, decide, fuse, Decision, FusionParams};
 pub use knn::{vote, Vote};
 pub use linear::LinearModel;
-pub use split::{stratified_folds, stratified_split};
 pub use tune::{cosine_distance, tune, TuneInput, TuneResult};
 
 #[cfg(test)]

@@ -16,8 +16,8 @@
 use super::fusion::{argmax, fuse, FusionParams};
 use super::knn::{vote, Vote};
 use super::linear::LinearModel;
-use super::split::stratified_cap;
-pub use super::split::{stratified_folds, stratified_split};
+use crate::split::stratified_cap;
+pub use crate::split::{stratified_folds, stratified_split};
 use crate::{Error, Result};
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};

@@ -6,14 +6,18 @@ use std::path::PathBuf;
 use anyhow::Context;
 use genovec::engine::{self, ClassifyOptions, Prediction};
 
-use super::args::{CollectionArg, ReadArgs};
+use super::args::ReadArgs;
 use super::output::{self, num};
 
 /// Arguments of `classify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[command(flatten)]
-    collection: CollectionArg,
+    /// Collection name (indexes/NAME.redb) or path (contains `/` or ends in `.redb`).
+    #[arg(long, required_unless_present = "finetuned")]
+    collection: Option<String>,
+    /// A folder written by `genovec finetune`, used instead of a collection.
+    #[arg(long, conflicts_with_all = ["collection", "k", "threshold"])]
+    finetuned: Option<PathBuf>,
     /// Files of sequences to classify.
     #[arg(long, required = true, num_args = 1..)]
     input: Vec<PathBuf>,
@@ -31,8 +35,35 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let path = args.collection.path();
     let queries = genovec::seq::read_all(&args.input, &args.read.options(None))?;
+    let (labels, predictions) = match (&args.finetuned, &args.collection) {
+        (Some(dir), _) => {
+            let (predictions, report) = engine::classify_finetuned(dir, &queries)
+                .with_context(|| format!("loading {}", dir.display()))?;
+            (report.labels, predictions)
+        }
+        (None, Some(collection)) => by_collection(collection, &args, &queries)?,
+        (None, None) => unreachable!("clap requires --collection or --finetuned"),
+    };
+    let mut out = output::stdout();
+    if args.json {
+        predictions
+            .iter()
+            .try_for_each(|p| output::json_line(&mut out, &json(p)))?;
+    } else {
+        write_tsv(&mut out, &labels, &predictions)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The labels and predictions of kNN + fusion against a collection.
+fn by_collection(
+    collection: &str,
+    args: &Args,
+    queries: &[genovec::seq::SeqRecord],
+) -> anyhow::Result<(Vec<String>, Vec<Prediction>)> {
+    let path = engine::collection_path(collection);
     let (collection, embedder) =
         engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
     let state = engine::load_state(&collection)?;
@@ -44,19 +75,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &collection,
         embedder.as_ref(),
         state.as_ref(),
-        &queries,
+        queries,
         opts,
     )?;
-    let mut out = output::stdout();
-    if args.json {
-        predictions
-            .iter()
-            .try_for_each(|p| output::json_line(&mut out, &json(p)))?;
-    } else {
-        write_tsv(&mut out, collection.labels(), &predictions)?;
-    }
-    out.flush()?;
-    Ok(())
+    Ok((collection.labels().to_vec(), predictions))
 }
 
 /// The JSON shape: probabilities as an object keyed by label.

@@ -35,6 +35,9 @@ pub struct Args {
     /// Seed of the fold assignment.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Train the linear model on the embedding alone, without the handcrafted features.
+    #[arg(long)]
+    no_handcrafted: bool,
     /// One JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -50,6 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         embedder: args.embedder.clone(),
         k: args.k,
         seed: args.seed,
+        handcrafted: !args.no_handcrafted,
     };
     let report = match args.folds {
         Some(folds) => engine::eval_folds(&seq::read_all(&args.data, &read)?, folds, &opts)?,

@@ -30,6 +30,9 @@ pub struct Args {
     /// Store a record even when the same (label, sequence) is already stored.
     #[arg(long)]
     allow_duplicates: bool,
+    /// Train the linear model on the embedding alone, without the handcrafted features.
+    #[arg(long)]
+    no_handcrafted: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -39,6 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         embedder: args.embedder,
         batch: args.batch,
         allow_duplicates: args.allow_duplicates,
+        handcrafted: !args.no_handcrafted,
     };
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template(

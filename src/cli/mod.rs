@@ -5,6 +5,7 @@ mod args;
 mod classify;
 mod demo;
 mod eval;
+mod finetune;
 mod index;
 mod info;
 mod maintain;
@@ -45,6 +46,8 @@ enum Command {
     Demo(demo::Args),
     /// Serve collections over a JSON HTTP API.
     Serve(serve::Args),
+    /// Fine-tune a DNA language model with a classification head (the contrast to kNN).
+    Finetune(finetune::Args),
 }
 
 /// Runs the CLI; errors print on stderr and give exit status 1.
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Finetune(a) => finetune::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

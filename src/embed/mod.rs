@@ -45,6 +45,20 @@ pub fn from_spec(spec: &str) -> Result<Box<dyn Embedder>> {
             })?;
         return Ok(Box::new(Composition::new(config)));
     }
+    let (family, dir) = model_spec(spec)?;
+    let embedder = ModelEmbedder::load(family, dir, false).map_err(|e| match e {
+        Error::Embedder { message, .. } => Error::Embedder {
+            spec: spec.to_string(),
+            message,
+        },
+        other => other,
+    })?;
+    Ok(Box::new(embedder))
+}
+
+/// The family (if named) and checkpoint folder of a model spec (`dnabert2:DIR`, `nt:DIR`,
+/// `hyenadna:DIR` or `DIR`); the folder must hold a `config.json`.
+pub fn model_spec(spec: &str) -> Result<(Option<Family>, &Path)> {
     let (family, dir) = match spec.split_once(':') {
         Some((prefix, dir)) => match Family::from_prefix(prefix) {
             Some(f) => (Some(f), dir),
@@ -61,14 +75,7 @@ pub fn from_spec(spec: &str) -> Result<Box<dyn Embedder>> {
                 .into(),
         });
     }
-    let embedder = ModelEmbedder::load(family, dir, false).map_err(|e| match e {
-        Error::Embedder { message, .. } => Error::Embedder {
-            spec: spec.to_string(),
-            message,
-        },
-        other => other,
-    })?;
-    Ok(Box::new(embedder))
+    Ok((family, dir))
 }
 
 #[cfg(test)]

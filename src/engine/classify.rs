@@ -33,8 +33,16 @@ pub struct ClassifierState {
     pub val_accuracy: f64,
     /// Live records when it was trained.
     pub trained_on: usize,
-    /// The linear model over [embedding | handcrafted features].
+    /// Whether the design rows append the handcrafted features (Z-curve, GC, k-mer
+    /// composition) to the embedding: the fusion the pipeline defaults to.
+    #[serde(default = "handcrafted_default")]
+    pub handcrafted: bool,
+    /// The linear model over [embedding | handcrafted features], or the embedding alone.
     pub model: LinearModel,
+}
+
+fn handcrafted_default() -> bool {
+    true
 }
 
 /// One classified sequence with its evidence.
@@ -61,24 +69,35 @@ pub struct ClassifyOptions {
     pub threshold: Option<f32>,
 }
 
-/// The design row of one sequence: its stored-form embedding then its handcrafted features.
-pub fn design_row(vector: &[f32], seq: &[u8], out: &mut [f64]) {
+/// Width of a design row for embeddings of width `dim`.
+pub fn design_width(dim: usize, handcrafted: bool) -> usize {
+    dim + if handcrafted { HANDCRAFTED_DIM } else { 0 }
+}
+
+/// The design row of one sequence: its stored-form embedding, then (with `handcrafted`) its
+/// handcrafted features. `out` is [`design_width`] long.
+pub fn design_row(vector: &[f32], seq: &[u8], handcrafted: bool, out: &mut [f64]) {
     let mut hand = [0f32; HANDCRAFTED_DIM];
-    handcrafted_into(seq, &mut hand);
+    if handcrafted {
+        handcrafted_into(seq, &mut hand);
+    }
+    let hand = if handcrafted { &hand[..] } else { &[] };
     out.iter_mut()
-        .zip(vector.iter().chain(hand.iter()))
+        .zip(vector.iter().chain(hand))
         .for_each(|(o, v)| *o = *v as f64);
 }
 
-/// Trains the classifier on the collection's live records and stores it.
-pub fn train(collection: &mut Collection) -> Result<ClassifierState> {
+/// Trains the classifier on the collection's live records and stores it; `handcrafted`
+/// chooses the design rows (see [`design_row`]).
+pub fn train(collection: &mut Collection, handcrafted: bool) -> Result<ClassifierState> {
     let records = collection.live_records()?;
     let vectors = collection.vectors();
     let rows: Vec<usize> = vectors.live_rows().map(|(r, _, _)| r).collect();
     let embeddings: Vec<Vec<f32>> = rows.iter().map(|&r| vectors.row(r).to_vec()).collect();
     let y: Vec<u32> = rows.iter().map(|&r| vectors.labels[r]).collect();
     let n_classes = collection.labels().len();
-    let design = design_matrix(&embeddings, records.iter().map(|r| r.seq.as_slice()));
+    let seqs = records.iter().map(|r| r.seq.as_slice());
+    let design = design_matrix(&embeddings, seqs, handcrafted);
     let tuned = tune(&TuneInput {
         embeddings: &embeddings,
         design: &design,
@@ -93,6 +112,7 @@ pub fn train(collection: &mut Collection) -> Result<ClassifierState> {
         params: tuned.params,
         val_accuracy: tuned.val_accuracy,
         trained_on: rows.len(),
+        handcrafted,
         model,
     };
     let blob = serde_json::to_vec(&state).map_err(|e| Error::Classifier {
@@ -102,13 +122,18 @@ pub fn train(collection: &mut Collection) -> Result<ClassifierState> {
     Ok(state)
 }
 
-fn design_matrix<'a>(embeddings: &[Vec<f32>], seqs: impl Iterator<Item = &'a [u8]>) -> Array2<f64> {
-    let width = embeddings.first().map_or(0, Vec::len) + HANDCRAFTED_DIM;
+fn design_matrix<'a>(
+    embeddings: &[Vec<f32>],
+    seqs: impl Iterator<Item = &'a [u8]>,
+    handcrafted: bool,
+) -> Array2<f64> {
+    let width = design_width(embeddings.first().map_or(0, Vec::len), handcrafted);
     let mut design = Array2::<f64>::zeros((embeddings.len(), width));
     for ((mut row, v), seq) in design.rows_mut().into_iter().zip(embeddings).zip(seqs) {
         design_row(
             v,
             seq,
+            handcrafted,
             row.as_slice_mut()
                 .expect("rows of a standard-layout array are contiguous"),
         );
@@ -210,7 +235,7 @@ fn linear_proba(
     vector: &[f32],
 ) -> Result<Vec<f64>> {
     let stored = collection.prepare_query(vector)?;
-    let mut row = vec![0f64; stored.len() + HANDCRAFTED_DIM];
-    design_row(&stored, query.seq.as_bytes(), &mut row);
+    let mut row = vec![0f64; design_width(stored.len(), state.handcrafted)];
+    design_row(&stored, query.seq.as_bytes(), state.handcrafted, &mut row);
     Ok(state.model.predict_proba(&row))
 }

@@ -23,6 +23,8 @@ pub struct EvalOptions {
     pub k: Option<usize>,
     /// Seed of the fold assignment.
     pub seed: u64,
+    /// Fuse the handcrafted features into the linear model (see [`IndexOptions`]).
+    pub handcrafted: bool,
 }
 
 /// The scores of one fold (or of the single train/test run).
@@ -155,6 +157,7 @@ fn run_fold(
     let path = dir.path().join("eval.redb");
     let index_opts = IndexOptions {
         embedder: opts.embedder.clone(),
+        handcrafted: opts.handcrafted,
         ..IndexOptions::default()
     };
     index_records(&path, train, &index_opts, &mut |_, _, _| {})?;

@@ -19,6 +19,9 @@ pub struct IndexOptions {
     pub batch: usize,
     /// Store records even when the same (label, sequence) is already stored.
     pub allow_duplicates: bool,
+    /// Fuse the handcrafted features into the linear model's rows (the default); false
+    /// trains it on the embedding alone.
+    pub handcrafted: bool,
 }
 
 impl Default for IndexOptions {
@@ -28,6 +31,7 @@ impl Default for IndexOptions {
             embedder: "composition".into(),
             batch: 1000,
             allow_duplicates: false,
+            handcrafted: true,
         }
     }
 }
@@ -88,7 +92,7 @@ pub fn index_records(
     }
     let stale = added > 0 || load_state(&collection)?.is_none();
     let classifier = if stale {
-        retrain(&mut collection)?
+        retrain(&mut collection, opts.handcrafted)?
     } else {
         None
     };
@@ -102,11 +106,11 @@ pub fn index_records(
 }
 
 /// Trains the classifier when the collection is large enough to tune one.
-fn retrain(collection: &mut Collection) -> Result<Option<ClassifierState>> {
+fn retrain(collection: &mut Collection, handcrafted: bool) -> Result<Option<ClassifierState>> {
     if collection.len() < MIN_TRAIN_RECORDS {
         return Ok(None);
     }
-    train(collection).map(Some)
+    train(collection, handcrafted).map(Some)
 }
 
 /// Marks records deleted.
@@ -118,7 +122,9 @@ pub fn delete(path: &Path, ids: &[u64]) -> Result<()> {
 pub fn compact(path: &Path) -> Result<Option<ClassifierState>> {
     let mut collection = Collection::open_writer(path)?;
     collection.compact()?;
-    retrain(&mut collection)
+    // Keep the collection's design-row choice.
+    let handcrafted = load_state(&collection)?.is_none_or(|s| s.handcrafted);
+    retrain(&mut collection, handcrafted)
 }
 
 fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {

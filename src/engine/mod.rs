@@ -4,6 +4,7 @@
 
 mod classify;
 mod eval;
+mod finetune;
 mod index;
 mod search;
 
@@ -11,6 +12,7 @@ pub use classify::{
     classify_records, design_row, load_state, train, ClassifierState, ClassifyOptions, Prediction,
 };
 pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport, RowOutcome};
+pub use finetune::{classify_finetuned, finetune_records, predict};
 pub use index::{
     compact, delete, embed_records, index_files, index_records, IndexOptions, IndexReport,
 };

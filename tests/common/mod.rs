@@ -74,3 +74,25 @@ pub fn committed(stderr: &str) -> Vec<usize> {
         .map(|n| n.trim().parse().unwrap())
         .collect()
 }
+
+/// A model parity fixture folder under the shared folder.
+pub fn model_fixture(name: &str) -> PathBuf {
+    shared().join("fixtures/models").join(name)
+}
+
+/// The fetched HyenaDNA-anticapt checkpoint folder (`GENOVEC_ANTICAPT`, else
+/// `target/anticapt/finetuned_hyenadna`); panics with how to fetch it when absent.
+pub fn anticapt_checkpoint() -> PathBuf {
+    let dir = std::env::var_os("GENOVEC_ANTICAPT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/anticapt/finetuned_hyenadna")
+        });
+    assert!(
+        dir.join("pytorch_model.bin").is_file() && dir.join("config.json").is_file(),
+        "the anticapt HyenaDNA checkpoint is not in {}: run benches/fetch_anticapt.sh, or point \
+         GENOVEC_ANTICAPT at a folder with its config.json and pytorch_model.bin",
+        dir.display()
+    );
+    dir
+}

@@ -1,8 +1,11 @@
 //! Checkpoint folders: which family a folder holds, its config, and its identity.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{VarBuilder, VarMap};
 use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
@@ -68,6 +71,50 @@ pub fn weights_file(dir: &Path) -> Result<PathBuf> {
             spec: dir.display().to_string(),
             message: "no model.safetensors or pytorch_model.bin in the folder".into(),
         })
+}
+
+/// Every tensor of the checkpoint's weights file (`model.safetensors` or pickle
+/// `pytorch_model.bin`), as F32 on `device`.
+pub fn read_weights(dir: &Path, device: &Device) -> Result<HashMap<String, Tensor>> {
+    let path = weights_file(dir)?;
+    let read = || -> candle_core::Result<HashMap<String, Tensor>> {
+        let raw: Vec<(String, Tensor)> = match path.extension().and_then(|e| e.to_str()) {
+            Some("safetensors") => candle_core::safetensors::load(&path, &Device::Cpu)?
+                .into_iter()
+                .collect(),
+            _ => candle_core::pickle::read_all(&path)?,
+        };
+        raw.into_iter()
+            .map(|(name, t)| Ok((name, t.to_dtype(DType::F32)?.to_device(device)?)))
+            .collect()
+    };
+    read().map_err(|e| Error::Embedder {
+        spec: dir.display().to_string(),
+        message: format!("cannot read {}: {e}", path.display()),
+    })
+}
+
+/// A [`VarBuilder`] over the checkpoint's weights. With `trainable`, every tensor becomes a
+/// [`Var`] in that map, so a forward pass records the graph for fine-tuning and the map can
+/// be saved back under the same names; without, the weights are constants.
+pub fn weights_builder(
+    dir: &Path,
+    device: &Device,
+    trainable: Option<&VarMap>,
+) -> Result<VarBuilder<'static>> {
+    let tensors = read_weights(dir, device)?;
+    let Some(map) = trainable else {
+        return Ok(VarBuilder::from_tensors(tensors, DType::F32, device));
+    };
+    let mut data = map
+        .data()
+        .lock()
+        .expect("the var map lock is never poisoned");
+    for (name, tensor) in tensors {
+        data.insert(name, Var::from_tensor(&tensor).map_err(Error::model)?);
+    }
+    drop(data);
+    Ok(VarBuilder::from_varmap(map, DType::F32, device))
 }
 
 /// `sha256:` of config.json followed by the weights file, as 16 hex digits: two folders

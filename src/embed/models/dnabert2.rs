@@ -11,17 +11,15 @@
 //! Hidden states stay flat, `[B*T, d]`, between layers so that every projection is one 2-D
 //! matmul; only attention reshapes to `[B, H, T, dh]`.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, D};
-use candle_nn::{
-    layer_norm, linear, linear_no_bias, Embedding, LayerNorm, Linear, Module, VarBuilder,
-};
+use candle_nn::{linear, linear_no_bias, Embedding, Linear, Module, VarBuilder, VarMap};
 use serde::Deserialize;
 use tokenizers::Tokenizer;
 
-use super::checkpoint::{read_config, weights_file};
+use super::checkpoint::{read_config, weights_builder};
+use super::ops::{self, Norm};
 use super::LanguageModel;
 use crate::{Error, Result};
 
@@ -107,7 +105,7 @@ struct Embeddings {
     word_embeddings: Embedding,
     /// Row 0 of `token_type_embeddings`, `[d]`: every token has type 0.
     token_type: Tensor,
-    layer_norm: LayerNorm,
+    layer_norm: Norm,
 }
 
 impl Embeddings {
@@ -120,7 +118,7 @@ impl Embeddings {
         Ok(Embeddings {
             word_embeddings: Embedding::new(word, cfg.hidden_size),
             token_type: types.get(0)?,
-            layer_norm: layer_norm(cfg.hidden_size, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
+            layer_norm: Norm::load(cfg.hidden_size, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
         })
     }
 
@@ -162,7 +160,7 @@ impl SelfAttention {
         let q = (qkv.get(0)? * scale)?;
         let (k, v) = (qkv.get(1)?, qkv.get(2)?);
         let scores = q.matmul(&k.t()?)?.add(bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let probs = ops::softmax_last_dim(&scores)?;
         let context = probs.matmul(&v)?.transpose(1, 2)?;
         context.reshape((b * t, self.heads * self.head_dim))
     }
@@ -171,7 +169,7 @@ impl SelfAttention {
 /// A dense projection, then LayerNorm over it plus the residual (post-LN).
 struct DenseResidualNorm {
     dense: Linear,
-    layer_norm: LayerNorm,
+    layer_norm: Norm,
 }
 
 impl DenseResidualNorm {
@@ -194,7 +192,7 @@ impl Attention {
             self_attention: SelfAttention::load(vb.pp("self"), cfg)?,
             output: DenseResidualNorm {
                 dense: linear(cfg.hidden_size, cfg.hidden_size, out.pp("dense"))?,
-                layer_norm: layer_norm(cfg.hidden_size, cfg.layer_norm_eps, out.pp("LayerNorm"))?,
+                layer_norm: Norm::load(cfg.hidden_size, cfg.layer_norm_eps, out.pp("LayerNorm"))?,
             },
         })
     }
@@ -221,7 +219,7 @@ impl Mlp {
             gated_layers: linear_no_bias(d, 2 * i, vb.pp("gated_layers"))?,
             output: DenseResidualNorm {
                 dense: linear(i, d, vb.pp("wo"))?,
-                layer_norm: layer_norm(d, cfg.layer_norm_eps, vb.pp("layernorm"))?,
+                layer_norm: Norm::load(d, cfg.layer_norm_eps, vb.pp("layernorm"))?,
             },
             intermediate: i,
         })
@@ -269,7 +267,13 @@ pub struct Dnabert2 {
 impl Dnabert2 {
     /// Loads `config.json`, `tokenizer.json` and the weights (`model.safetensors` or
     /// `pytorch_model.bin`) from a checkpoint folder.
+    /// Loads `dir` with constant weights (see [`Self::load_with`]).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with(dir, device, None)
+    }
+
+    /// With `vars`, every weight is a trainable variable in that map (for fine-tuning).
+    pub fn load_with(dir: &Path, device: &Device, vars: Option<&VarMap>) -> Result<Self> {
         let bad = |message: String| Error::Embedder {
             spec: dir.display().to_string(),
             message,
@@ -287,7 +291,7 @@ impl Dnabert2 {
         let pad_id = tokenizer
             .token_to_id("[PAD]")
             .ok_or_else(|| bad("tokenizer.json has no [PAD] token".into()))?;
-        let vb = backbone(var_builder(dir, device)?);
+        let vb = backbone(weights_builder(dir, device, vars)?);
         let embeddings = Embeddings::load(vb.pp("embeddings"), &cfg).map_err(Error::model)?;
         let layers = (0..cfg.num_hidden_layers)
             .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), &cfg))
@@ -317,21 +321,6 @@ impl Dnabert2 {
         x.reshape((b, t, self.cfg.hidden_size))?
             .broadcast_mul(&keep)
     }
-}
-
-/// All tensors of the checkpoint's weights file, on `device`.
-fn var_builder(dir: &Path, device: &Device) -> Result<VarBuilder<'static>> {
-    let path = weights_file(dir)?;
-    let tensors: HashMap<String, Tensor> = if path.extension().is_some_and(|e| e == "safetensors") {
-        candle_core::safetensors::load(&path, device).map_err(Error::model)?
-    } else {
-        let all = candle_core::pickle::read_all(&path).map_err(Error::model)?;
-        all.into_iter()
-            .map(|(name, t)| Ok((name, t.to_device(device)?)))
-            .collect::<candle_core::Result<_>>()
-            .map_err(Error::model)?
-    };
-    Ok(VarBuilder::from_tensors(tensors, DType::F32, device))
 }
 
 /// The backbone's prefix: `bert.` in a `BertForMaskedLM` checkpoint (the real one, which

@@ -17,13 +17,15 @@ mod device;
 pub mod dnabert2;
 pub mod hyenadna;
 pub mod nt;
+mod ops;
 mod window;
 
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
+use candle_nn::VarMap;
 
-pub use checkpoint::{checkpoint_identity, detect_family, read_config, Family};
+pub use checkpoint::{checkpoint_identity, detect_family, read_config, weights_file, Family};
 pub use device::default_device;
 pub use window::windows;
 
@@ -57,14 +59,25 @@ pub fn load_model(
     dir: &Path,
     device: &Device,
 ) -> Result<Box<dyn LanguageModel>> {
+    load_model_with(family, dir, device, None)
+}
+
+/// [`load_model`]; with `vars`, every weight is a trainable variable in that map, under the
+/// checkpoint's own tensor names, and the forward pass is differentiable (see `ops`).
+pub fn load_model_with(
+    family: Option<Family>,
+    dir: &Path,
+    device: &Device,
+    vars: Option<&VarMap>,
+) -> Result<Box<dyn LanguageModel>> {
     let family = match family {
         Some(f) => f,
         None => detect_family(dir)?,
     };
     Ok(match family {
-        Family::Dnabert2 => Box::new(dnabert2::Dnabert2::load(dir, device)?),
-        Family::Nt => Box::new(nt::NucleotideTransformer::load(dir, device)?),
-        Family::HyenaDna => Box::new(hyenadna::HyenaDna::load(dir, device)?),
+        Family::Dnabert2 => Box::new(dnabert2::Dnabert2::load_with(dir, device, vars)?),
+        Family::Nt => Box::new(nt::NucleotideTransformer::load_with(dir, device, vars)?),
+        Family::HyenaDna => Box::new(hyenadna::HyenaDna::load_with(dir, device, vars)?),
     })
 }
 

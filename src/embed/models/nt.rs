@@ -14,10 +14,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Embedding, Linear, VarBuilder, VarMap};
 use serde::Deserialize;
 
-use super::checkpoint::{read_config, weights_file};
+use super::checkpoint::{read_config, weights_builder};
+use super::ops::{self, Norm};
 use super::LanguageModel;
 use crate::{Error, Result};
 
@@ -331,7 +332,7 @@ impl Rotary {
 
     /// `x` `[B, H, T, head_dim]`, contiguous.
     fn apply(&self, x: &Tensor) -> CResult<Tensor> {
-        candle_nn::rotary_emb::rope(x, &self.cos, &self.sin)
+        ops::rope(x, &self.cos, &self.sin)
     }
 }
 
@@ -346,7 +347,7 @@ fn attention_bias(mask: &Tensor) -> CResult<Tensor> {
 
 /// Pre-LN self-attention with its residual.
 struct Attention {
-    layer_norm: LayerNorm,
+    layer_norm: Norm,
     /// query, key and value stacked into one `[3d, d]` matmul; the query part is pre-scaled
     /// by `head_dim^-0.5`, which the reference applies to the query before rotary (the two
     /// commute, and for power-of-two head sizes the scaling is exact).
@@ -372,7 +373,7 @@ impl Attention {
         let weight = Tensor::cat(&[&q.0, &k.0, &v.0], 0)?;
         let bias = Tensor::cat(&[&q.1, &k.1, &v.1], 0)?;
         Ok(Attention {
-            layer_norm: candle_nn::layer_norm(d, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
+            layer_norm: Norm::load(d, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
             qkv: Linear::new(weight, Some(bias)),
             output: candle_nn::linear(d, d, vb.pp("output").pp("dense"))?,
             heads: cfg.num_attention_heads,
@@ -395,7 +396,7 @@ impl Attention {
             k = rotary.apply(&k)?;
         }
         let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let probs = ops::softmax_last_dim(&scores)?;
         let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
         x + self.output.forward(&context)?
     }
@@ -460,7 +461,7 @@ impl FeedForward {
 /// One pre-LN encoder layer.
 struct Layer {
     attention: Attention,
-    layer_norm: LayerNorm,
+    layer_norm: Norm,
     feed_forward: FeedForward,
 }
 
@@ -468,11 +469,7 @@ impl Layer {
     fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
         Ok(Layer {
             attention: Attention::load(vb.pp("attention"), cfg)?,
-            layer_norm: candle_nn::layer_norm(
-                cfg.hidden_size,
-                cfg.layer_norm_eps,
-                vb.pp("LayerNorm"),
-            )?,
+            layer_norm: Norm::load(cfg.hidden_size, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
             feed_forward: FeedForward::load(vb, cfg)?,
         })
     }
@@ -486,7 +483,7 @@ impl Layer {
 /// The layers and the final `emb_layer_norm_after`.
 struct Encoder {
     layers: Vec<Layer>,
-    emb_layer_norm_after: LayerNorm,
+    emb_layer_norm_after: Norm,
     rotary: bool,
     head_dim: usize,
 }
@@ -496,7 +493,7 @@ impl Encoder {
         let layers = (0..cfg.num_hidden_layers)
             .map(|i| Layer::load(vb.pp("layer").pp(i), cfg))
             .collect::<CResult<_>>()?;
-        let norm = candle_nn::layer_norm(
+        let norm = Norm::load(
             cfg.hidden_size,
             cfg.layer_norm_eps,
             vb.pp("emb_layer_norm_after"),
@@ -523,22 +520,12 @@ impl Encoder {
     }
 }
 
-/// The weights as F32 on `device`, from `model.safetensors` or `pytorch_model.bin`.
-fn var_builder(dir: &Path, device: &Device) -> Result<VarBuilder<'static>> {
-    let path = weights_file(dir)?;
-    let vb = if path.extension().is_some_and(|e| e == "safetensors") {
-        let tensors = candle_core::safetensors::load(&path, device).map_err(Error::model)?;
-        VarBuilder::from_tensors(tensors, DType::F32, device)
-    } else {
-        VarBuilder::from_pth(&path, DType::F32, device).map_err(Error::model)?
-    };
-    // `EsmForMaskedLM` saves under `esm.`; a bare `EsmModel` does not.
-    Ok(
-        match vb.contains_tensor("esm.embeddings.word_embeddings.weight") {
-            true => vb.pp("esm"),
-            false => vb,
-        },
-    )
+/// `EsmForMaskedLM` saves the backbone under `esm.`; a bare `EsmModel` does not.
+fn backbone(vb: VarBuilder<'static>) -> VarBuilder<'static> {
+    match vb.contains_tensor("esm.embeddings.word_embeddings.weight") {
+        true => vb.pp("esm"),
+        false => vb,
+    }
 }
 
 /// Nucleotide Transformer v1 or v2 with its 6-mer tokenizer.
@@ -554,7 +541,13 @@ pub struct NucleotideTransformer {
 impl NucleotideTransformer {
     /// Loads a checkpoint folder: config.json, vocab.txt, the weights and, if present,
     /// tokenizer_config.json (for `model_max_length`).
+    /// Loads `dir` with constant weights (see [`Self::load_with`]).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with(dir, device, None)
+    }
+
+    /// With `vars`, every weight is a trainable variable in that map (for fine-tuning).
+    pub fn load_with(dir: &Path, device: &Device, vars: Option<&VarMap>) -> Result<Self> {
         let bad = |message: String| Error::Embedder {
             spec: dir.display().to_string(),
             message,
@@ -565,7 +558,7 @@ impl NucleotideTransformer {
             .check()
             .map_err(|m| bad(format!("config.json: {m}")))?;
         let tokenizer = KmerTokenizer::load(dir)?;
-        let vb = var_builder(dir, device)?;
+        let vb = backbone(weights_builder(dir, device, vars)?);
         let weights = |e: candle_core::Error| bad(format!("weights do not match config.json: {e}"));
         let embeddings = Embeddings::load(vb.pp("embeddings"), &config).map_err(weights)?;
         let encoder = Encoder::load(vb.pp("encoder"), &config).map_err(weights)?;

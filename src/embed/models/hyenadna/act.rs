@@ -32,9 +32,10 @@ const BETA: [f64; 4] = [
     4.893_525_185_543_85e-3,
 ];
 
-/// tanh-approximated GELU of `x`; on non-CPU devices, candle's own kernel.
+/// tanh-approximated GELU of `x`; on non-CPU devices, or when `x` carries a gradient graph
+/// (fine-tuning), candle's own op.
 pub fn gelu_tanh(x: &Tensor) -> Result<Tensor> {
-    if !x.device().is_cpu() {
+    if !x.device().is_cpu() || x.track_op() {
         return x.gelu();
     }
     let mut v: Vec<f32> = x.flatten_all()?.to_vec1()?;

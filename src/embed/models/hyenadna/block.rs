@@ -4,11 +4,13 @@
 //! operator, which only changes the layout, not the arithmetic.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{embedding, linear, Embedding, Linear, VarBuilder};
 
+use super::super::ops::Norm;
 use super::act::gelu_tanh;
 use super::conv::LongConv;
 use super::filter::ImplicitFilter;
+use super::graph;
 use super::short::ShortConv;
 use super::Config;
 
@@ -23,6 +25,11 @@ pub struct HyenaOperator {
     long_conv: LongConv,
     out_proj: Linear,
     d: usize,
+    /// The short filter's `weight` `[3d, 1, 3]` and `bias` as tensors, and the implicit
+    /// filter itself: the differentiable path recomputes the taps from them.
+    short_weight: Tensor,
+    short_bias: Tensor,
+    filter: ImplicitFilter,
 }
 
 impl HyenaOperator {
@@ -31,19 +38,27 @@ impl HyenaOperator {
         let d = cfg.d_model;
         let filter = ImplicitFilter::load(vb.pp("filter_fn"), cfg)?;
         let taps: Vec<f32> = filter.taps()?.flatten_all()?.to_vec1()?;
+        let short = vb.pp("short_filter");
         Ok(HyenaOperator {
             in_proj: linear(d, 3 * d, vb.pp("in_proj"))?,
-            short_filter: ShortConv::load(vb.pp("short_filter"), 3 * d)?,
+            short_filter: ShortConv::load(short.clone(), 3 * d)?,
             long_conv: LongConv::new(taps, filter.bias.to_vec1()?, cfg.max_seq_len),
             out_proj: linear(d, d, vb.pp("out_proj"))?,
             d,
+            short_weight: short.get((3 * d, 1, 3), "weight")?,
+            short_bias: short.get(3 * d, "bias")?,
+            filter,
         })
     }
 
     /// `h` `[B, T, d]`, `T ≤ max_seq_len`. Between the projections the work is plain loops over
     /// host memory: the convolutions and gates, each one pass. (On a GPU that is a round trip
-    /// per layer: the convolutions have no device kernel here.)
+    /// per layer: the convolutions have no device kernel here.) When `h` carries a gradient
+    /// graph, the differentiable path runs instead.
     pub fn forward(&self, h: &Tensor) -> Result<Tensor> {
+        if h.track_op() {
+            return self.forward_graph(h);
+        }
         let (batch, len) = (h.dim(0)?, h.dim(1)?);
         let u: Vec<f32> = self.in_proj.forward(h)?.flatten_all()?.to_vec1()?;
         let (x0, gated) = self.short_filter.gates(&u, batch, len);
@@ -51,6 +66,16 @@ impl HyenaOperator {
         y.iter_mut().zip(&x0).for_each(|(y, x0)| *y *= x0);
         self.out_proj
             .forward(&Tensor::from_vec(y, (batch, len, self.d), h.device())?)
+    }
+
+    /// The same function in candle ops (see [`graph`]), the taps recomputed from the filter.
+    fn forward_graph(&self, h: &Tensor) -> Result<Tensor> {
+        let u = self.in_proj.forward(h)?;
+        let uc = graph::short_conv(&u, &self.short_weight, &self.short_bias)?;
+        let [x0, x1, v] =
+            <[Tensor; 3]>::try_from(graph::split_last(&uc, 3)?).expect("three equal slices");
+        let y = graph::long_conv(&(x1 * v)?, &self.filter.taps()?, &self.filter.bias)?;
+        self.out_proj.forward(&(y * x0)?)
     }
 }
 
@@ -76,18 +101,18 @@ impl HyenaMlp {
 
 /// `layers.{i}`: pre-norm residual block, mixer then MLP.
 pub struct HyenaBlock {
-    norm1: LayerNorm,
+    norm1: Norm,
     mixer: HyenaOperator,
-    norm2: LayerNorm,
+    norm2: Norm,
     mlp: HyenaMlp,
 }
 
 impl HyenaBlock {
     pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
         Ok(HyenaBlock {
-            norm1: layer_norm(cfg.d_model, BLOCK_NORM_EPS, vb.pp("norm1"))?,
+            norm1: Norm::load(cfg.d_model, BLOCK_NORM_EPS, vb.pp("norm1"))?,
             mixer: HyenaOperator::load(vb.pp("mixer"), cfg)?,
-            norm2: layer_norm(cfg.d_model, BLOCK_NORM_EPS, vb.pp("norm2"))?,
+            norm2: Norm::load(cfg.d_model, BLOCK_NORM_EPS, vb.pp("norm2"))?,
             mlp: HyenaMlp::load(vb.pp("mlp"), cfg)?,
         })
     }
@@ -102,7 +127,7 @@ impl HyenaBlock {
 pub struct Backbone {
     embeddings: Embedding,
     layers: Vec<HyenaBlock>,
-    ln_f: LayerNorm,
+    ln_f: Norm,
 }
 
 impl Backbone {
@@ -115,7 +140,7 @@ impl Backbone {
         let layers = (0..cfg.n_layer)
             .map(|i| HyenaBlock::load(vb.pp("layers").pp(i), cfg))
             .collect::<Result<_>>()?;
-        let ln_f = layer_norm(cfg.d_model, cfg.layer_norm_epsilon, vb.pp("ln_f"))?;
+        let ln_f = Norm::load(cfg.d_model, cfg.layer_norm_epsilon, vb.pp("ln_f"))?;
         Ok(Backbone {
             embeddings,
             layers,

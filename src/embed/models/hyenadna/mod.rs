@@ -15,18 +15,18 @@ mod act;
 mod block;
 mod conv;
 mod filter;
+mod graph;
 mod parallel;
 mod short;
 mod tokenizer;
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
+use candle_core::{Device, Tensor};
+use candle_nn::VarMap;
 use serde::Deserialize;
 
-use super::checkpoint::weights_file;
+use super::checkpoint::weights_builder;
 use super::{read_config, LanguageModel};
 use crate::{Error, Result};
 use block::Backbone;
@@ -186,7 +186,13 @@ pub struct HyenaDna {
 impl HyenaDna {
     /// Loads `dir`: `config.json`, the weights, and `vocab.json` (the built-in vocabulary of
     /// `tokenization_hyena.py` when absent, as in the `-hf` repos).
+    /// Loads `dir` with constant weights (see [`Self::load_with`]).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with(dir, device, None)
+    }
+
+    /// With `vars`, every weight is a trainable variable in that map (for fine-tuning).
+    pub fn load_with(dir: &Path, device: &Device, vars: Option<&VarMap>) -> Result<Self> {
         let bad = |message: String| Error::Embedder {
             spec: dir.display().to_string(),
             message,
@@ -194,18 +200,17 @@ impl HyenaDna {
         let cfg: Config = serde_json::from_value(read_config(dir)?)
             .map_err(|e| bad(format!("config.json is not a HyenaDNA config: {e}")))?;
         cfg.check().map_err(bad)?;
-        let tensors = read_weights(dir)?;
+        let vb = weights_builder(dir, device, vars)?;
         let prefix = PREFIXES
             .into_iter()
-            .find(|p| tensors.contains_key(&format!("{p}.embeddings.word_embeddings.weight")))
+            .find(|p| vb.contains_tensor(&format!("{p}.embeddings.word_embeddings.weight")))
             .ok_or_else(|| {
                 bad(format!(
                     "no weights under {}",
                     PREFIXES.map(|p| format!("{p}.")).join(" or ")
                 ))
             })?;
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, device).pp(prefix);
-        let backbone = Backbone::load(vb, &cfg)
+        let backbone = Backbone::load(vb.pp(prefix), &cfg)
             .map_err(|e| bad(format!("weights do not match config.json: {e}")))?;
         let tokenizer = CharTokenizer::load(dir)?;
         Ok(HyenaDna {
@@ -215,19 +220,6 @@ impl HyenaDna {
             device: device.clone(),
         })
     }
-}
-
-/// Every tensor of the weights file, on the CPU (the VarBuilder moves them).
-fn read_weights(dir: &Path) -> Result<HashMap<String, Tensor>> {
-    let path = weights_file(dir)?;
-    let read = match path.extension().and_then(|e| e.to_str()) {
-        Some("safetensors") => candle_core::safetensors::load(&path, &Device::Cpu),
-        _ => candle_core::pickle::read_all(&path).map(|all| all.into_iter().collect()),
-    };
-    read.map_err(|e| Error::Embedder {
-        spec: dir.display().to_string(),
-        message: format!("cannot read {}: {e}", path.display()),
-    })
 }
 
 impl LanguageModel for HyenaDna {
@@ -275,6 +267,10 @@ impl LanguageModel for HyenaDna {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use candle_core::DType;
+
     use super::tokenizer::CharTokenizer;
     use super::*;
     use crate::embed::models::{fixture, Family, ModelEmbedder};

@@ -1,0 +1,103 @@
+//! `genovec finetune`.
+
+use std::path::PathBuf;
+
+use genovec::engine;
+use genovec::finetune::{FinetuneOptions, Scope};
+use genovec::seq;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::args::ReadArgs;
+
+/// Arguments of `finetune`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The model to fine-tune: dnabert2:DIR | nt:DIR | hyenadna:DIR | DIR.
+    #[arg(long)]
+    embedder: String,
+    /// Training files.
+    #[arg(long, required = true, num_args = 1..)]
+    train: Vec<PathBuf>,
+    /// Dev files for early stopping (default: a seeded stratified 10% of the training rows).
+    #[arg(long, num_args = 1..)]
+    dev: Vec<PathBuf>,
+    /// Output folder: a checkpoint that `classify --finetuned DIR` loads.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    read: ReadArgs,
+    /// Passes over the training rows.
+    #[arg(long, default_value_t = 3)]
+    epochs: usize,
+    /// Sequences per step.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Peak learning rate (default: 6e-4 for HyenaDNA, 3e-5 for the transformers).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Train only the last N layers (and what follows them); default: full fine-tuning.
+    #[arg(long)]
+    last_layers: Option<usize>,
+    /// Dev evaluations without improvement before stopping early.
+    #[arg(long, default_value_t = 3)]
+    patience: usize,
+    /// Train on at most N rows (a seeded stratified subsample).
+    #[arg(long)]
+    max_train: Option<usize>,
+    /// Stop after M minutes of training (the schedule is fitted to the budget).
+    #[arg(long)]
+    max_minutes: Option<f64>,
+    /// Seed of the dev split, subsamples, head initialisation and batch order.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let read = args.read.options(None);
+    let train = seq::read_all(&args.train, &read)?;
+    let dev = match args.dev.is_empty() {
+        true => None,
+        false => Some(seq::read_all(&args.dev, &read)?),
+    };
+    let opts = FinetuneOptions {
+        lr: args.lr,
+        epochs: args.epochs,
+        batch: args.batch,
+        scope: args.last_layers.map_or(Scope::Full, Scope::LastLayers),
+        patience: args.patience,
+        max_train: args.max_train,
+        max_minutes: args.max_minutes,
+        seed: args.seed,
+        ..FinetuneOptions::default()
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} step {pos}/{len} {per_sec} {msg}",
+    )?);
+    let mut on_step = |p: &genovec::finetune::Progress| {
+        bar.set_length(p.total as u64);
+        bar.set_position(p.step as u64);
+        let dev = p.dev_accuracy.map_or("-".into(), |a| format!("{a:.3}"));
+        bar.set_message(format!("loss {:.4} dev_acc {dev}", p.loss));
+    };
+    let tuned =
+        engine::finetune_records(&args.embedder, &train, dev.as_deref(), &opts, &mut on_step)?;
+    bar.finish_and_clear();
+    tuned.save(&args.out)?;
+    let r = &tuned.report;
+    eprintln!(
+        "fine-tuned {} ({}) on {} rows: {} steps ({:.2} epochs) in {:.1}s, stopped by {:?}; \
+         best dev accuracy {:.4} at step {}; saved {}",
+        r.family,
+        r.scope,
+        r.n_train,
+        r.steps,
+        r.epochs,
+        r.seconds,
+        r.stopped,
+        r.best_dev_accuracy,
+        r.best_step,
+        args.out.display()
+    );
+    Ok(())
+}

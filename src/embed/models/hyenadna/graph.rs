@@ -1,0 +1,54 @@
+//! The Hyena operator's convolutions in differentiable candle ops, for fine-tuning.
+//!
+//! Inference runs the convolutions as host loops ([`super::short`], [`super::conv`]), which a
+//! gradient cannot pass. These compute the same functions from tensors, so backpropagation
+//! reaches `in_proj`, the short filter and the implicit filter's MLP. The long convolution is
+//! a batched matmul with a causal Toeplitz matrix per channel: `O(d·T²)` memory, fine for the
+//! inputs fine-tuning sees (a few hundred tokens), and no FFT (which has no backward here).
+
+use candle_core::{Result, Tensor, D};
+
+/// The causal depthwise short convolution: `u` `[B, T, C]`, `weight` `[C, 1, 3]`, `bias`
+/// `[C]`; `uc[t] = w0·u[t-2] + w1·u[t-1] + w2·u[t] + b`, zeros before the start.
+pub fn short_conv(u: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    let (batch, len, channels) = u.dims3()?;
+    let zeros = Tensor::zeros((batch, 2, channels), u.dtype(), u.device())?;
+    let padded = Tensor::cat(&[&zeros, u], 1)?;
+    let taps = weight.squeeze(1)?;
+    let mut out = u.zeros_like()?.broadcast_add(bias)?;
+    for j in 0..3 {
+        let tap = taps.narrow(1, j, 1)?.squeeze(1)?;
+        out = (out + padded.narrow(1, j, len)?.broadcast_mul(&tap)?)?;
+    }
+    Ok(out)
+}
+
+/// The causal long convolution `y[b,t,c] = Σ_{s≤t} k[t-s,c]·v[b,s,c] + D[c]·v[b,t,c]` for
+/// `v` `[B, T, d]`, taps `k` `[L ≥ T, d]` and skip `D` `[d]`.
+pub fn long_conv(v: &Tensor, taps: &Tensor, skip: &Tensor) -> Result<Tensor> {
+    let (_, len, d) = v.dims3()?;
+    // Row T of the extended taps is zero: it fills the Toeplitz matrix above the diagonal.
+    let zero = Tensor::zeros((1, d), taps.dtype(), taps.device())?;
+    let extended = Tensor::cat(&[&taps.narrow(0, 0, len)?, &zero], 0)?;
+    let lags: Vec<u32> = (0..len)
+        .flat_map(|t| (0..len).map(move |s| if s <= t { (t - s) as u32 } else { len as u32 }))
+        .collect();
+    let lags = Tensor::from_vec(lags, len * len, v.device())?;
+    // [T·T, d] -> [d, T, T]: one lower-triangular Toeplitz matrix per channel.
+    let toeplitz = extended
+        .index_select(&lags, 0)?
+        .reshape((len, len, d))?
+        .permute((2, 0, 1))?
+        .contiguous()?;
+    let channels_first = v.permute((2, 1, 0))?.contiguous()?; // [d, T, B]
+    let y = toeplitz.matmul(&channels_first)?.permute((2, 1, 0))?; // [B, T, d]
+    y + v.broadcast_mul(skip)?
+}
+
+/// The last axis split into `parts` equal slices, in order.
+pub fn split_last(x: &Tensor, parts: usize) -> Result<Vec<Tensor>> {
+    let width = x.dim(D::Minus1)? / parts;
+    (0..parts)
+        .map(|i| x.narrow(D::Minus1, i * width, width))
+        .collect()
+}

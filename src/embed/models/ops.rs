@@ -1,0 +1,143 @@
+//! Ops with two implementations: candle's fused kernels for inference, and compositions of
+//! differentiable primitives when the input is part of a gradient graph.
+//!
+//! candle's `softmax_last_dim`, the fused `layer_norm` that `LayerNorm::forward` takes on
+//! contiguous input, and `rope` are custom ops without a backward pass. A forward pass over
+//! trainable variables (fine-tuning, see `finetune`) makes every activation tracked
+//! ([`Tensor::track_op`]), so these helpers switch to the slow forms exactly then; inference
+//! over constant weights keeps the fast kernels. Both forms compute the same function.
+
+use candle_core::{Result, Tensor, D};
+use candle_nn::{LayerNorm, Module, VarBuilder};
+
+/// Softmax over the last axis.
+pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
+    match x.track_op() {
+        true => candle_nn::ops::softmax(x, D::Minus1),
+        false => candle_nn::ops::softmax_last_dim(x),
+    }
+}
+
+/// LayerNorm (mean removed, affine) over the last axis, as `nn.LayerNorm`.
+pub struct Norm {
+    inner: LayerNorm,
+    eps: f64,
+}
+
+impl Norm {
+    /// Loads `weight` and `bias` of width `size`.
+    pub fn load(size: usize, eps: f64, vb: VarBuilder) -> Result<Self> {
+        Ok(Norm {
+            inner: candle_nn::layer_norm(size, eps, vb)?,
+            eps,
+        })
+    }
+}
+
+impl Module for Norm {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let tracked = x.track_op() || self.inner.weight().track_op();
+        if !tracked {
+            return self.inner.forward(x);
+        }
+        let width = x.dim(D::Minus1)? as f64;
+        let centred = x.broadcast_sub(&(x.sum_keepdim(D::Minus1)? / width)?)?;
+        let var = (centred.sqr()?.sum_keepdim(D::Minus1)? / width)?;
+        let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
+        let scaled = normed.broadcast_mul(self.inner.weight())?;
+        match self.inner.bias() {
+            Some(bias) => scaled.broadcast_add(bias),
+            None => Ok(scaled),
+        }
+    }
+}
+
+/// Rotary embedding in the "rotate half" form, `x` `[B, H, T, head_dim]`.
+pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+    match x.track_op() {
+        true => candle_nn::rotary_emb::rope_slow(x, cos, sin),
+        false => candle_nn::rotary_emb::rope(x, cos, sin),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{Device, Var};
+
+    use super::*;
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    }
+
+    /// The same values as constants and as a variable: fast and slow forms agree, and the
+    /// slow form carries a gradient.
+    fn both(shape: &[usize]) -> (Tensor, Var) {
+        let x = Tensor::randn(0f32, 1.0, shape, &Device::Cpu).unwrap();
+        let v = Var::from_tensor(&x).unwrap();
+        (x, v)
+    }
+
+    #[test]
+    fn softmax_forms_agree_and_the_tracked_one_has_a_gradient() {
+        let (x, v) = both(&[2, 3, 7]);
+        let fast = softmax_last_dim(&x).unwrap();
+        let slow = softmax_last_dim(v.as_tensor()).unwrap();
+        assert!(max_diff(&fast, &slow) < 1e-6);
+        let weights = Tensor::arange(0f32, 7.0, &Device::Cpu).unwrap();
+        let loss = slow.broadcast_mul(&weights).unwrap().sum_all().unwrap();
+        let grads = loss.backward().unwrap();
+        let g = grads.get(v.as_tensor()).expect("a gradient");
+        assert!(
+            g.abs()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+                > 0.0
+        );
+    }
+
+    #[test]
+    fn layer_norm_forms_agree_and_the_tracked_one_has_a_gradient() {
+        let (x, v) = both(&[2, 5, 8]);
+        let w = Tensor::randn(1f32, 0.1, 8, &Device::Cpu).unwrap();
+        let b = Tensor::randn(0f32, 0.1, 8, &Device::Cpu).unwrap();
+        let norm = Norm {
+            inner: LayerNorm::new(w, b, 1e-5),
+            eps: 1e-5,
+        };
+        let fast = norm.forward(&x).unwrap();
+        let slow = norm.forward(v.as_tensor()).unwrap();
+        assert!(max_diff(&fast, &slow) < 1e-5);
+        let loss = slow
+            .sqr()
+            .unwrap()
+            .narrow(2, 0, 3)
+            .unwrap()
+            .sum_all()
+            .unwrap();
+        let grads = loss.backward().unwrap();
+        assert!(grads.get(v.as_tensor()).is_some());
+    }
+
+    #[test]
+    fn rope_forms_agree() {
+        let (x, v) = both(&[1, 2, 4, 6]);
+        let cos = Tensor::randn(0f32, 1.0, (4, 3), &Device::Cpu).unwrap();
+        let sin = Tensor::randn(0f32, 1.0, (4, 3), &Device::Cpu).unwrap();
+        let fast = rope(&x, &cos, &sin).unwrap();
+        let slow = rope(v.as_tensor(), &cos, &sin).unwrap();
+        assert!(max_diff(&fast, &slow) < 1e-6);
+    }
+}

@@ -1,0 +1,21 @@
+//! The fine-tuned contrast: a DNA language model with a classification head, trained end to
+//! end with candle autograd, to compare against frozen embeddings + retrieval.
+//!
+//! The model is loaded with every weight as a trainable variable
+//! ([`crate::embed::models::load_model_with`]); its forward pass then takes the
+//! differentiable forms of the ops that have no backward pass in candle (softmax, the fused
+//! LayerNorm, rotary, and HyenaDNA's host-loop and FFT convolutions). The head is a linear
+//! layer over the masked mean of the last hidden states, as the embedders pool. Inputs longer
+//! than the model's window are cut to their first window.
+
+mod classifier;
+mod params;
+mod saved;
+mod train;
+
+pub use classifier::SequenceClassifier;
+pub use params::{layer_index, Scope};
+pub use saved::load;
+pub use train::{
+    batch_loss, default_lr, finetune, FinetuneOptions, FinetuneReport, Finetuned, Progress, Stop,
+};
