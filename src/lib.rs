@@ -7,6 +7,7 @@
 pub mod classify;
 pub mod demo;
 pub mod embed;
+pub mod energy;
 pub mod engine;
 pub mod error;
 pub mod features;

@@ -142,6 +142,34 @@ pub fn auroc_binary(scores: &[f64], positive: &[bool]) -> Option<f64> {
     Some((rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg))
 }
 
+/// The ROC curve of `scores` against `positive`: (false positive rate, true positive rate)
+/// points from (0, 0) to (1, 1), one per distinct score threshold (ties move together).
+/// Empty when either class is absent.
+pub fn roc_curve(scores: &[f64], positive: &[bool]) -> Vec<(f64, f64)> {
+    let n_pos = positive.iter().filter(|&&p| p).count() as f64;
+    let n_neg = positive.len() as f64 - n_pos;
+    if n_pos == 0.0 || n_neg == 0.0 {
+        return Vec::new();
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut curve = vec![(0.0, 0.0)];
+    for (i, &row) in order.iter().enumerate() {
+        match positive[row] {
+            true => tp += 1.0,
+            false => fp += 1.0,
+        }
+        let last_of_tie = order
+            .get(i + 1)
+            .is_none_or(|&next| scores[next] != scores[row]);
+        if last_of_tie {
+            curve.push((fp / n_neg, tp / n_pos));
+        }
+    }
+    curve
+}
+
 /// 1-based ranks of `values`, tied values sharing their average rank.
 fn average_ranks(values: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..values.len()).collect();
@@ -341,5 +369,14 @@ mod tests {
         let json = serde_json::to_string(&m).unwrap();
         let back: Metrics = serde_json::from_str(&json).unwrap();
         assert!(close(back.mcc, m.mcc));
+    }
+
+    #[test]
+    fn roc_curve_steps_through_thresholds_and_ties() {
+        let scores = [0.9, 0.8, 0.8, 0.3];
+        let positive = [true, true, false, false];
+        let curve = roc_curve(&scores, &positive);
+        assert_eq!(curve, vec![(0.0, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 1.0)]);
+        assert!(roc_curve(&scores, &[true; 4]).is_empty());
     }
 }

@@ -3,6 +3,7 @@
 
 mod args;
 mod classify;
+mod compare;
 mod demo;
 mod eval;
 mod finetune;
@@ -10,6 +11,7 @@ mod index;
 mod info;
 mod maintain;
 mod output;
+mod plots;
 mod search;
 mod serve;
 
@@ -48,6 +50,8 @@ enum Command {
     Serve(serve::Args),
     /// Fine-tune a DNA language model with a classification head (the contrast to kNN).
     Finetune(finetune::Args),
+    /// Compare frozen embeddings + kNN, the composition embedder and a fine-tuned model.
+    Compare(compare::Args),
 }
 
 /// Runs the CLI; errors print on stderr and give exit status 1.
@@ -65,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Finetune(a) => finetune::run(a),
+        Command::Compare(a) => compare::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -177,7 +177,7 @@ fn run_fold(
     Ok((predictions, state.map(|s| s.params)))
 }
 
-fn label_set<'a>(records: impl Iterator<Item = &'a SeqRecord>) -> Result<Vec<String>> {
+pub(super) fn label_set<'a>(records: impl Iterator<Item = &'a SeqRecord>) -> Result<Vec<String>> {
     let mut set = BTreeSet::new();
     for r in records {
         let label = r.label.clone().ok_or_else(|| Error::MissingLabel {
@@ -201,15 +201,15 @@ fn label_of(record: &SeqRecord, labels: &[String]) -> u32 {
 }
 
 /// Predictions mapped onto the evaluation's label order.
-struct Scored {
-    truth: Vec<u32>,
-    predicted: Vec<u32>,
-    probabilities: Vec<Vec<f64>>,
+pub(super) struct Scored {
+    pub(super) truth: Vec<u32>,
+    pub(super) predicted: Vec<u32>,
+    pub(super) probabilities: Vec<Vec<f64>>,
     n_classes: usize,
 }
 
 impl Scored {
-    fn new(test: &[SeqRecord], predictions: &[Prediction], labels: &[String]) -> Self {
+    pub(super) fn new(test: &[SeqRecord], predictions: &[Prediction], labels: &[String]) -> Self {
         let index = |l: &str| labels.iter().position(|x| x == l);
         let truth = test.iter().map(|r| label_of(r, labels)).collect();
         // Eval sets no distance threshold, so every prediction is a training label.
@@ -236,7 +236,7 @@ impl Scored {
         }
     }
 
-    fn metrics(&self) -> Metrics {
+    pub(super) fn metrics(&self) -> Metrics {
         evaluate(
             &self.truth,
             &self.predicted,

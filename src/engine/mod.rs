@@ -3,6 +3,7 @@
 //! The CLI and the HTTP server call these functions and only parse and format around them.
 
 mod classify;
+mod compare;
 mod eval;
 mod finetune;
 mod index;
@@ -11,6 +12,7 @@ mod search;
 pub use classify::{
     classify_records, design_row, load_state, train, ClassifierState, ClassifyOptions, Prediction,
 };
+pub use compare::{compare, CompareOptions, CompareReport, Method, PipelineResult};
 pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport, RowOutcome};
 pub use finetune::{classify_finetuned, finetune_records, predict};
 pub use index::{
