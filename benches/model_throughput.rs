@@ -39,6 +39,9 @@ use rand_chacha::ChaCha8Rng;
 
 const POOL: usize = 32;
 
+/// One timed call: a batch of sequences to their pooled vectors.
+type Call<'a> = &'a dyn Fn(&[String]) -> Result<Vec<Vec<f32>>>;
+
 struct Args {
     family: Family,
     family_name: String,
@@ -196,8 +199,7 @@ fn main() -> Result<()> {
         Ok(embedder.embed_batch(&refs)?)
     };
 
-    let mut paths: Vec<(&str, &dyn Fn(&[String]) -> Result<Vec<Vec<f32>>>)> =
-        vec![("forward", &forward_call)];
+    let mut paths: Vec<(&str, Call)> = vec![("forward", &forward_call)];
     if args.embed_batch {
         paths.push(("embed_batch", &embed_call));
     }
