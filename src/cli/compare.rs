@@ -39,6 +39,9 @@ pub struct Args {
     /// Fine-tune on at most N training rows.
     #[arg(long)]
     max_train: Option<usize>,
+    /// Score at most N dev rows at each early-stopping evaluation.
+    #[arg(long, default_value_t = 1000)]
+    max_dev: usize,
     /// Fine-tuning budget in minutes.
     #[arg(long)]
     max_minutes: Option<f64>,
@@ -77,6 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             scope: args.last_layers.map_or(Scope::Full, Scope::LastLayers),
             max_train: args.max_train,
             max_minutes: args.max_minutes,
+            max_dev: args.max_dev,
             seed: args.seed,
             ..FinetuneOptions::default()
         },

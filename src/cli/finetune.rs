@@ -44,6 +44,9 @@ pub struct Args {
     /// Train on at most N rows (a seeded stratified subsample).
     #[arg(long)]
     max_train: Option<usize>,
+    /// Score at most N dev rows at each early-stopping evaluation.
+    #[arg(long, default_value_t = 1000)]
+    max_dev: usize,
     /// Stop after M minutes of training (the schedule is fitted to the budget).
     #[arg(long)]
     max_minutes: Option<f64>,
@@ -67,6 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         patience: args.patience,
         max_train: args.max_train,
         max_minutes: args.max_minutes,
+        max_dev: args.max_dev,
         seed: args.seed,
         ..FinetuneOptions::default()
     };

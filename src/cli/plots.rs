@@ -1,13 +1,12 @@
 //! PNG plots of a comparison (the `plots` cargo feature: plotters' text rendering needs the
 //! fontconfig and freetype libraries, which the default build does not require).
 
-use std::path::Path;
-
-use genovec::engine::CompareReport;
-
 /// Without the `plots` feature there are no plots; report.md says how to get them.
 #[cfg(not(feature = "plots"))]
-pub fn write(dir: &Path, _report: &CompareReport) -> anyhow::Result<()> {
+pub fn write(
+    dir: &std::path::Path,
+    _report: &genovec::engine::CompareReport,
+) -> anyhow::Result<()> {
     let note = "\nPlots were not drawn: this genovec was built without `--features plots`.\n";
     let path = dir.join("report.md");
     let mut text = std::fs::read_to_string(&path)?;

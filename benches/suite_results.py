@@ -1,0 +1,98 @@
+"""Writes RESULTS.md from the suite's compare reports (bench-out/suite/<task>/report.json)
+and copies the plots into results/.
+
+    python3 suite_results.py SUITE_DIR RESULTS.md "CAPS"
+"""
+import json
+import os
+import shutil
+import sys
+
+TASKS = [
+    ("prom_core_notata", "GUE prom_core_notata, train -> test"),
+    ("prom_300_tata", "GUE prom_300_tata, train -> test"),
+    ("emp_h3", "GUE EMP H3, dev -> test"),
+    ("nontata_cv", "Genomic Benchmarks human_nontata_promoters, 5-fold CV (mean of folds)"),
+    ("shift", "shift: GUE prom_300_notata dev+test -> Genomic Benchmarks nontata"),
+]
+NAMES = {
+    "embedding+knn+fusion": "HyenaDNA-anticapt embeddings + kNN + LR, fused with Z-curve/GC",
+    "embedding+knn": "HyenaDNA-anticapt embeddings + kNN + LR, embedding only",
+    "composition+knn+fusion": "composition embedder + kNN + LR",
+    "finetuned-hyenadna": "HyenaDNA-anticapt fine-tuned (capped)",
+}
+FIELDS = ["accuracy", "macro_f1", "mcc", "auroc", "train_time_s", "infer_ms_per_seq",
+          "energy_kwh", "infer_energy_kwh", "co2_kg"]
+
+
+def load(suite, task):
+    if task != "nontata_cv":
+        path = f"{suite}/{task}/report.json"
+        return [json.load(open(path))] if os.path.exists(path) else []
+    folds = [f"{suite}/nontata_cv_fold{k}/report.json" for k in range(5)]
+    return [json.load(open(p)) for p in folds if os.path.exists(p)]
+
+
+def mean_rows(reports):
+    rows = {}
+    for report in reports:
+        for p in report["pipelines"]:
+            rows.setdefault(p["name"], []).append(p)
+    return {name: {f: sum((r[f] or 0) for r in rs) / len(rs) for f in FIELDS}
+            for name, rs in rows.items()}
+
+
+def table(rows):
+    out = ["| pipeline | accuracy | macro-F1 | MCC | AUROC | train s | infer ms/seq | kWh (train+infer) | kg CO2 |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        out.append(f"| {NAMES.get(name, name)} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | "
+                   f"{r['mcc']:.4f} | {r['auroc']:.4f} | {r['train_time_s']:.1f} | "
+                   f"{r['infer_ms_per_seq']:.3f} | {r['energy_kwh']:.2e} | {r['co2_kg']:.2e} |")
+    emb, ft = rows.get("embedding+knn+fusion"), rows.get("finetuned-hyenadna")
+    if emb and ft:
+        out.append("")
+        out.append(f"Fine-tuned / embedding pipeline: inference time "
+                   f"{ft['infer_ms_per_seq'] / emb['infer_ms_per_seq']:.2f}x, inference energy "
+                   f"{ft['infer_energy_kwh'] / emb['infer_energy_kwh']:.2f}x, total energy "
+                   f"{ft['energy_kwh'] / emb['energy_kwh']:.2f}x.")
+    return "\n".join(out)
+
+
+def main(suite, results, caps):
+    lines = ["# genovec evaluation suite", "",
+             "Written by `benches/eval_suite.sh` from `genovec compare` reports. The HyenaDNA "
+             "weights are **HyenaDNA-tiny already fine-tuned on aptamers** (anticapt 1.0, "
+             "GPL-3.0, fetched at run time), not the pretrained checkpoint.", "",
+             f"Fine-tuning caps: {caps}. The embedding pipelines use every training row.", ""]
+    os.makedirs("results", exist_ok=True)
+    method = None
+    for task, title in TASKS:
+        reports = load(suite, task)
+        lines += [f"## {title}", ""]
+        if not reports:
+            lines += ["not run", ""]
+            continue
+        method = method or reports[0]["method"]
+        lines += [table(mean_rows(reports)), ""]
+        ft = [r["method"].get("finetune") for r in reports if r["method"].get("finetune")]
+        if ft:
+            f = ft[0]
+            lines += [f"Fine-tune{' (fold 0)' if task == 'nontata_cv' else ''}: {f['n_train']} rows, "
+                      f"{f['steps']} steps ({f['epochs']:.2f} epochs), stopped by {f['stopped']}, "
+                      f"best dev accuracy {f['best_dev_accuracy']:.4f}.", ""]
+        plot_dir = f"{suite}/{task}" if task != "nontata_cv" else f"{suite}/nontata_cv_fold0"
+        for png in ("accuracy_vs_time.png", "roc.png"):
+            if os.path.exists(f"{plot_dir}/{png}"):
+                shutil.copy(f"{plot_dir}/{png}", f"results/{task}_{png}")
+                lines += [f"![{task} {png[:-4]}](results/{task}_{png})", ""]
+    if method:
+        lines += ["## Method", "", method["energy"], "",
+                  f"Constants: {method['watts_per_core']} W per busy core, "
+                  f"{method['grid_kg_per_kwh']} kg CO2e/kWh (world average); "
+                  f"{method['threads']} threads. Times are wall-clock on a shared 2-core machine.", ""]
+    open(results, "w").write("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
