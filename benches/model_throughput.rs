@@ -1,5 +1,5 @@
 //! Embedding throughput (sequences per second) of genovec's candle language models on CPU, for
-//! the PyTorch comparison run by `benches/model_throughput.sh` (see benches/model_throughput.md).
+//! the PyTorch comparison run by `benches/model_throughput.sh` (results in BENCHMARKS.md).
 //! Prints one JSON object per batch size on stdout (JSON Lines).
 //!
 //!   cargo bench --bench model_throughput -- --family dnabert2 --dir CHECKPOINT --name NAME

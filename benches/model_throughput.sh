@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Embedding throughput on CPU of genovec's candle language models against PyTorch on the same
-# configurations, in one run, with the same thread count (see benches/model_throughput.md).
+# configurations, in one run, with the same thread count (results in BENCHMARKS.md).
 #
 #   bash benches/model_throughput.sh
 #
