@@ -52,3 +52,77 @@ pub fn split_last(x: &Tensor, parts: usize) -> Result<Vec<Tensor>> {
         .map(|i| x.narrow(D::Minus1, i * width, width))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{Device, Tensor};
+
+    use super::super::conv::LongConv;
+    use super::*;
+
+    fn random(shape: &[usize], seed: u64) -> Tensor {
+        let n: usize = shape.iter().product();
+        // A fixed pseudo-random sequence, so the test needs no RNG state.
+        let values: Vec<f32> = (0..n as u64)
+            .map(|i| (((i + 1) * (seed + 7919)) % 1013) as f32 / 1013.0 - 0.5)
+            .collect();
+        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
+    }
+
+    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn long_conv_matches_the_direct_host_loop() {
+        let (batch, len, d, max_len) = (2, 9, 3, 12);
+        let v = random(&[batch, len, d], 1);
+        let taps = random(&[max_len, d], 2);
+        let skip = random(&[d], 3);
+        let graph: Vec<f32> = long_conv(&v, &taps, &skip)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let host = LongConv::new(
+            taps.flatten_all().unwrap().to_vec1().unwrap(),
+            skip.to_vec1().unwrap(),
+            max_len,
+        );
+        let v_host: Vec<f32> = v.flatten_all().unwrap().to_vec1().unwrap();
+        let direct = host.direct(&v_host, batch, len);
+        assert!(max_diff(&graph, &direct) < 1e-5);
+    }
+
+    #[test]
+    fn short_conv_is_causal_with_kernel_three() {
+        let (len, channels) = (5, 2);
+        let u = random(&[1, len, channels], 4);
+        let weight = random(&[channels, 1, 3], 5);
+        let bias = random(&[channels], 6);
+        let out: Vec<Vec<f32>> = short_conv(&u, &weight, &bias)
+            .unwrap()
+            .squeeze(0)
+            .unwrap()
+            .to_vec2()
+            .unwrap();
+        let (u, w, b): (Vec<Vec<f32>>, Vec<Vec<f32>>, Vec<f32>) = (
+            u.squeeze(0).unwrap().to_vec2().unwrap(),
+            weight.squeeze(1).unwrap().to_vec2().unwrap(),
+            bias.to_vec1().unwrap(),
+        );
+        for t in 0..len {
+            for c in 0..channels {
+                let at = |s: isize| if s < 0 { 0.0 } else { u[s as usize][c] };
+                let t = t as isize;
+                let want = w[c][0] * at(t - 2) + w[c][1] * at(t - 1) + w[c][2] * at(t) + b[c];
+                assert!((out[t as usize][c] - want).abs() < 1e-6, "t {t} c {c}");
+            }
+        }
+    }
+}
