@@ -1,0 +1,331 @@
+//! NT's layers: embeddings with token dropout and positions, rotary, pre-LN attention and
+//! FFN, and the encoder stack.
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{Embedding, Linear, VarBuilder};
+
+use super::super::ops::{self, Norm};
+use super::{Config, PositionEmbedding, Version, MASK_RATIO_TRAIN};
+
+type CResult<T> = candle_core::Result<T>;
+
+/// fairseq positions: the n-th non-pad token gets `pad + n`, pads get `pad` (so `<cls>` is 2).
+pub(super) fn fairseq_positions(row: &[u32], pad: u32) -> impl Iterator<Item = u32> + '_ {
+    let mut seen = 0;
+    row.iter().map(move |&id| {
+        if id == pad {
+            pad
+        } else {
+            seen += 1;
+            pad + seen
+        }
+    })
+}
+
+/// Word embeddings, token dropout and (v1) learned positions.
+pub(super) struct Embeddings {
+    word_embeddings: Embedding,
+    position_embeddings: Option<Embedding>,
+    token_dropout: bool,
+    pad_id: u32,
+    mask_id: u32,
+}
+
+impl Embeddings {
+    pub(super) fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
+        let d = cfg.hidden_size;
+        let word_embeddings = candle_nn::embedding(cfg.vocab_size, d, vb.pp("word_embeddings"))?;
+        let position_embeddings = match cfg.position_embedding_type {
+            PositionEmbedding::Absolute => Some(candle_nn::embedding(
+                cfg.max_position_embeddings,
+                d,
+                vb.pp("position_embeddings"),
+            )?),
+            // v2 checkpoints may carry an unused table; it is not read.
+            PositionEmbedding::Rotary => None,
+        };
+        Ok(Embeddings {
+            word_embeddings,
+            position_embeddings,
+            token_dropout: cfg.token_dropout,
+            pad_id: cfg.pad_token_id,
+            mask_id: cfg.mask_token_id,
+        })
+    }
+
+    /// `[B, T, d]`, zero on padded positions.
+    pub(super) fn forward(&self, ids: &Tensor, mask: &Tensor) -> CResult<Tensor> {
+        let mut x = self.word_embeddings.forward(ids)?;
+        if self.token_dropout {
+            x = self.drop_tokens(&x, ids, mask)?;
+        }
+        if let Some(table) = &self.position_embeddings {
+            x = (x + table.forward(&self.positions(ids, table)?)?)?;
+        }
+        x.broadcast_mul(&mask.unsqueeze(2)?)
+    }
+
+    /// Zeroes `<mask>` embeddings and scales by `0.88 / (1 - masked share of real tokens)`;
+    /// with no `<mask>` in the input (as always from [`KmerTokenizer`]) this is `x * 0.88`.
+    pub(super) fn drop_tokens(&self, x: &Tensor, ids: &Tensor, mask: &Tensor) -> CResult<Tensor> {
+        let is_mask = ids.eq(self.mask_id)?.to_dtype(DType::F32)?;
+        let observed = (is_mask.sum_keepdim(1)? / mask.sum_keepdim(1)?)?;
+        let scale = ((1.0 - observed)?.recip()? * (1.0 - MASK_RATIO_TRAIN))?;
+        let keep = (1.0 - is_mask)?.broadcast_mul(&scale)?;
+        x.broadcast_mul(&keep.unsqueeze(2)?)
+    }
+
+    /// Position ids `[B, T]` for the table; errors instead of indexing past it.
+    pub(super) fn positions(&self, ids: &Tensor, table: &Embedding) -> CResult<Tensor> {
+        let rows = ids.to_vec2::<u32>()?;
+        let pos: Vec<u32> = rows
+            .iter()
+            .flat_map(|r| fairseq_positions(r, self.pad_id))
+            .collect();
+        let rows_in_table = table.embeddings().dim(0)?;
+        if let Some(&p) = pos.iter().max().filter(|&&p| p as usize >= rows_in_table) {
+            candle_core::bail!(
+                "input of {} tokens needs position {p}, but the table has {rows_in_table} rows",
+                ids.dim(1)?
+            );
+        }
+        Tensor::from_vec(pos, ids.shape(), ids.device())
+    }
+}
+
+/// ESM's inverse frequencies `1 / 10000^(2j / head_dim)`, in f32 steps like the reference.
+pub(super) fn inv_freq(head_dim: usize) -> Vec<f32> {
+    (0..head_dim / 2)
+        .map(|j| 1.0 / 10000f32.powf((2 * j) as f32 / head_dim as f32))
+        .collect()
+}
+
+/// cos and sin tables `[t, head_dim / 2]` for positions `0..t` (`<cls>` is position 0). The
+/// angle is the f32 product, as the reference's `outer` in f32; large positions would drift
+/// by ~1e-4 rad if computed in f64 instead.
+pub(super) fn rotary_tables(t: usize, head_dim: usize) -> (Vec<f32>, Vec<f32>) {
+    let inv = inv_freq(head_dim);
+    let angles: Vec<f32> = (0..t)
+        .flat_map(|p| inv.iter().map(move |f| p as f32 * f))
+        .collect();
+    (
+        angles.iter().map(|a| a.cos()).collect(),
+        angles.iter().map(|a| a.sin()).collect(),
+    )
+}
+
+/// Rotary embedding in ESM's "rotate_half" (not interleaved) form, which candle's `rope` is.
+pub(super) struct Rotary {
+    cos: Tensor,
+    sin: Tensor,
+}
+
+impl Rotary {
+    pub(super) fn new(t: usize, head_dim: usize, device: &Device) -> CResult<Self> {
+        let (cos, sin) = rotary_tables(t, head_dim);
+        let shape = (t, head_dim / 2);
+        Ok(Rotary {
+            cos: Tensor::from_vec(cos, shape, device)?,
+            sin: Tensor::from_vec(sin, shape, device)?,
+        })
+    }
+
+    /// `x` `[B, H, T, head_dim]`, contiguous.
+    pub(super) fn apply(&self, x: &Tensor) -> CResult<Tensor> {
+        ops::rope(x, &self.cos, &self.sin)
+    }
+}
+
+/// Additive key mask `[B, 1, 1, T]`: 0 on real tokens, `f32::MIN` on pads, as the reference.
+/// Every row has a real key (`<cls>`), so softmax never sees a fully masked row.
+pub(super) fn attention_bias(mask: &Tensor) -> CResult<Tensor> {
+    (1.0 - mask)?
+        .affine(f32::MIN as f64, 0.0)?
+        .unsqueeze(1)?
+        .unsqueeze(1)
+}
+
+/// Pre-LN self-attention with its residual.
+pub(super) struct Attention {
+    layer_norm: Norm,
+    /// query, key and value stacked into one `[3d, d]` matmul; the query part is pre-scaled
+    /// by `head_dim^-0.5`, which the reference applies to the query before rotary (the two
+    /// commute, and for power-of-two head sizes the scaling is exact).
+    qkv: Linear,
+    output: Linear,
+    heads: usize,
+    head_dim: usize,
+}
+
+impl Attention {
+    pub(super) fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
+        let d = cfg.hidden_size;
+        let projection = |name: &str, scale: f64| -> CResult<(Tensor, Tensor)> {
+            let vb = vb.pp("self").pp(name);
+            Ok((
+                vb.get((d, d), "weight")?.affine(scale, 0.0)?,
+                vb.get(d, "bias")?.affine(scale, 0.0)?,
+            ))
+        };
+        let q = projection("query", (cfg.head_dim() as f64).powf(-0.5))?;
+        let k = projection("key", 1.0)?;
+        let v = projection("value", 1.0)?;
+        let weight = Tensor::cat(&[&q.0, &k.0, &v.0], 0)?;
+        let bias = Tensor::cat(&[&q.1, &k.1, &v.1], 0)?;
+        Ok(Attention {
+            layer_norm: Norm::load(d, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
+            qkv: Linear::new(weight, Some(bias)),
+            output: candle_nn::linear(d, d, vb.pp("output").pp("dense"))?,
+            heads: cfg.num_attention_heads,
+            head_dim: cfg.head_dim(),
+        })
+    }
+
+    /// `x + Wo·softmax(q·kᵀ + bias)·v` over heads, batched as `[B, H, T, head_dim]` matmuls.
+    pub(super) fn forward(
+        &self,
+        x: &Tensor,
+        bias: &Tensor,
+        rotary: Option<&Rotary>,
+    ) -> CResult<Tensor> {
+        let (b, t, d) = x.dims3()?;
+        let qkv = self
+            .qkv
+            .forward(&self.layer_norm.forward(x)?)?
+            .reshape((b, t, 3, self.heads, self.head_dim))?
+            .permute((2, 0, 3, 1, 4))?;
+        let (mut q, mut k) = (qkv.get(0)?.contiguous()?, qkv.get(1)?.contiguous()?);
+        let v = qkv.get(2)?.contiguous()?;
+        if let Some(rotary) = rotary {
+            q = rotary.apply(&q)?;
+            k = rotary.apply(&k)?;
+        }
+        let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
+        let probs = ops::softmax_last_dim(&scores)?;
+        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
+        x + self.output.forward(&context)?
+    }
+}
+
+/// The FFN after `LayerNorm`, without its residual.
+pub(super) enum FeedForward {
+    /// v1: `output.dense(gelu_erf(intermediate.dense(h)))`.
+    Gelu {
+        intermediate: Linear,
+        output: Linear,
+    },
+    /// v2: `intermediate.dense` gives `[u1 | u2]`; `output.dense(silu(u1) * u2)`.
+    SwiGlu {
+        intermediate: Linear,
+        output: Linear,
+        width: usize,
+    },
+}
+
+impl FeedForward {
+    pub(super) fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
+        let (d, width) = (cfg.hidden_size, cfg.intermediate_size);
+        let linear = |i: usize, o: usize, vb: VarBuilder| match cfg.add_bias_fnn.unwrap_or(true) {
+            true => candle_nn::linear(i, o, vb),
+            false => candle_nn::linear_no_bias(i, o, vb),
+        };
+        let output = linear(width, d, vb.pp("output").pp("dense"))?;
+        let vb = vb.pp("intermediate").pp("dense");
+        Ok(match cfg.version() {
+            Version::V1 => FeedForward::Gelu {
+                intermediate: linear(d, width, vb)?,
+                output,
+            },
+            Version::V2 => FeedForward::SwiGlu {
+                intermediate: linear(d, 2 * width, vb)?,
+                output,
+                width,
+            },
+        })
+    }
+
+    pub(super) fn forward(&self, h: &Tensor) -> CResult<Tensor> {
+        match self {
+            FeedForward::Gelu {
+                intermediate,
+                output,
+            } => output.forward(&intermediate.forward(h)?.gelu_erf()?),
+            FeedForward::SwiGlu {
+                intermediate,
+                output,
+                width,
+            } => {
+                let u = intermediate.forward(h)?;
+                let gate = u.narrow(2, 0, *width)?.silu()?;
+                output.forward(&(gate * u.narrow(2, *width, *width)?)?)
+            }
+        }
+    }
+}
+
+/// One pre-LN encoder layer.
+pub(super) struct Layer {
+    attention: Attention,
+    layer_norm: Norm,
+    feed_forward: FeedForward,
+}
+
+impl Layer {
+    pub(super) fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
+        Ok(Layer {
+            attention: Attention::load(vb.pp("attention"), cfg)?,
+            layer_norm: Norm::load(cfg.hidden_size, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
+            feed_forward: FeedForward::load(vb, cfg)?,
+        })
+    }
+
+    pub(super) fn forward(
+        &self,
+        x: &Tensor,
+        bias: &Tensor,
+        rotary: Option<&Rotary>,
+    ) -> CResult<Tensor> {
+        let x = self.attention.forward(x, bias, rotary)?;
+        &x + self.feed_forward.forward(&self.layer_norm.forward(&x)?)?
+    }
+}
+
+/// The layers and the final `emb_layer_norm_after`.
+pub(super) struct Encoder {
+    layers: Vec<Layer>,
+    emb_layer_norm_after: Norm,
+    rotary: bool,
+    head_dim: usize,
+}
+
+impl Encoder {
+    pub(super) fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| Layer::load(vb.pp("layer").pp(i), cfg))
+            .collect::<CResult<_>>()?;
+        let norm = Norm::load(
+            cfg.hidden_size,
+            cfg.layer_norm_eps,
+            vb.pp("emb_layer_norm_after"),
+        )?;
+        Ok(Encoder {
+            layers,
+            emb_layer_norm_after: norm,
+            rotary: cfg.position_embedding_type == PositionEmbedding::Rotary,
+            head_dim: cfg.head_dim(),
+        })
+    }
+
+    pub(super) fn forward(&self, x: &Tensor, mask: &Tensor) -> CResult<Tensor> {
+        let bias = attention_bias(mask)?;
+        let rotary = match self.rotary {
+            true => Some(Rotary::new(x.dim(1)?, self.head_dim, x.device())?),
+            false => None,
+        };
+        let mut x = x.clone();
+        for layer in &self.layers {
+            x = layer.forward(&x, &bias, rotary.as_ref())?;
+        }
+        self.emb_layer_norm_after.forward(&x)
+    }
+}
