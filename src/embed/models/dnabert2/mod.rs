@@ -11,17 +11,19 @@
 //! Hidden states stay flat, `[B*T, d]`, between layers so that every projection is one 2-D
 //! matmul; only attention reshapes to `[B, H, T, dh]`.
 
+mod layers;
+
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor, D};
-use candle_nn::{linear, linear_no_bias, Embedding, Linear, Module, VarBuilder, VarMap};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
 use serde::Deserialize;
 use tokenizers::Tokenizer;
 
 use super::checkpoint::{read_config, weights_builder};
-use super::ops::{self, Norm};
 use super::LanguageModel;
 use crate::{Error, Result};
+use layers::{Embeddings, Layer};
 
 /// The fields of DNABERT-2's `config.json` the forward pass needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -98,159 +100,6 @@ fn attention_bias(mask: &Tensor, slopes: &[f32]) -> candle_core::Result<Tensor> 
         .affine(-MASKED, MASKED)?
         .reshape((b, 1, 1, t))?;
     padding.broadcast_add(&alibi_bias(slopes, t, mask.device())?)
-}
-
-/// `bert.embeddings`: word embedding plus token type 0, then LayerNorm.
-struct Embeddings {
-    word_embeddings: Embedding,
-    /// Row 0 of `token_type_embeddings`, `[d]`: every token has type 0.
-    token_type: Tensor,
-    layer_norm: Norm,
-}
-
-impl Embeddings {
-    fn load(vb: VarBuilder, cfg: &Config) -> candle_core::Result<Self> {
-        let word = vb.get((cfg.vocab_size, cfg.hidden_size), "word_embeddings.weight")?;
-        let types = vb.get(
-            (cfg.type_vocab_size, cfg.hidden_size),
-            "token_type_embeddings.weight",
-        )?;
-        Ok(Embeddings {
-            word_embeddings: Embedding::new(word, cfg.hidden_size),
-            token_type: types.get(0)?,
-            layer_norm: Norm::load(cfg.hidden_size, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
-        })
-    }
-
-    /// `ids` `[B, T]` to flat hidden states `[B*T, d]`.
-    fn forward(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
-        let words = self.word_embeddings.forward(&ids.flatten_all()?)?;
-        self.layer_norm
-            .forward(&words.broadcast_add(&self.token_type)?)
-    }
-}
-
-/// `attention.self`: the fused `Wqkv` projection and scaled dot-product attention.
-struct SelfAttention {
-    /// Output columns are `[q | k | v]`; head `h` is `h*dh..(h+1)*dh` inside each block.
-    wqkv: Linear,
-    heads: usize,
-    head_dim: usize,
-}
-
-impl SelfAttention {
-    fn load(vb: VarBuilder, cfg: &Config) -> candle_core::Result<Self> {
-        Ok(SelfAttention {
-            wqkv: linear(cfg.hidden_size, 3 * cfg.hidden_size, vb.pp("Wqkv"))?,
-            heads: cfg.num_attention_heads,
-            head_dim: cfg.head_dim(),
-        })
-    }
-
-    /// `x` `[B*T, d]` with `bias` `[B, H, T, T]` to the attention context `[B*T, d]`.
-    fn forward(&self, x: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, _, t, _) = bias.dims4()?;
-        let qkv = self
-            .wqkv
-            .forward(x)?
-            .reshape((b, t, 3, self.heads, self.head_dim))?;
-        // [3, B, H, T, dh]: one copy, then q, k and v are contiguous views of it.
-        let qkv = qkv.permute((2, 0, 3, 1, 4))?.contiguous()?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let q = (qkv.get(0)? * scale)?;
-        let (k, v) = (qkv.get(1)?, qkv.get(2)?);
-        let scores = q.matmul(&k.t()?)?.add(bias)?;
-        let probs = ops::softmax_last_dim(&scores)?;
-        let context = probs.matmul(&v)?.transpose(1, 2)?;
-        context.reshape((b * t, self.heads * self.head_dim))
-    }
-}
-
-/// A dense projection, then LayerNorm over it plus the residual (post-LN).
-struct DenseResidualNorm {
-    dense: Linear,
-    layer_norm: Norm,
-}
-
-impl DenseResidualNorm {
-    fn forward(&self, x: &Tensor, residual: &Tensor) -> candle_core::Result<Tensor> {
-        self.layer_norm
-            .forward(&(self.dense.forward(x)? + residual)?)
-    }
-}
-
-/// `attention`: `self` then `output` (`dense` + `LayerNorm`).
-struct Attention {
-    self_attention: SelfAttention,
-    output: DenseResidualNorm,
-}
-
-impl Attention {
-    fn load(vb: VarBuilder, cfg: &Config) -> candle_core::Result<Self> {
-        let out = vb.pp("output");
-        Ok(Attention {
-            self_attention: SelfAttention::load(vb.pp("self"), cfg)?,
-            output: DenseResidualNorm {
-                dense: linear(cfg.hidden_size, cfg.hidden_size, out.pp("dense"))?,
-                layer_norm: Norm::load(cfg.hidden_size, cfg.layer_norm_eps, out.pp("LayerNorm"))?,
-            },
-        })
-    }
-
-    fn forward(&self, x: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
-        self.output
-            .forward(&self.self_attention.forward(x, bias)?, x)
-    }
-}
-
-/// `mlp`: GEGLU, `wo` and LayerNorm.
-struct Mlp {
-    /// No bias; output columns are `[gated | linear]`, `intermediate_size` each.
-    gated_layers: Linear,
-    /// `wo` + `layernorm`.
-    output: DenseResidualNorm,
-    intermediate: usize,
-}
-
-impl Mlp {
-    fn load(vb: VarBuilder, cfg: &Config) -> candle_core::Result<Self> {
-        let (d, i) = (cfg.hidden_size, cfg.intermediate_size);
-        Ok(Mlp {
-            gated_layers: linear_no_bias(d, 2 * i, vb.pp("gated_layers"))?,
-            output: DenseResidualNorm {
-                dense: linear(i, d, vb.pp("wo"))?,
-                layer_norm: Norm::load(d, cfg.layer_norm_eps, vb.pp("layernorm"))?,
-            },
-            intermediate: i,
-        })
-    }
-
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let g = self.gated_layers.forward(x)?;
-        let n = self.intermediate;
-        // The reference uses nn.GELU() (exact erf); candle's `gelu` is the tanh approximation.
-        let h = (g.narrow(D::Minus1, 0, n)?.gelu_erf()? * g.narrow(D::Minus1, n, n)?)?;
-        self.output.forward(&h, x)
-    }
-}
-
-/// `encoder.layer.{i}`.
-struct Layer {
-    attention: Attention,
-    mlp: Mlp,
-}
-
-impl Layer {
-    fn load(vb: VarBuilder, cfg: &Config) -> candle_core::Result<Self> {
-        Ok(Layer {
-            attention: Attention::load(vb.pp("attention"), cfg)?,
-            mlp: Mlp::load(vb.pp("mlp"), cfg)?,
-        })
-    }
-
-    fn forward(&self, x: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
-        self.mlp.forward(&self.attention.forward(x, bias)?)
-    }
 }
 
 /// The DNABERT-2 backbone (`bert.*`) with its tokenizer.
