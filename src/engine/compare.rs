@@ -90,11 +90,14 @@ pub struct CompareReport {
     pub method: Method,
 }
 
+/// How a trained pipeline classifies rows.
+type PredictFn<'a> = Box<dyn Fn(&[SeqRecord]) -> Result<Vec<Prediction>> + 'a>;
+
 /// A trained pipeline: what it cost to train and how it predicts.
 struct Trained<'a> {
     name: String,
     train: Usage,
-    predict: Box<dyn Fn(&[SeqRecord]) -> Result<Vec<Prediction>> + 'a>,
+    predict: PredictFn<'a>,
 }
 
 /// Runs every pipeline on `train`, scores it on `test` and on `shift` when given.

@@ -72,7 +72,7 @@ pub fn vector_to_bytes(v: &[f32]) -> Vec<u8> {
 
 /// Decodes little-endian f32 bytes into `out`; returns false when the length is wrong.
 pub fn vector_from_bytes(bytes: &[u8], out: &mut Vec<f32>) -> bool {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return false;
     }
     out.extend(
