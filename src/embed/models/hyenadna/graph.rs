@@ -24,8 +24,17 @@ pub fn short_conv(u: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> 
 }
 
 /// The causal long convolution `y[b,t,c] = Σ_{s≤t} k[t-s,c]·v[b,s,c] + D[c]·v[b,t,c]` for
-/// `v` `[B, T, d]`, taps `k` `[L ≥ T, d]` and skip `D` `[d]`.
+/// `v` `[B, T, d]`, taps `k` `[L ≥ T, d]` and skip `D` `[d]`: on the CPU through FFTs in both
+/// directions ([`super::fftconv`]), elsewhere as a Toeplitz matmul.
 pub fn long_conv(v: &Tensor, taps: &Tensor, skip: &Tensor) -> Result<Tensor> {
+    if v.device().is_cpu() {
+        return super::fftconv::causal_conv(v, taps)? + v.broadcast_mul(skip)?;
+    }
+    toeplitz_conv(v, taps, skip)
+}
+
+/// [`long_conv`] as one lower-triangular Toeplitz matmul per channel, from candle ops only.
+pub fn toeplitz_conv(v: &Tensor, taps: &Tensor, skip: &Tensor) -> Result<Tensor> {
     let (_, len, d) = v.dims3()?;
     // Row T of the extended taps is zero: it fills the Toeplitz matrix above the diagonal.
     let zero = Tensor::zeros((1, d), taps.dtype(), taps.device())?;
@@ -78,12 +87,12 @@ mod tests {
     }
 
     #[test]
-    fn long_conv_matches_the_direct_host_loop() {
+    fn both_long_convs_match_the_direct_host_loop() {
         let (batch, len, d, max_len) = (2, 9, 3, 12);
         let v = random(&[batch, len, d], 1);
         let taps = random(&[max_len, d], 2);
         let skip = random(&[d], 3);
-        let graph: Vec<f32> = long_conv(&v, &taps, &skip)
+        let graph: Vec<f32> = toeplitz_conv(&v, &taps, &skip)
             .unwrap()
             .flatten_all()
             .unwrap()
@@ -97,6 +106,13 @@ mod tests {
         let v_host: Vec<f32> = v.flatten_all().unwrap().to_vec1().unwrap();
         let direct = host.direct(&v_host, batch, len);
         assert!(max_diff(&graph, &direct) < 1e-5);
+        let fft: Vec<f32> = long_conv(&v, &taps, &skip)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert!(max_diff(&fft, &direct) < 1e-5);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 mod act;
 mod block;
 mod conv;
+mod fftconv;
 mod filter;
 mod graph;
 mod parallel;
