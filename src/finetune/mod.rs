@@ -4,7 +4,8 @@
 //! The model is loaded with every weight as a trainable variable
 //! ([`crate::embed::models::load_model_with`]); its forward pass then takes the
 //! differentiable forms of the ops that have no backward pass in candle (softmax, the fused
-//! LayerNorm, rotary, and HyenaDNA's host-loop and FFT convolutions). The head is a linear
+//! LayerNorm, rotary), and HyenaDNA's convolutions leave their host loops for candle ops and an
+//! FFT convolution op with its own FFT backward. The head is a linear
 //! layer over the masked mean of the last hidden states, as the embedders pool. Inputs longer
 //! than the model's window are cut to their first window.
 
