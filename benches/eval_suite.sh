@@ -41,6 +41,7 @@ task() {
     --max-minutes "$minutes" --max-dev "$FT_MAX_DEV" "$@" > /dev/null
   rm -rf "$OUT/$name" && mv "$OUT/$name.tmp" "$OUT/$name"
   echo "$name: $((SECONDS - start)) s"
+  printf '%s\t%s\n' "$name" "$((SECONDS - start))" >> "$OUT/times.tsv"
 }
 
 task prom_core_notata "$FT_MINUTES" \

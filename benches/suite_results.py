@@ -64,7 +64,18 @@ def main(suite, results, caps):
              "Written by `benches/eval_suite.sh` from `genovec compare` reports. The HyenaDNA "
              "weights are **HyenaDNA-tiny already fine-tuned on aptamers** (anticapt 1.0, "
              "GPL-3.0, fetched at run time), not the pretrained checkpoint.", "",
-             f"Fine-tuning caps: {caps}. The embedding pipelines use every training row.", ""]
+             f"Fine-tuning caps: {caps}. The embedding pipelines use every training row.", "",
+             "How to read these numbers:", "",
+             "- Wall times (train s, infer ms/seq) come from a 2-core machine shared with "
+             "compiles and other runs. They vary up to 2x between pipelines that run the same "
+             "model (the HyenaDNA embedding pipelines with and without fusion). Energy comes from "
+             "CPU time, which load disturbs less.",
+             "- The fine-tuned model is undertrained. candle's autograd on the CPU takes seconds "
+             "per step of 16 sequences of 250-500 bp, so within the caps it sees 0.1-0.7 epochs. "
+             "Read its accuracy as what fine-tuning reaches under these caps, not as its ceiling.",
+             "- At inference the fine-tuned HyenaDNA-tiny runs the same backbone as the embedding "
+             "pipeline, so their inference costs are about equal. The seed paper's 10-20x compares "
+             "pipelines built around much larger models.", ""]
     os.makedirs("results", exist_ok=True)
     method = None
     for task, title in TASKS:
@@ -86,6 +97,13 @@ def main(suite, results, caps):
             if os.path.exists(f"{plot_dir}/{png}"):
                 shutil.copy(f"{plot_dir}/{png}", f"results/{task}_{png}")
                 lines += [f"![{task} {png[:-4]}](results/{task}_{png})", ""]
+    times = f"{suite}/times.tsv"
+    if os.path.exists(times):
+        rows = [l.split("\t") for l in open(times).read().split("\n") if l]
+        total = sum(int(t) for _, t in rows)
+        lines += ["## Suite run time", "",
+                  f"{total} s ({total / 60:.1f} min) in all: " +
+                  ", ".join(f"{n} {t} s" for n, t in rows) + ".", ""]
     if method:
         lines += ["## Method", "", method["energy"], "",
                   f"Constants: {method['watts_per_core']} W per busy core, "
