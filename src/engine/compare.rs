@@ -107,6 +107,16 @@ pub fn compare(
     shift: Option<&[SeqRecord]>,
     opts: &CompareOptions,
 ) -> Result<CompareReport> {
+    if opts.embedder.starts_with("composition") {
+        return Err(Error::InvalidArgument {
+            what: "--embedder".into(),
+            message: "compare needs a language model (dnabert2:DIR, nt:DIR, hyenadna:DIR or DIR); \
+                      the composition pipeline is always included"
+                .into(),
+        });
+    }
+    // Fail before any indexing if the checkpoint folder is not there.
+    crate::embed::model_spec(&opts.embedder)?;
     let everything = train.iter().chain(test).chain(shift.unwrap_or(&[]));
     let labels = label_set(everything)?;
     let dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
