@@ -192,6 +192,23 @@ fn compare_json_carries_every_contract_field() {
     assert!(report["method"]["grid_kg_per_kwh"].as_f64().unwrap() > 0.0);
     let out = dir.path().join("report");
     assert!(out.join("report.md").is_file() && out.join("report.json").is_file());
+    let composition = run_in(
+        dir.path(),
+        &[
+            "compare",
+            "--embedder",
+            "composition",
+            "--train",
+            "train.csv",
+            "--test",
+            "test.csv",
+        ],
+    );
+    let message = String::from_utf8_lossy(&composition.stderr);
+    assert!(
+        !composition.status.success() && message.contains("language model"),
+        "{message}"
+    );
     let pngs = [
         "accuracy_vs_time.png",
         "roc.png",
