@@ -5,7 +5,7 @@
 //! tanh as the odd 13/6 rational minimax used by Eigen and ONNX Runtime's MLAS (within a few
 //! ulp of tanh), in a plain loop the compiler vectorises.
 
-use candle_core::{Result, Tensor};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::parallel::{in_parallel, thread_count};
 
@@ -32,11 +32,15 @@ const BETA: [f64; 4] = [
     4.893_525_185_543_85e-3,
 ];
 
-/// tanh-approximated GELU of `x`; on non-CPU devices, or when `x` carries a gradient graph
-/// (fine-tuning), candle's own op.
+/// tanh-approximated GELU of `x`; on non-CPU devices, candle's own op. When `x` carries a
+/// gradient graph (fine-tuning), a custom op with the same forward and an analytic backward,
+/// since candle's `gelu` calls libm's `tanhf` and `powf` per value in both directions.
 pub fn gelu_tanh(x: &Tensor) -> Result<Tensor> {
-    if !x.device().is_cpu() || x.track_op() {
+    if !x.device().is_cpu() {
         return x.gelu();
+    }
+    if x.track_op() {
+        return x.contiguous()?.apply_op1(GeluTanh);
     }
     let mut v: Vec<f32> = x.flatten_all()?.to_vec1()?;
     let threads = thread_count(v.len() * 8);
@@ -54,6 +58,43 @@ pub fn gelu_tanh(x: &Tensor) -> Result<Tensor> {
 /// `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`.
 fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * x * (1.0 + 0.044_715 * x * x)))
+}
+
+/// d gelu / dx: `0.5·(1 + th) + 0.5·x·(1 - th²)·√(2/π)·(1 + 3·0.044715·x²)`, `th` the tanh.
+fn gelu_derivative(x: f32) -> f32 {
+    let th = tanh(SQRT_2_OVER_PI * x * (1.0 + 0.044_715 * x * x));
+    0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044_715 * x * x)
+}
+
+/// [`gelu`] as a candle op with a backward pass, for contiguous F32 input on the CPU.
+struct GeluTanh;
+
+impl CustomOp1 for GeluTanh {
+    fn name(&self) -> &'static str {
+        "gelu-tanh-rational"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (start, end) = layout
+            .contiguous_offsets()
+            .ok_or_else(|| candle_core::Error::Msg("gelu: input not contiguous".into()))?;
+        let y = storage.as_slice::<f32>()?[start..end]
+            .iter()
+            .map(|&x| gelu(x))
+            .collect();
+        Ok((CpuStorage::F32(y), layout.shape().clone()))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let x: Vec<f32> = arg.detach().flatten_all()?.to_vec1()?;
+        let g: Vec<f32> = grad.detach().flatten_all()?.to_vec1()?;
+        let dx = x
+            .iter()
+            .zip(&g)
+            .map(|(&x, &g)| g * gelu_derivative(x))
+            .collect();
+        Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
+    }
 }
 
 fn tanh(x: f32) -> f32 {
@@ -78,6 +119,37 @@ mod tests {
             .fold(0.0, f64::max);
         assert!(worst < 5e-7, "max |tanh error| {worst:e}");
         assert_eq!((tanh(50.0), tanh(-50.0), tanh(0.0)), (1.0, -1.0, 0.0));
+    }
+
+    #[test]
+    fn tracked_gelu_has_candles_value_and_gradient() {
+        let x = Tensor::arange(-400f32, 400.0, &Device::Cpu)
+            .unwrap()
+            .affine(1.5e-2, 0.0)
+            .unwrap();
+        let v = candle_core::Var::from_tensor(&x).unwrap();
+        let weights = x.cos().unwrap();
+        let grad_of = |y: Tensor| {
+            let grads = (y * &weights)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            grads.get(v.as_tensor()).unwrap().to_vec1::<f32>().unwrap()
+        };
+        let ours = gelu_tanh(v.as_tensor()).unwrap();
+        let theirs = v.as_tensor().gelu().unwrap();
+        let diff = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max)
+        };
+        let values = diff(&ours.to_vec1().unwrap(), &theirs.to_vec1().unwrap());
+        assert!(values < 1e-6, "value differs by {values:e}");
+        let grads = diff(&grad_of(ours), &grad_of(theirs));
+        assert!(grads < 1e-5, "gradient differs by {grads:e}");
     }
 
     #[test]
