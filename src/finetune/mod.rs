@@ -11,12 +11,12 @@
 
 mod classifier;
 mod params;
+mod run;
 mod saved;
 mod train;
 
 pub use classifier::SequenceClassifier;
 pub use params::{layer_index, Scope};
+pub use run::batch_loss;
 pub use saved::load;
-pub use train::{
-    batch_loss, default_lr, finetune, FinetuneOptions, FinetuneReport, Finetuned, Progress, Stop,
-};
+pub use train::{default_lr, finetune, FinetuneOptions, FinetuneReport, Finetuned, Progress, Stop};

@@ -3,17 +3,14 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use candle_core::{Tensor, Var};
-use candle_nn::{AdamW, Linear, Optimizer, ParamsAdamW, VarMap};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use candle_nn::{Linear, VarMap};
 use serde::{Deserialize, Serialize};
 
 use super::classifier::SequenceClassifier;
-use super::params::{learning_rate, trainable, Scope};
+use super::params::{trainable, Scope};
+use super::run::Run;
 use crate::embed::models::{checkpoint_identity, default_device, load_model_with, Family};
 use crate::seq::SeqRecord;
 use crate::split::{stratified_cap, stratified_split};
@@ -75,12 +72,6 @@ pub fn default_lr(family: &str) -> f64 {
         _ => 3e-5,
     }
 }
-
-/// Fraction of the wall-time budget the fitted schedule plans to use (the rest covers dev
-/// evaluations and the final restore).
-const BUDGET_SHARE: f64 = 0.8;
-/// Steps timed before the schedule is fitted to the budget.
-const TIMING_STEPS: usize = 3;
 
 /// What a progress callback sees after each step.
 #[derive(Debug, Clone)]
@@ -159,7 +150,7 @@ pub struct Finetuned {
 }
 
 /// Rows as (tokens, class) pairs.
-type Rows = Vec<(Vec<u32>, u32)>;
+pub(super) type Rows = Vec<(Vec<u32>, u32)>;
 
 /// Fine-tunes the checkpoint in `base` on `train`, early-stopping on `dev` (or on a seeded,
 /// stratified 10% of `train` when `dev` is `None`).
@@ -297,195 +288,4 @@ fn tokenize(
     rows.iter()
         .map(|r| Ok((classifier.tokens(r.seq.as_bytes())?, class_of(r, labels))))
         .collect()
-}
-
-/// Mean cross-entropy of a batch.
-pub fn batch_loss(classifier: &SequenceClassifier, batch: &[&(Vec<u32>, u32)]) -> Result<Tensor> {
-    let tokens: Vec<Vec<u32>> = batch.iter().map(|(t, _)| t.clone()).collect();
-    let targets: Vec<u32> = batch.iter().map(|(_, y)| *y).collect();
-    let logits = classifier.logits(&tokens)?;
-    let targets = Tensor::new(targets.as_slice(), logits.device()).map_err(Error::model)?;
-    candle_nn::loss::cross_entropy(&logits, &targets).map_err(Error::model)
-}
-
-/// Fraction of `rows` whose arg-max logit is their class.
-fn accuracy(classifier: &SequenceClassifier, rows: &Rows, batch: usize) -> Result<f64> {
-    let mut correct = 0usize;
-    for chunk in rows.chunks(batch.max(1)) {
-        let tokens: Vec<Vec<u32>> = chunk.iter().map(|(t, _)| t.clone()).collect();
-        let predicted: Vec<u32> = classifier
-            .logits(&tokens)?
-            .detach()
-            .argmax(1)
-            .and_then(|t| t.to_vec1())
-            .map_err(Error::model)?;
-        correct += predicted
-            .iter()
-            .zip(chunk)
-            .filter(|(p, r)| **p == r.1)
-            .count();
-    }
-    Ok(correct as f64 / rows.len().max(1) as f64)
-}
-
-/// The state of one training run.
-struct Run<'a> {
-    classifier: &'a SequenceClassifier,
-    vars: &'a [Var],
-    train: &'a Rows,
-    dev: &'a Rows,
-    opts: &'a FinetuneOptions,
-    optimizer: AdamW,
-    peak_lr: f64,
-    steps_per_epoch: usize,
-    total: usize,
-    eval_every: usize,
-    step: usize,
-    started: Instant,
-    losses: Vec<f64>,
-    history: Vec<(usize, f64)>,
-    /// (dev accuracy, step) of the kept weights, and a copy of them.
-    best: (f64, usize),
-    best_weights: Vec<Tensor>,
-    stale_evals: usize,
-    stopped: Stop,
-}
-
-impl<'a> Run<'a> {
-    fn new(
-        classifier: &'a SequenceClassifier,
-        vars: &'a [Var],
-        train: &'a Rows,
-        dev: &'a Rows,
-        opts: &'a FinetuneOptions,
-        peak_lr: f64,
-    ) -> Result<Self> {
-        let params = ParamsAdamW {
-            lr: peak_lr,
-            weight_decay: opts.weight_decay,
-            ..ParamsAdamW::default()
-        };
-        let optimizer = AdamW::new(vars.to_vec(), params).map_err(Error::model)?;
-        let steps_per_epoch = train.len().div_ceil(opts.batch.max(1));
-        let eval_every = opts.eval_every.unwrap_or((steps_per_epoch / 4).max(10));
-        Ok(Run {
-            classifier,
-            vars,
-            train,
-            dev,
-            opts,
-            optimizer,
-            peak_lr,
-            steps_per_epoch,
-            total: steps_per_epoch * opts.epochs.max(1),
-            eval_every: eval_every.max(1),
-            step: 0,
-            started: Instant::now(),
-            losses: Vec::new(),
-            history: Vec::new(),
-            best: (f64::NEG_INFINITY, 0),
-            best_weights: Vec::new(),
-            stale_evals: 0,
-            stopped: Stop::Schedule,
-        })
-    }
-
-    fn train(&mut self, progress: &mut dyn FnMut(&Progress)) -> Result<()> {
-        self.evaluate()?;
-        let mut rng = ChaCha8Rng::seed_from_u64(self.opts.seed);
-        'epochs: for _ in 0..self.opts.epochs.max(1) {
-            let mut order: Vec<&(Vec<u32>, u32)> = self.train.iter().collect();
-            order.shuffle(&mut rng);
-            for batch in order.chunks(self.opts.batch.max(1)) {
-                if self.step >= self.total {
-                    break 'epochs;
-                }
-                let loss = self.take_step(batch)?;
-                let at_eval = self.step.is_multiple_of(self.eval_every);
-                let dev_accuracy = if at_eval {
-                    Some(self.evaluate()?)
-                } else {
-                    None
-                };
-                progress(&Progress {
-                    step: self.step,
-                    total: self.total,
-                    loss,
-                    dev_accuracy: dev_accuracy.or(self.history.last().map(|h| h.1)),
-                });
-                if self.stale_evals >= self.opts.patience.max(1) {
-                    self.stopped = Stop::EarlyStopping;
-                    break 'epochs;
-                }
-                if self.out_of_time() {
-                    self.stopped = Stop::Budget;
-                    break 'epochs;
-                }
-            }
-        }
-        if self.history.last().is_none_or(|h| h.0 != self.step) {
-            self.evaluate()?;
-        }
-        self.restore_best()
-    }
-
-    /// One optimiser step at the scheduled learning rate; returns the loss.
-    fn take_step(&mut self, batch: &[&(Vec<u32>, u32)]) -> Result<f64> {
-        let warmup = (self.opts.warmup * self.total as f64).round() as usize;
-        let lr = learning_rate(self.step, warmup, self.total, self.peak_lr);
-        self.optimizer.set_learning_rate(lr);
-        let loss = batch_loss(self.classifier, batch)?;
-        self.optimizer.backward_step(&loss).map_err(Error::model)?;
-        let loss: f32 = loss.to_scalar().map_err(Error::model)?;
-        self.step += 1;
-        self.losses.push(loss as f64);
-        if self.step == TIMING_STEPS {
-            self.fit_schedule_to_budget();
-        }
-        Ok(loss as f64)
-    }
-
-    /// With a time budget, shortens the plan to the steps that fit in it, so that warm-up
-    /// and decay complete.
-    fn fit_schedule_to_budget(&mut self) {
-        let Some(minutes) = self.opts.max_minutes else {
-            return;
-        };
-        let elapsed = self.started.elapsed().as_secs_f64();
-        let per_step = elapsed / self.step as f64;
-        let left = (minutes * 60.0 * BUDGET_SHARE - elapsed).max(0.0);
-        let fits = self.step + (left / per_step) as usize;
-        self.total = self.total.min(fits.max(self.step + 1));
-    }
-
-    fn out_of_time(&self) -> bool {
-        self.opts
-            .max_minutes
-            .is_some_and(|m| self.started.elapsed().as_secs_f64() >= m * 60.0)
-    }
-
-    /// Scores the dev rows; keeps a copy of the weights when they are the best so far.
-    fn evaluate(&mut self) -> Result<f64> {
-        let acc = accuracy(self.classifier, self.dev, self.opts.batch.max(32))?;
-        self.history.push((self.step, acc));
-        if acc > self.best.0 {
-            self.best = (acc, self.step);
-            self.best_weights = self
-                .vars
-                .iter()
-                .map(|v| v.as_tensor().copy().map_err(Error::model))
-                .collect::<Result<_>>()?;
-            self.stale_evals = 0;
-        } else {
-            self.stale_evals += 1;
-        }
-        Ok(acc)
-    }
-
-    fn restore_best(&mut self) -> Result<()> {
-        for (var, best) in self.vars.iter().zip(&self.best_weights) {
-            var.set(best).map_err(Error::model)?;
-        }
-        Ok(())
-    }
 }

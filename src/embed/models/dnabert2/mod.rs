@@ -116,7 +116,7 @@ pub struct Dnabert2 {
 impl Dnabert2 {
     /// Loads `config.json`, `tokenizer.json` and the weights (`model.safetensors` or
     /// `pytorch_model.bin`) from a checkpoint folder.
-    /// Loads `dir` with constant weights (see [`Self::load_with`]).
+    /// The weights are constants (see [`Self::load_with`]).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         Self::load_with(dir, device, None)
     }

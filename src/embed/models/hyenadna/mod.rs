@@ -187,7 +187,7 @@ pub struct HyenaDna {
 impl HyenaDna {
     /// Loads `dir`: `config.json`, the weights, and `vocab.json` (the built-in vocabulary of
     /// `tokenization_hyena.py` when absent, as in the `-hf` repos).
-    /// Loads `dir` with constant weights (see [`Self::load_with`]).
+    /// The weights are constants (see [`Self::load_with`]).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         Self::load_with(dir, device, None)
     }

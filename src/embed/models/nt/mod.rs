@@ -158,7 +158,7 @@ pub struct NucleotideTransformer {
 impl NucleotideTransformer {
     /// Loads a checkpoint folder: config.json, vocab.txt, the weights and, if present,
     /// tokenizer_config.json (for `model_max_length`).
-    /// Loads `dir` with constant weights (see [`Self::load_with`]).
+    /// The weights are constants (see [`Self::load_with`]).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         Self::load_with(dir, device, None)
     }
