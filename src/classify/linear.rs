@@ -37,6 +37,10 @@ pub struct LinearModel {
     /// `classes.len() × n_features`, row-major, over standardised features.
     weights: Vec<f64>,
     intercepts: Vec<f64>,
+    /// A unit direction in the standardised space that is projected out of every row before
+    /// scoring (see [`LinearModel::fit_removing`]); `None` for an ordinary fit.
+    #[serde(default)]
+    removed: Option<Vec<f64>>,
 }
 
 /// Scored classes with their weight rows and intercepts.
@@ -58,9 +62,51 @@ impl LinearModel {
         c: f64,
         max_iter: u64,
     ) -> Result<Self> {
+        Self::fit_inner(x, y, n_classes, c, max_iter, None)
+    }
+
+    /// Like [`Self::fit`], but blind to one direction: the standardised offset of
+    /// `target_mean` (the raw column means of a query set) from the training means. That
+    /// direction is projected out of the training rows before fitting and out of every row
+    /// scored later, so the model cannot lean on what sets the query set apart from the
+    /// training data as a whole (a first-order covariate-shift correction).
+    pub fn fit_removing(
+        x: &Array2<f64>,
+        y: &[u32],
+        n_classes: usize,
+        c: f64,
+        max_iter: u64,
+        target_mean: &[f64],
+    ) -> Result<Self> {
+        if target_mean.len() != x.ncols() {
+            return Err(invalid(format!(
+                "{} target means for {} columns",
+                target_mean.len(),
+                x.ncols()
+            )));
+        }
+        Self::fit_inner(x, y, n_classes, c, max_iter, Some(target_mean))
+    }
+
+    fn fit_inner(
+        x: &Array2<f64>,
+        y: &[u32],
+        n_classes: usize,
+        c: f64,
+        max_iter: u64,
+        target_mean: Option<&[f64]>,
+    ) -> Result<Self> {
         check_inputs(x, y, n_classes, c)?;
         let (mean, scale) = standardiser(x);
-        let xs = standardise(x, &mean, &scale);
+        let mut xs = standardise(x, &mean, &scale);
+        let removed = target_mean.and_then(|t| unit(&offset(t, &mean, &scale)));
+        if let Some(u) = &removed {
+            let u = Array1::from(u.clone());
+            for mut r in xs.rows_mut() {
+                let dot = r.dot(&u);
+                r.scaled_add(-dot, &u);
+            }
+        }
         let present = present_classes(y);
         let params = match present.len() {
             1 => Params {
@@ -83,7 +129,19 @@ impl LinearModel {
             classes,
             weights,
             intercepts,
+            removed,
         })
+    }
+
+    /// The standardised offset `(m − mean) / scale` of raw column means `m` from the training
+    /// means: the covariate shift of a query set, in training standard deviations.
+    pub fn standardised_offset(&self, m: &[f64]) -> Vec<f64> {
+        offset(m, &self.mean, &self.scale)
+    }
+
+    /// Whether this model was fitted blind to a direction ([`Self::fit_removing`]).
+    pub fn removes_a_direction(&self) -> bool {
+        self.removed.is_some()
     }
 
     /// Number of classes in the probability vectors.
@@ -106,12 +164,10 @@ impl LinearModel {
             self.n_features(),
             "row has the wrong number of features"
         );
-        let z: Vec<f64> = row
-            .iter()
-            .zip(&self.mean)
-            .zip(&self.scale)
-            .map(|((v, m), s)| (v - m) / s)
-            .collect();
+        let mut z = offset(row, &self.mean, &self.scale);
+        if let Some(u) = &self.removed {
+            project_out(&mut z, u);
+        }
         let logits: Vec<f64> = self
             .intercepts
             .iter()
@@ -187,6 +243,26 @@ fn standardiser(x: &Array2<f64>) -> (Vec<f64>, Vec<f64>) {
 fn standardise(x: &Array2<f64>, mean: &[f64], scale: &[f64]) -> Array2<f64> {
     let (mean, scale) = (Array1::from(mean.to_vec()), Array1::from(scale.to_vec()));
     (x - &mean) / &scale
+}
+
+fn offset(row: &[f64], mean: &[f64], scale: &[f64]) -> Vec<f64> {
+    row.iter()
+        .zip(mean)
+        .zip(scale)
+        .map(|((v, m), s)| (v - m) / s)
+        .collect()
+}
+
+/// `v / ‖v‖`, or `None` for a (numerically) zero vector, which has no direction to remove.
+fn unit(v: &[f64]) -> Option<Vec<f64>> {
+    let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    (norm > 1e-12).then(|| v.iter().map(|x| x / norm).collect())
+}
+
+/// `z ← z − (z·u) u` for a unit vector `u`.
+fn project_out(z: &mut [f64], u: &[f64]) {
+    let dot: f64 = z.iter().zip(u).map(|(a, b)| a * b).sum();
+    z.iter_mut().zip(u).for_each(|(a, b)| *a -= dot * b);
 }
 
 fn present_classes(y: &[u32]) -> Vec<u32> {

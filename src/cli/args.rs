@@ -34,6 +34,17 @@ impl ReadArgs {
     }
 }
 
+/// `--adapt`: covariate-shift correction of a query set.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdaptArg {
+    /// Correct a query set that as a whole sits far from the training records: `auto` does
+    /// so when the shift is material (beyond noise, RMS at least 0.1 standard deviations, at
+    /// least 100 queries), refitting the linear model blind to the shift direction and
+    /// leaving the kNN vote out of the probabilities; `never` or `always`.
+    #[arg(long, default_value = "auto")]
+    pub adapt: genovec::classify::Adapt,
+}
+
 /// `--collection X`: a name under indexes/ or a path.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CollectionArg {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use genovec::engine::{self, ClassifyOptions, Prediction};
 
-use super::args::ReadArgs;
+use super::args::{AdaptArg, ReadArgs};
 use super::output::{self, num};
 
 /// Arguments of `classify`.
@@ -23,6 +23,8 @@ pub struct Args {
     input: Vec<PathBuf>,
     #[command(flatten)]
     read: ReadArgs,
+    #[command(flatten)]
+    adapt: AdaptArg,
     /// Voting neighbours (default: the value tuned at index time).
     #[arg(long)]
     k: Option<usize>,
@@ -70,15 +72,34 @@ fn by_collection(
     let opts = ClassifyOptions {
         k: args.k,
         threshold: args.threshold,
+        adapt: args.adapt.adapt,
     };
-    let predictions = engine::classify_records(
+    let classified = engine::classify_batch(
         &collection,
         embedder.as_ref(),
         state.as_ref(),
         queries,
         opts,
     )?;
-    Ok((collection.labels().to_vec(), predictions))
+    if let Some(shift) = &classified.shift {
+        note_shift(shift);
+    }
+    Ok((collection.labels().to_vec(), classified.predictions))
+}
+
+/// Tells stderr when a query set's covariate shift was corrected.
+pub fn note_shift(shift: &genovec::classify::Shift) {
+    if shift.adapted {
+        eprintln!(
+            "note: the {} queries sit far from the collection (RMS shift {} standard \
+             deviations, {}x the sampling noise): the linear model was refitted blind to the \
+             shift direction and the kNN vote left out of the probabilities (--adapt never \
+             turns this off)",
+            shift.n_queries,
+            num(shift.rms),
+            num(shift.noise_ratio)
+        );
+    }
 }
 
 /// The JSON shape: probabilities as an object keyed by label.

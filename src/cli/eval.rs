@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use genovec::engine::{self, EvalOptions, EvalReport};
 use genovec::seq;
 
-use super::args::ReadArgs;
+use super::args::{AdaptArg, ReadArgs};
 use super::output::{self, num};
 
 /// Arguments of `eval`.
@@ -26,6 +26,8 @@ pub struct Args {
     folds: Option<usize>,
     #[command(flatten)]
     read: ReadArgs,
+    #[command(flatten)]
+    adapt: AdaptArg,
     /// Embedder spec.
     #[arg(long, default_value = "composition")]
     embedder: String,
@@ -54,6 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         k: args.k,
         seed: args.seed,
         handcrafted: !args.no_handcrafted,
+        adapt: args.adapt.adapt,
     };
     let report = match args.folds {
         Some(folds) => engine::eval_folds(&seq::read_all(&args.data, &read)?, folds, &opts)?,
@@ -63,6 +66,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             &opts,
         )?,
     };
+    report
+        .folds
+        .iter()
+        .filter_map(|f| f.shift.as_ref())
+        .for_each(super::classify::note_shift);
     if let Some(path) = &args.predictions {
         write_predictions(path, &report)?;
     }
@@ -111,9 +119,17 @@ fn write_table(out: &mut impl Write, r: &EvalReport) -> anyhow::Result<()> {
         let p = f.params.as_ref().map_or("kNN only".into(), |p| {
             format!("k={} weight_knn={} C={}", p.k, p.weight_knn, p.c)
         });
+        let shift = f.shift.as_ref().map_or(String::new(), |s| {
+            let adapted = if s.adapted { ", adapted" } else { "" };
+            format!(
+                " shift rms {} ({}x noise{adapted})",
+                num(s.rms),
+                num(s.noise_ratio)
+            )
+        });
         writeln!(
             out,
-            "fold {}: accuracy {} macro_f1 {} mcc {} ({p})",
+            "fold {}: accuracy {} macro_f1 {} mcc {} ({p}){shift}",
             i + 1,
             num(f.metrics.accuracy),
             num(f.metrics.macro_f1),

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::search::{embed_queries, neighbours, Neighbour};
 use crate::classify::linear::DEFAULT_MAX_ITER;
+use crate::classify::shift::{Adapt, Shift};
 use crate::classify::{
     argmax, decide, fuse, tune, vote, Decision, FusionParams, LinearModel, TuneInput, Vote,
 };
@@ -67,6 +68,8 @@ pub struct ClassifyOptions {
     pub k: Option<usize>,
     /// Answer `unknown` when the nearest neighbour is farther than this.
     pub threshold: Option<f32>,
+    /// Whether to correct the query set's covariate shift (default: when material).
+    pub adapt: Adapt,
 }
 
 /// Width of a design row for embeddings of width `dim`.
@@ -90,14 +93,8 @@ pub fn design_row(vector: &[f32], seq: &[u8], handcrafted: bool, out: &mut [f64]
 /// Trains the classifier on the collection's live records and stores it; `handcrafted`
 /// chooses the design rows (see [`design_row`]).
 pub fn train(collection: &mut Collection, handcrafted: bool) -> Result<ClassifierState> {
-    let records = collection.live_records()?;
-    let vectors = collection.vectors();
-    let rows: Vec<usize> = vectors.live_rows().map(|(r, _, _)| r).collect();
-    let embeddings: Vec<Vec<f32>> = rows.iter().map(|&r| vectors.row(r).to_vec()).collect();
-    let y: Vec<u32> = rows.iter().map(|&r| vectors.labels[r]).collect();
+    let (embeddings, design, y) = training_rows(collection, handcrafted)?;
     let n_classes = collection.labels().len();
-    let seqs = records.iter().map(|r| r.seq.as_slice());
-    let design = design_matrix(&embeddings, seqs, handcrafted);
     let tuned = tune(&TuneInput {
         embeddings: &embeddings,
         design: &design,
@@ -107,11 +104,11 @@ pub fn train(collection: &mut Collection, handcrafted: bool) -> Result<Classifie
         seed: TUNE_SEED,
         max_iter: DEFAULT_MAX_ITER,
     })?;
-    let model = fit_final(&design, &y, n_classes, tuned.params.c)?;
+    let model = fit_final(&design, &y, n_classes, tuned.params.c, None)?;
     let state = ClassifierState {
         params: tuned.params,
         val_accuracy: tuned.val_accuracy,
-        trained_on: rows.len(),
+        trained_on: y.len(),
         handcrafted,
         model,
     };
@@ -120,6 +117,21 @@ pub fn train(collection: &mut Collection, handcrafted: bool) -> Result<Classifie
     })?;
     collection.save_classifier_blob(&blob)?;
     Ok(state)
+}
+
+/// The live records' embeddings, design rows and labels, in the same order.
+pub(super) fn training_rows(
+    collection: &Collection,
+    handcrafted: bool,
+) -> Result<(Vec<Vec<f32>>, Array2<f64>, Vec<u32>)> {
+    let records = collection.live_records()?;
+    let vectors = collection.vectors();
+    let rows: Vec<usize> = vectors.live_rows().map(|(r, _, _)| r).collect();
+    let embeddings: Vec<Vec<f32>> = rows.iter().map(|&r| vectors.row(r).to_vec()).collect();
+    let y: Vec<u32> = rows.iter().map(|&r| vectors.labels[r]).collect();
+    let seqs = records.iter().map(|r| r.seq.as_slice());
+    let design = design_matrix(&embeddings, seqs, handcrafted);
+    Ok((embeddings, design, y))
 }
 
 fn design_matrix<'a>(
@@ -141,15 +153,27 @@ fn design_matrix<'a>(
     design
 }
 
-fn fit_final(design: &Array2<f64>, y: &[u32], n_classes: usize, c: f64) -> Result<LinearModel> {
+/// The final linear model, on at most [`MAX_LINEAR_ROWS`] rows; with `target_mean`, blind to
+/// that query set's shift direction ([`LinearModel::fit_removing`]).
+pub(super) fn fit_final(
+    design: &Array2<f64>,
+    y: &[u32],
+    n_classes: usize,
+    c: f64,
+    target_mean: Option<&[f64]>,
+) -> Result<LinearModel> {
+    let fit = |x: &Array2<f64>, y: &[u32]| match target_mean {
+        Some(t) => LinearModel::fit_removing(x, y, n_classes, c, DEFAULT_MAX_ITER, t),
+        None => LinearModel::fit(x, y, n_classes, c, DEFAULT_MAX_ITER),
+    };
     if y.len() <= MAX_LINEAR_ROWS {
-        return LinearModel::fit(design, y, n_classes, c, DEFAULT_MAX_ITER);
+        return fit(design, y);
     }
     let frac = MAX_LINEAR_ROWS as f64 / y.len() as f64;
     let (keep, _) = crate::classify::stratified_split(y, frac, TUNE_SEED);
     let sub = design.select(ndarray::Axis(0), &keep);
     let sub_y: Vec<u32> = keep.iter().map(|&i| y[i]).collect();
-    LinearModel::fit(&sub, &sub_y, n_classes, c, DEFAULT_MAX_ITER)
+    fit(&sub, &sub_y)
 }
 
 /// Collections smaller than this are not tuned: they classify by kNN alone.
@@ -167,7 +191,17 @@ pub fn load_state(collection: &Collection) -> Result<Option<ClassifierState>> {
     Ok(Some(state))
 }
 
-/// Classifies query records against the collection.
+/// Predictions for a query set, with its measured covariate shift.
+#[derive(Debug, Clone)]
+pub struct Classified {
+    /// One per query, in input order.
+    pub predictions: Vec<Prediction>,
+    /// The query set's shift from the training records (`None` when not measured: no
+    /// trained classifier, `--adapt never`, or fewer than [`MIN_QUERIES`](crate::classify::shift::MIN_QUERIES) queries).
+    pub shift: Option<Shift>,
+}
+
+/// Classifies query records against the collection (see [`classify_batch`]).
 pub fn classify_records(
     collection: &Collection,
     embedder: &dyn Embedder,
@@ -175,15 +209,34 @@ pub fn classify_records(
     queries: &[SeqRecord],
     opts: ClassifyOptions,
 ) -> Result<Vec<Prediction>> {
+    classify_batch(collection, embedder, state, queries, opts).map(|c| c.predictions)
+}
+
+/// Classifies query records against the collection. Under a material covariate shift (and
+/// `opts.adapt` allowing it) the linear model is refitted blind to the shift direction and
+/// the probabilities come from it alone; the neighbours are still returned as evidence.
+pub fn classify_batch(
+    collection: &Collection,
+    embedder: &dyn Embedder,
+    state: Option<&ClassifierState>,
+    queries: &[SeqRecord],
+    opts: ClassifyOptions,
+) -> Result<Classified> {
     // Records inserted since training (over HTTP) may have added labels the linear model
     // does not score; then only the kNN vote is used until the next `compact`.
     let state = state.filter(|s| s.model.n_classes() == collection.labels().len());
     let vectors = embed_queries(embedder, queries)?;
-    queries
+    let (adapted, shift) = match state {
+        Some(s) => super::adapt::respond(collection, s, queries, &vectors, opts.adapt)?,
+        None => (None, None),
+    };
+    let state = adapted.as_ref().or(state);
+    let predictions = queries
         .iter()
         .zip(vectors)
         .map(|(q, v)| classify_one(collection, state, q, &v, opts))
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok(Classified { predictions, shift })
 }
 
 fn classify_one(
@@ -228,7 +281,8 @@ fn classify_one(
     })
 }
 
-fn linear_proba(
+/// The design row of one query (see [`design_row`]).
+pub(super) fn query_design_row(
     collection: &Collection,
     state: &ClassifierState,
     query: &SeqRecord,
@@ -237,5 +291,15 @@ fn linear_proba(
     let stored = collection.prepare_query(vector)?;
     let mut row = vec![0f64; design_width(stored.len(), state.handcrafted)];
     design_row(&stored, query.seq.as_bytes(), state.handcrafted, &mut row);
+    Ok(row)
+}
+
+fn linear_proba(
+    collection: &Collection,
+    state: &ClassifierState,
+    query: &SeqRecord,
+    vector: &[f32],
+) -> Result<Vec<f64>> {
+    let row = query_design_row(collection, state, query, vector)?;
     Ok(state.model.predict_proba(&row))
 }

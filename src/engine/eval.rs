@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::classify::{classify_records, load_state, ClassifyOptions, Prediction};
+use super::classify::{classify_batch, load_state, ClassifyOptions, Prediction};
 use super::index::{index_records, IndexOptions};
 use super::search::open_for_queries;
-use crate::classify::{stratified_folds, FusionParams};
+use crate::classify::{stratified_folds, Adapt, FusionParams, Shift};
 use crate::metrics::{evaluate, Confusion, Metrics};
 use crate::seq::SeqRecord;
 use crate::{Error, Result};
@@ -25,6 +25,8 @@ pub struct EvalOptions {
     pub seed: u64,
     /// Fuse the handcrafted features into the linear model (see [`IndexOptions`]).
     pub handcrafted: bool,
+    /// Covariate-shift correction of each fold's test rows (see [`Adapt`]).
+    pub adapt: Adapt,
 }
 
 /// The scores of one fold (or of the single train/test run).
@@ -37,6 +39,8 @@ pub struct FoldReport {
     pub n_train: usize,
     /// The classifier settings chosen on this fold's training rows.
     pub params: Option<FusionParams>,
+    /// The test rows' covariate shift from the training rows, when measured.
+    pub shift: Option<Shift>,
 }
 
 /// The `eval --json` object fixed by the contract, plus each fold's chosen settings.
@@ -85,12 +89,13 @@ pub fn eval_split(
     opts: &EvalOptions,
 ) -> Result<EvalReport> {
     let labels = label_set(train.iter().chain(test))?;
-    let (predictions, params) = run_fold(train, test, opts)?;
+    let (predictions, params, shift) = run_fold(train, test, opts)?;
     let scored = Scored::new(test, &predictions, &labels);
     let fold = FoldReport {
         metrics: scored.metrics(),
         n_train: train.len(),
         params,
+        shift,
     };
     let rows = row_outcomes(test, &predictions);
     Ok(scored.report(&labels, train.len(), vec![fold], rows))
@@ -116,12 +121,13 @@ pub fn eval_folds(data: &[SeqRecord], n_folds: usize, opts: &EvalOptions) -> Res
             .map(|i| data[i].clone())
             .collect();
         let test: Vec<SeqRecord> = fold.iter().map(|&i| data[i].clone()).collect();
-        let (predictions, params) = run_fold(&train, &test, opts)?;
+        let (predictions, params, shift) = run_fold(&train, &test, opts)?;
         let metrics = Scored::new(&test, &predictions, &labels).metrics();
         folds.push(FoldReport {
             metrics,
             n_train: train.len(),
             params,
+            shift,
         });
         fold.iter()
             .zip(predictions)
@@ -152,7 +158,7 @@ fn run_fold(
     train: &[SeqRecord],
     test: &[SeqRecord],
     opts: &EvalOptions,
-) -> Result<(Vec<Prediction>, Option<FusionParams>)> {
+) -> Result<(Vec<Prediction>, Option<FusionParams>, Option<Shift>)> {
     let dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let path = dir.path().join("eval.redb");
     let index_opts = IndexOptions {
@@ -166,15 +172,20 @@ fn run_fold(
     let options = ClassifyOptions {
         k: opts.k,
         threshold: None,
+        adapt: opts.adapt,
     };
-    let predictions = classify_records(
+    let classified = classify_batch(
         &collection,
         embedder.as_ref(),
         state.as_ref(),
         test,
         options,
     )?;
-    Ok((predictions, state.map(|s| s.params)))
+    Ok((
+        classified.predictions,
+        state.map(|s| s.params),
+        classified.shift,
+    ))
 }
 
 pub(super) fn label_set<'a>(records: impl Iterator<Item = &'a SeqRecord>) -> Result<Vec<String>> {

@@ -2,6 +2,7 @@
 //!
 //! The CLI and the HTTP server call these functions and only parse and format around them.
 
+mod adapt;
 mod classify;
 mod compare;
 mod eval;
@@ -10,7 +11,8 @@ mod index;
 mod search;
 
 pub use classify::{
-    classify_records, design_row, load_state, train, ClassifierState, ClassifyOptions, Prediction,
+    classify_batch, classify_records, design_row, load_state, train, Classified, ClassifierState,
+    ClassifyOptions, Prediction,
 };
 pub use compare::{compare, CompareOptions, CompareReport, Method, PipelineResult};
 pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport, RowOutcome};

@@ -10,6 +10,7 @@ use super::blocking;
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::parse::{check_batch, check_k, parse_sequences};
 use super::state::{AppState, Served};
+use crate::classify::Adapt;
 use crate::engine::{self, ClassifyOptions};
 use crate::seq::SeqRecord;
 use crate::store::Collection;
@@ -172,7 +173,12 @@ pub async fn classify(
                 "the collection has no records to classify against",
             ));
         }
-        let opts = ClassifyOptions { k, threshold: None };
+        // One request's predictions never depend on the other sequences in it.
+        let opts = ClassifyOptions {
+            k,
+            threshold: None,
+            adapt: Adapt::Never,
+        };
         let embedder = served.embedder.as_ref();
         let state = served.classifier.as_ref();
         Ok(engine::classify_records(

@@ -112,3 +112,42 @@ fn rejects_bad_inputs() {
     let err = LinearModel::fit(&bad, &y, 2, 1.0, 10).unwrap_err();
     assert!(err.to_string().contains("row 3, column 1"), "{err}");
 }
+
+#[test]
+fn fit_removing_is_blind_to_the_shift_direction_only() {
+    let (x, y) = two_class();
+    let plain = LinearModel::fit(&x, &y, 2, 1.0, DEFAULT_MAX_ITER).unwrap();
+    // A query set whose mean sits one unit further along column 0 (the stronger cue).
+    let mut target = plain.mean.clone();
+    target[0] += 1.0;
+    let blind = LinearModel::fit_removing(&x, &y, 2, 1.0, DEFAULT_MAX_ITER, &target).unwrap();
+    assert!(blind.removes_a_direction() && !plain.removes_a_direction());
+    let row = x.row(0).to_vec();
+    let moved: Vec<f64> = row
+        .iter()
+        .enumerate()
+        .map(|(i, v)| if i == 0 { v + 5.0 } else { *v })
+        .collect();
+    let (b0, b1) = (blind.predict_proba(&row), blind.predict_proba(&moved));
+    assert!((b0[1] - b1[1]).abs() < 1e-12, "{b0:?} vs {b1:?}");
+    let (p0, p1) = (plain.predict_proba(&row), plain.predict_proba(&moved));
+    assert!(
+        (p0[1] - p1[1]).abs() > 0.1,
+        "the plain model uses column 0: {p0:?} {p1:?}"
+    );
+    // Column 1 still separates the classes.
+    assert!(train_accuracy(&blind.predict_proba_batch(&x), &y) >= 0.9);
+    let json: LinearModel = serde_json::from_str(&serde_json::to_string(&blind).unwrap()).unwrap();
+    assert!((json.predict_proba(&moved)[1] - b1[1]).abs() < 1e-12);
+}
+
+#[test]
+fn fit_removing_checks_the_target_and_ignores_a_zero_offset() {
+    let (x, y) = two_class();
+    assert!(LinearModel::fit_removing(&x, &y, 2, 1.0, 10, &[0.0]).is_err());
+    let plain = LinearModel::fit(&x, &y, 2, 1.0, DEFAULT_MAX_ITER).unwrap();
+    let same = LinearModel::fit_removing(&x, &y, 2, 1.0, DEFAULT_MAX_ITER, &plain.mean).unwrap();
+    assert!(!same.removes_a_direction());
+    let offset = plain.standardised_offset(&plain.mean);
+    assert!(offset.iter().all(|v| v.abs() < 1e-12));
+}
