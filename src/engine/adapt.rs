@@ -41,9 +41,9 @@ pub(super) fn respond(
     if adapt == Adapt::Auto && !shift.is_material() {
         return Ok((None, Some(shift)));
     }
-    let (_, design, y) = training_rows(collection, state.handcrafted)?;
+    let rows = training_rows(collection, state.handcrafted)?;
     let n_classes = collection.labels().len();
-    let model = fit_final(&design, &y, n_classes, state.params.c, Some(&mean))?;
+    let model = fit_final(&rows.design, &rows.y, n_classes, state.params.c, Some(&mean))?;
     shift.adapted = true;
     let corrected = ClassifierState {
         params: FusionParams {

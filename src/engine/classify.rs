@@ -93,7 +93,11 @@ pub fn design_row(vector: &[f32], seq: &[u8], handcrafted: bool, out: &mut [f64]
 /// Trains the classifier on the collection's live records and stores it; `handcrafted`
 /// chooses the design rows (see [`design_row`]).
 pub fn train(collection: &mut Collection, handcrafted: bool) -> Result<ClassifierState> {
-    let (embeddings, design, y) = training_rows(collection, handcrafted)?;
+    let TrainingRows {
+        embeddings,
+        design,
+        y,
+    } = training_rows(collection, handcrafted)?;
     let n_classes = collection.labels().len();
     let tuned = tune(&TuneInput {
         embeddings: &embeddings,
@@ -120,10 +124,13 @@ pub fn train(collection: &mut Collection, handcrafted: bool) -> Result<Classifie
 }
 
 /// The live records' embeddings, design rows and labels, in the same order.
-pub(super) fn training_rows(
-    collection: &Collection,
-    handcrafted: bool,
-) -> Result<(Vec<Vec<f32>>, Array2<f64>, Vec<u32>)> {
+pub(super) struct TrainingRows {
+    pub embeddings: Vec<Vec<f32>>,
+    pub design: Array2<f64>,
+    pub y: Vec<u32>,
+}
+
+pub(super) fn training_rows(collection: &Collection, handcrafted: bool) -> Result<TrainingRows> {
     let records = collection.live_records()?;
     let vectors = collection.vectors();
     let rows: Vec<usize> = vectors.live_rows().map(|(r, _, _)| r).collect();
@@ -131,7 +138,11 @@ pub(super) fn training_rows(
     let y: Vec<u32> = rows.iter().map(|&r| vectors.labels[r]).collect();
     let seqs = records.iter().map(|r| r.seq.as_slice());
     let design = design_matrix(&embeddings, seqs, handcrafted);
-    Ok((embeddings, design, y))
+    Ok(TrainingRows {
+        embeddings,
+        design,
+        y,
+    })
 }
 
 fn design_matrix<'a>(

@@ -11,7 +11,7 @@ use std::ops::Range;
 pub fn windows(len: usize, max: usize) -> Vec<Range<usize>> {
     let max = max.max(1);
     if len <= max {
-        return vec![0..len];
+        return std::iter::once(0..len).collect();
     }
     let stride = (max / 2).max(1);
     let mut out: Vec<Range<usize>> = (0..len - max).step_by(stride).map(|s| s..s + max).collect();
