@@ -2,17 +2,25 @@
 
 use candle_core::Device;
 
-use crate::{Error, Result};
+use crate::Result;
 
-/// CPU, or CUDA device 0 when built with the `cuda` feature (falling back to CPU when no
-/// GPU is present).
+/// CPU, or CUDA device 0 when built with the `cuda` feature. A CUDA build on a machine whose
+/// driver loads but finds no usable GPU falls back to the CPU with a warning, so the same
+/// binary serves both. (A CUDA build does not start at all where `libcuda.so.1` is missing:
+/// candle links the driver library dynamically.)
 pub fn default_device() -> Result<Device> {
     #[cfg(feature = "cuda")]
     {
-        Device::cuda_if_available(0).map_err(Error::model)
+        match Device::new_cuda(0) {
+            Ok(device) => Ok(device),
+            Err(e) => {
+                tracing::warn!("CUDA device 0 is unavailable ({e}); the models run on the CPU");
+                Ok(Device::Cpu)
+            }
+        }
     }
     #[cfg(not(feature = "cuda"))]
     {
-        Ok::<Device, Error>(Device::Cpu)
+        Ok(Device::Cpu)
     }
 }
