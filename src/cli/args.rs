@@ -45,6 +45,45 @@ pub struct AdaptArg {
     pub adapt: genovec::classify::Adapt,
 }
 
+/// The fine-tuning run's length and budget, shared by `finetune` and `compare`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FinetuneBudget {
+    /// Fine-tuning passes over the training rows.
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Fine-tune only the last N layers (and what follows them); default: every layer.
+    #[arg(long)]
+    pub last_layers: Option<usize>,
+    /// Fine-tune on at most N rows (a seeded stratified subsample).
+    #[arg(long)]
+    pub max_train: Option<usize>,
+    /// Score at most N dev rows at each early-stopping evaluation.
+    #[arg(long, default_value_t = 1000)]
+    pub max_dev: usize,
+    /// Stop fine-tuning after M minutes (the schedule is fitted to the budget).
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
+    /// Seed of the dev split, subsamples, head initialisation and batch order.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+impl FinetuneBudget {
+    /// The library's options with these fields set and the rest at their defaults.
+    pub fn options(&self) -> genovec::finetune::FinetuneOptions {
+        use genovec::finetune::{FinetuneOptions, Scope};
+        FinetuneOptions {
+            epochs: self.epochs,
+            scope: self.last_layers.map_or(Scope::Full, Scope::LastLayers),
+            max_train: self.max_train,
+            max_minutes: self.max_minutes,
+            max_dev: self.max_dev,
+            seed: self.seed,
+            ..FinetuneOptions::default()
+        }
+    }
+}
+
 /// `--collection X`: a name under indexes/ or a path.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CollectionArg {

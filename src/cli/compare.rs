@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use genovec::energy::{EnergyModel, DEFAULT_GRID_KG_PER_KWH, DEFAULT_WATTS_PER_CORE};
 use genovec::engine::{self, CompareOptions, CompareReport, PipelineResult};
-use genovec::finetune::{FinetuneOptions, Scope};
 use genovec::seq;
 
-use super::args::ReadArgs;
+use super::args::{FinetuneBudget, ReadArgs};
 use super::output;
 
 /// Arguments of `compare`.
@@ -36,24 +35,8 @@ pub struct Args {
     /// Print the JSON object instead of the table.
     #[arg(long)]
     json: bool,
-    /// Fine-tune on at most N training rows.
-    #[arg(long)]
-    max_train: Option<usize>,
-    /// Score at most N dev rows at each early-stopping evaluation.
-    #[arg(long, default_value_t = 1000)]
-    max_dev: usize,
-    /// Fine-tuning budget in minutes.
-    #[arg(long)]
-    max_minutes: Option<f64>,
-    /// Fine-tuning passes over the training rows.
-    #[arg(long, default_value_t = 3)]
-    epochs: usize,
-    /// Fine-tune only the last N layers.
-    #[arg(long)]
-    last_layers: Option<usize>,
-    /// Seed of the fine-tune.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    #[command(flatten)]
+    budget: FinetuneBudget,
     /// Watts drawn by one busy core (energy = CPU seconds x this).
     #[arg(long, default_value_t = DEFAULT_WATTS_PER_CORE)]
     watts_per_core: f64,
@@ -75,15 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let opts = CompareOptions {
         embedder: args.embedder.clone(),
-        finetune: FinetuneOptions {
-            epochs: args.epochs,
-            scope: args.last_layers.map_or(Scope::Full, Scope::LastLayers),
-            max_train: args.max_train,
-            max_minutes: args.max_minutes,
-            max_dev: args.max_dev,
-            seed: args.seed,
-            ..FinetuneOptions::default()
-        },
+        finetune: args.budget.options(),
         energy: EnergyModel {
             watts_per_core: args.watts_per_core,
             grid_kg_per_kwh: args.grid_intensity,

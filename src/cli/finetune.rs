@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use genovec::engine;
-use genovec::finetune::{FinetuneOptions, Scope};
+use genovec::finetune::FinetuneOptions;
 use genovec::seq;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::args::ReadArgs;
+use super::args::{FinetuneBudget, ReadArgs};
 
 /// Arguments of `finetune`.
 #[derive(Debug, clap::Args)]
@@ -26,33 +26,17 @@ pub struct Args {
     out: PathBuf,
     #[command(flatten)]
     read: ReadArgs,
-    /// Passes over the training rows.
-    #[arg(long, default_value_t = 3)]
-    epochs: usize,
     /// Sequences per step.
     #[arg(long, default_value_t = 16)]
     batch: usize,
     /// Peak learning rate (default: 6e-4 for HyenaDNA, 3e-5 for the transformers).
     #[arg(long)]
     lr: Option<f64>,
-    /// Train only the last N layers (and what follows them); default: full fine-tuning.
-    #[arg(long)]
-    last_layers: Option<usize>,
     /// Dev evaluations without improvement before stopping early.
     #[arg(long, default_value_t = 3)]
     patience: usize,
-    /// Train on at most N rows (a seeded stratified subsample).
-    #[arg(long)]
-    max_train: Option<usize>,
-    /// Score at most N dev rows at each early-stopping evaluation.
-    #[arg(long, default_value_t = 1000)]
-    max_dev: usize,
-    /// Stop after M minutes of training (the schedule is fitted to the budget).
-    #[arg(long)]
-    max_minutes: Option<f64>,
-    /// Seed of the dev split, subsamples, head initialisation and batch order.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    #[command(flatten)]
+    budget: FinetuneBudget,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -64,15 +48,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let opts = FinetuneOptions {
         lr: args.lr,
-        epochs: args.epochs,
         batch: args.batch,
-        scope: args.last_layers.map_or(Scope::Full, Scope::LastLayers),
         patience: args.patience,
-        max_train: args.max_train,
-        max_minutes: args.max_minutes,
-        max_dev: args.max_dev,
-        seed: args.seed,
-        ..FinetuneOptions::default()
+        ..args.budget.options()
     };
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template(

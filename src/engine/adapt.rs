@@ -43,7 +43,13 @@ pub(super) fn respond(
     }
     let rows = training_rows(collection, state.handcrafted)?;
     let n_classes = collection.labels().len();
-    let model = fit_final(&rows.design, &rows.y, n_classes, state.params.c, Some(&mean))?;
+    let model = fit_final(
+        &rows.design,
+        &rows.y,
+        n_classes,
+        state.params.c,
+        Some(&mean),
+    )?;
     shift.adapted = true;
     let corrected = ClassifierState {
         params: FusionParams {
