@@ -23,7 +23,9 @@
 //! time (from /proc/self/stat): near `threads` when the process had its cores to itself.
 //!
 //! Threads: candle's CPU matmul (gemm) and genovec's HyenaDNA loops size their pools from
-//! `RAYON_NUM_THREADS`; `--threads N` sets it (and `CANDLE_NUM_THREADS`) before candle starts.
+//! `RAYON_NUM_THREADS`; `--threads N` sets it (and `CANDLE_NUM_THREADS`) before candle starts,
+//! and also `OMP_NUM_THREADS` and `MKL_NUM_THREADS` for builds with the `mkl` feature, whose
+//! matmuls run in MKL's OpenMP pool. Each line's `mkl` says whether the build has it.
 //!
 //! `--dump-tokens FILE` writes the token ids of the 32 sequences as JSON (the PyTorch side
 //! reads them, so both run exactly the same token counts and padding) and exits.
@@ -134,6 +136,9 @@ fn main() -> Result<()> {
     // Before candle builds its thread pools (they read these once).
     std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
     std::env::set_var("CANDLE_NUM_THREADS", args.threads.to_string());
+    // MKL's OpenMP pool (builds with the `mkl` feature); read when MKL first runs.
+    std::env::set_var("OMP_NUM_THREADS", args.threads.to_string());
+    std::env::set_var("MKL_NUM_THREADS", args.threads.to_string());
 
     let seqs = random_sequences(POOL, args.bp, args.seed);
     let t0 = Instant::now();
@@ -246,6 +251,7 @@ fn main() -> Result<()> {
                 "best_seq_per_s": batch as f64 / best,
                 "cpu_per_wall": cpu / wall,
                 "load_s": load_s,
+                "mkl": candle_core::utils::has_mkl(),
             });
             println!("{line}");
         }

@@ -6,7 +6,9 @@
 #
 # Environment knobs: REPS (3), THREADS ("1 2"), MIN_SECS (3: minimum timed seconds per
 # measurement), MODELS (all four names below), TORCH_VENV (/tmp/torchvenv), GENOVEC_SHARED
-# (../shared: the folder holding fixtures/models/).
+# (../shared: the folder holding fixtures/models/), FEATURES (extra cargo arguments for the genovec
+# build, e.g. FEATURES="--features mkl" after `eval "$(bash benches/mkl_setup.sh)"`; the
+# summary's meta records them).
 #
 # Steps:
 # 1. benches/torch_setup.sh (venv with CPU PyTorch, transformers, safetensors);
@@ -41,14 +43,16 @@ bash "$here/torch_setup.sh"
 "$py" "$here/make_random_checkpoints.py" --out "$out/checkpoints" \
     --fixtures "${GENOVEC_SHARED:-$root/../shared}/fixtures/models"
 
-exe="$(cargo bench --bench model_throughput --no-run --message-format=json 2>/dev/null |
+# shellcheck disable=SC2086 # FEATURES is a list of cargo arguments
+exe="$(cargo bench --bench model_throughput ${FEATURES:-} --no-run --message-format=json 2>/dev/null |
     "$py" -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "model_throughput":
         print(m["executable"])')"
 [ -x "$exe" ] || { echo "could not build benches/model_throughput.rs" >&2; exit 1; }
-echo "genovec bench binary: $exe"
+echo "genovec bench binary: $exe (cargo arguments: ${FEATURES:-none})"
+export GENOVEC_FEATURES="${FEATURES:-}"
 
 family() {
     case "$1" in
@@ -80,7 +84,9 @@ run_genovec() { # model threads round
     local f extra=()
     f="$(family "$1")"
     [ "$3" = 1 ] && extra=(--embed-batch)
-    RAYON_NUM_THREADS="$2" CANDLE_NUM_THREADS="$2" "$exe" --family "$f" \
+    # OMP_/MKL_NUM_THREADS: MKL's OpenMP pool when the build has the mkl feature.
+    RAYON_NUM_THREADS="$2" CANDLE_NUM_THREADS="$2" OMP_NUM_THREADS="$2" MKL_NUM_THREADS="$2" \
+        "$exe" --family "$f" \
         --dir "$out/checkpoints/$1" --name "$1" --threads "$2" --batches 1,32 \
         --min-secs "$min_secs" --min-calls 1 "${extra[@]}" |
         "$py" -c "import json, sys
@@ -163,13 +169,16 @@ for s in summary:
         row[f"ratio_{tag}_best"] = s["seq_per_s_best"] / t["seq_per_s_best"]
     ratios.append(row)
 meta = {"torch": torch.__version__, "transformers": transformers.__version__,
+        "genovec_cargo_args": __import__("os").environ.get("GENOVEC_FEATURES", ""),
+        "genovec_mkl": any(r.get("mkl") for r in rows if r["impl"] == "genovec"),
         "torch_mkldnn": torch.backends.mkldnn.is_available(),
         "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
                      if l.startswith("model name")), None),
         "nproc": len(__import__("os").sched_getaffinity(0))}
 json.dump({"meta": meta, "ratios": ratios, "summary": summary}, open(dest, "w"), indent=1)
 
-print(f"\ntorch {meta['torch']}, transformers {meta['transformers']}, {meta['cpu']}")
+print(f"\ntorch {meta['torch']}, transformers {meta['transformers']}, {meta['cpu']}, "
+      f"genovec mkl: {meta['genovec_mkl']}")
 print(f"{'model':20} {'thr':>3} {'batch':>5} {'tokens':>6} {'genovec med/best':>18} "
       f"{'torch med/best':>18} {'ratio med/best':>16} {'vs native':>10}")
 for r in ratios:
