@@ -1,4 +1,5 @@
-//! Vector arithmetic for search: dot product, squared L2 distance, normalisation.
+//! Vector arithmetic for search: dot product, squared L2 distance, normalisation; and the
+//! largest element-wise difference, which the numeric tests compare outputs with.
 //!
 //! This is the crate's one module allowed to use `unsafe`: AVX2+FMA kernels selected by runtime
 //! feature detection, with a portable fallback that the compiler auto-vectorises. Both paths
@@ -39,6 +40,15 @@ pub fn normalize(v: &mut [f32]) {
     if norm > 0.0 {
         v.iter_mut().for_each(|x| *x /= norm);
     }
+}
+
+/// `max |a_i − b_i|` of two equal-length slices (0 for empty ones).
+///
+/// # Panics
+/// If the lengths differ.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "slices differ in length");
+    a.iter().zip(b).fold(0.0, |m, (x, y)| m.max((x - y).abs()))
 }
 
 fn has_avx2_fma() -> bool {

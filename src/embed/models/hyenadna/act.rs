@@ -140,12 +140,7 @@ mod tests {
         };
         let ours = gelu_tanh(v.as_tensor()).unwrap();
         let theirs = v.as_tensor().gelu().unwrap();
-        let diff = |a: &[f32], b: &[f32]| {
-            a.iter()
-                .zip(b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0f32, f32::max)
-        };
+        let diff = crate::vecmath::max_abs_diff;
         let values = diff(&ours.to_vec1().unwrap(), &theirs.to_vec1().unwrap());
         assert!(values < 1e-6, "value differs by {values:e}");
         let grads = diff(&grad_of(ours), &grad_of(theirs));
@@ -160,11 +155,7 @@ mod tests {
             .unwrap();
         let ours: Vec<f32> = gelu_tanh(&x).unwrap().to_vec1().unwrap();
         let theirs: Vec<f32> = x.gelu().unwrap().to_vec1().unwrap();
-        let worst = ours
-            .iter()
-            .zip(&theirs)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let worst = crate::vecmath::max_abs_diff(&ours, &theirs);
         assert!(worst < 1e-6, "max |gelu diff| {worst:e}");
     }
 }

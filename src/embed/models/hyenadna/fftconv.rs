@@ -230,26 +230,12 @@ mod tests {
             loss(super::super::graph::toeplitz_conv(v.as_tensor(), k.as_tensor(), &skip).unwrap())
                 .backward()
                 .unwrap();
+        let grad = |store: &candle_core::backprop::GradStore, var: &Var| -> Vec<f32> {
+            let g = store.get(var.as_tensor()).unwrap();
+            g.flatten_all().unwrap().to_vec1().unwrap()
+        };
         for var in [&v, &k] {
-            let a: Vec<f32> = ours
-                .get(var.as_tensor())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1()
-                .unwrap();
-            let b: Vec<f32> = reference
-                .get(var.as_tensor())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1()
-                .unwrap();
-            let worst = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0f32, f32::max);
+            let worst = crate::vecmath::max_abs_diff(&grad(&ours, var), &grad(&reference, var));
             assert!(worst < 1e-5, "gradient differs by {worst}");
         }
     }

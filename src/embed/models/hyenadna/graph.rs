@@ -78,14 +78,6 @@ mod tests {
         Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
     }
 
-    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-        assert_eq!(a.len(), b.len());
-        a.iter()
-            .zip(b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max)
-    }
-
     #[test]
     fn both_long_convs_match_the_direct_host_loop() {
         let (batch, len, d, max_len) = (2, 9, 3, 12);
@@ -105,14 +97,14 @@ mod tests {
         );
         let v_host: Vec<f32> = v.flatten_all().unwrap().to_vec1().unwrap();
         let direct = host.direct(&v_host, batch, len);
-        assert!(max_diff(&graph, &direct) < 1e-5);
+        assert!(crate::vecmath::max_abs_diff(&graph, &direct) < 1e-5);
         let fft: Vec<f32> = long_conv(&v, &taps, &skip)
             .unwrap()
             .flatten_all()
             .unwrap()
             .to_vec1()
             .unwrap();
-        assert!(max_diff(&fft, &direct) < 1e-5);
+        assert!(crate::vecmath::max_abs_diff(&fft, &direct) < 1e-5);
     }
 
     #[test]

@@ -1,0 +1,100 @@
+use super::*;
+use crate::store::scan::exact_top_k;
+use rand::{Rng, SeedableRng};
+
+fn random_unit_vectors(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut data: Vec<f32> = (0..n * dim).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    data.chunks_exact_mut(dim)
+        .for_each(crate::vecmath::normalize);
+    data
+}
+
+#[test]
+fn built_layout_is_valid_and_finds_itself() {
+    let (n, dim) = (500, 16);
+    let data = random_unit_vectors(n, dim, 7);
+    let ids: Vec<u64> = (0..n as u64).map(|i| i * 3).collect();
+    let layout = build(&ids, &data, dim, &GraphParams::default());
+    layout.validate(n).unwrap();
+    let search = GraphSearch {
+        layout: &layout,
+        vectors: &data,
+        dim,
+        metric: Metric::Cosine,
+    };
+    for node in [0u32, 17, 499] {
+        let q = &data[node as usize * dim..(node as usize + 1) * dim];
+        let hits = search.search(q, 1, 32, &|_| true);
+        assert_eq!(hits[0].0, node, "a vector's nearest neighbour is itself");
+    }
+}
+
+#[test]
+fn recall_against_exact_search_on_seeded_data() {
+    let (n, dim, k, seed) = (3000, 32, 10, 42);
+    println!("seed {seed}");
+    let data = random_unit_vectors(n, dim, seed);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let layout = build(&ids, &data, dim, &GraphParams::default());
+    let search = GraphSearch {
+        layout: &layout,
+        vectors: &data,
+        dim,
+        metric: Metric::Cosine,
+    };
+    let queries = random_unit_vectors(200, dim, seed + 1);
+    let mut hit = 0;
+    for q in queries.chunks_exact(dim) {
+        let truth = exact_top_k(q, &data, dim, Metric::Cosine, k, &|_| true);
+        let got = search.search(q, k, GraphParams::default().ef_search, &|_| true);
+        hit += got
+            .iter()
+            .filter(|g| truth.iter().any(|t| t.0 == g.0))
+            .count();
+    }
+    let recall = hit as f64 / (200 * k) as f64;
+    assert!(recall >= 0.95, "recall@10 {recall} < 0.95 (seed {seed})");
+}
+
+#[test]
+fn filter_excludes_rejected_nodes() {
+    let (n, dim) = (400, 8);
+    let data = random_unit_vectors(n, dim, 3);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let layout = build(&ids, &data, dim, &GraphParams::default());
+    let search = GraphSearch {
+        layout: &layout,
+        vectors: &data,
+        dim,
+        metric: Metric::Cosine,
+    };
+    let hits = search.search(&data[..dim], 10, 64, &|node| node % 2 == 1);
+    assert_eq!(hits.len(), 10);
+    assert!(hits.iter().all(|h| h.0 % 2 == 1));
+    assert!(
+        hits.windows(2).all(|w| w[0].1 <= w[1].1),
+        "sorted ascending"
+    );
+}
+
+#[test]
+fn empty_graph_returns_nothing() {
+    let layout = build(&[], &[], 4, &GraphParams::default());
+    let search = GraphSearch {
+        layout: &layout,
+        vectors: &[],
+        dim: 4,
+        metric: Metric::L2,
+    };
+    assert!(search.search(&[0.0; 4], 3, 10, &|_| true).is_empty());
+}
+
+#[test]
+fn validate_rejects_out_of_range_neighbours() {
+    let data = random_unit_vectors(50, 4, 1);
+    let ids: Vec<u64> = (0..50).collect();
+    let mut layout = build(&ids, &data, 4, &GraphParams::default());
+    layout.adj0[0] = 999;
+    assert!(layout.validate(50).is_err());
+}
