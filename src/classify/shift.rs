@@ -7,8 +7,9 @@
 //! A shift counts as material when it is both beyond noise and large in absolute terms: the
 //! second condition keeps huge query sets from triggering on differences too small to matter.
 //!
-//! Measured (BENCHMARKS.md): in-distribution test sets give RMS 0.015-0.044 and ratios
-//! 0.9-1.2; the GUE → Genomic Benchmarks promoter shift gives RMS 0.147 and a ratio of 72.
+//! Measured with the composition embedder (BENCHMARKS.md): in-distribution test sets give RMS
+//! 0.016-0.045 and ratios 0.9-1.5; the GUE → Genomic Benchmarks promoter shift gives RMS 0.21
+//! and a ratio of 215.
 
 use serde::Serialize;
 

@@ -8,10 +8,9 @@
 //! distribution cannot be re-weighted for the shift, while a linear model can be refitted.
 //! k, C and the vote are kept as tuned; only the fusion weight changes (to 0).
 
-use super::classify::{fit_final, query_design_row, training_rows, ClassifierState};
+use super::classify::{fit_final, training_rows, ClassifierState};
 use crate::classify::shift::{Adapt, Shift, MIN_QUERIES};
 use crate::classify::FusionParams;
-use crate::seq::SeqRecord;
 use crate::store::Collection;
 use crate::{Error, Result};
 
@@ -19,25 +18,25 @@ use crate::{Error, Result};
 pub(super) fn respond(
     collection: &Collection,
     state: &ClassifierState,
-    queries: &[SeqRecord],
-    vectors: &[Vec<f32>],
+    design: &[Vec<f64>],
     adapt: Adapt,
 ) -> Result<(Option<ClassifierState>, Option<Shift>)> {
-    if adapt == Adapt::Always && queries.len() < MIN_QUERIES {
+    let n_queries = design.len();
+    if adapt == Adapt::Always && n_queries < MIN_QUERIES {
         return Err(Error::InvalidArgument {
             what: "--adapt always".into(),
             message: format!(
                 "needs at least {MIN_QUERIES} queries to estimate their shift, got {}",
-                queries.len()
+                n_queries
             ),
         });
     }
-    if adapt == Adapt::Never || queries.len() < MIN_QUERIES {
+    if adapt == Adapt::Never || n_queries < MIN_QUERIES {
         return Ok((None, None));
     }
-    let mean = query_mean(collection, state, queries, vectors)?;
+    let mean = column_means(design, state.model.n_features());
     let offset = state.model.standardised_offset(&mean);
-    let mut shift = Shift::measure(&offset, queries.len(), state.trained_on);
+    let mut shift = Shift::measure(&offset, n_queries, state.trained_on);
     if adapt == Adapt::Auto && !shift.is_material() {
         return Ok((None, Some(shift)));
     }
@@ -62,18 +61,12 @@ pub(super) fn respond(
     Ok((Some(corrected), Some(shift)))
 }
 
-/// Column means of the queries' design rows.
-fn query_mean(
-    collection: &Collection,
-    state: &ClassifierState,
-    queries: &[SeqRecord],
-    vectors: &[Vec<f32>],
-) -> Result<Vec<f64>> {
-    let mut sum = vec![0f64; state.model.n_features()];
-    for (q, v) in queries.iter().zip(vectors) {
-        let row = query_design_row(collection, state, q, v)?;
-        sum.iter_mut().zip(&row).for_each(|(s, x)| *s += x);
+/// Column means of the queries' design rows (`width` columns; at least one row).
+fn column_means(design: &[Vec<f64>], width: usize) -> Vec<f64> {
+    let mut sum = vec![0f64; width];
+    for row in design {
+        sum.iter_mut().zip(row).for_each(|(s, x)| *s += x);
     }
-    let n = queries.len() as f64;
-    Ok(sum.into_iter().map(|s| s / n).collect())
+    let n = design.len() as f64;
+    sum.into_iter().map(|s| s / n).collect()
 }

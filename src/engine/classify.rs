@@ -237,22 +237,36 @@ pub fn classify_batch(
     // does not score; then only the kNN vote is used until the next `compact`.
     let state = state.filter(|s| s.model.n_classes() == collection.labels().len());
     let vectors = embed_queries(embedder, queries)?;
+    // The linear model's input rows, computed once: the shift is measured on them too.
+    let design: Vec<Vec<f64>> = match state {
+        Some(s) => queries
+            .iter()
+            .zip(&vectors)
+            .map(|(q, v)| query_design_row(collection, s, q, v))
+            .collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
     let (adapted, shift) = match state {
-        Some(s) => super::adapt::respond(collection, s, queries, &vectors, opts.adapt)?,
+        Some(s) => super::adapt::respond(collection, s, &design, opts.adapt)?,
         None => (None, None),
     };
     let state = adapted.as_ref().or(state);
     let predictions = queries
         .iter()
-        .zip(vectors)
-        .map(|(q, v)| classify_one(collection, state, q, &v, opts))
+        .zip(&vectors)
+        .enumerate()
+        .map(|(i, (q, v))| {
+            let linear = state.map(|s| (s, design[i].as_slice()));
+            classify_one(collection, linear, q, v, opts)
+        })
         .collect::<Result<_>>()?;
     Ok(Classified { predictions, shift })
 }
 
+/// One query's prediction; `linear` is the classifier with the query's design row.
 fn classify_one(
     collection: &Collection,
-    state: Option<&ClassifierState>,
+    linear: Option<(&ClassifierState, &[f64])>,
     query: &SeqRecord,
     vector: &[f32],
     opts: ClassifyOptions,
@@ -262,17 +276,13 @@ fn classify_one(
         weight_knn: 1.0,
         ..FusionParams::default()
     };
-    let params = state.map_or(&defaults, |s| &s.params);
+    let params = linear.map_or(&defaults, |(s, _)| &s.params);
     let k = opts.k.unwrap_or(params.k).max(1);
     let hits = collection.search(vector, k, None, None)?;
     let pairs: Vec<(u32, f32)> = hits.iter().map(|h| (h.label, h.distance)).collect();
     let p_knn = vote(&pairs, n_classes, params.vote);
-    let fused = match state {
-        Some(state) => fuse(
-            &p_knn,
-            &linear_proba(collection, state, query, vector)?,
-            params.weight_knn,
-        ),
+    let fused = match linear {
+        Some((state, row)) => fuse(&p_knn, &state.model.predict_proba(row), params.weight_knn),
         None => p_knn,
     };
     let threshold = opts.threshold.or(params.threshold);
@@ -303,14 +313,4 @@ pub(super) fn query_design_row(
     let mut row = vec![0f64; design_width(stored.len(), state.handcrafted)];
     design_row(&stored, query.seq.as_bytes(), state.handcrafted, &mut row);
     Ok(row)
-}
-
-fn linear_proba(
-    collection: &Collection,
-    state: &ClassifierState,
-    query: &SeqRecord,
-    vector: &[f32],
-) -> Result<Vec<f64>> {
-    let row = query_design_row(collection, state, query, vector)?;
-    Ok(state.model.predict_proba(&row))
 }
