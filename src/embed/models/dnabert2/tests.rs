@@ -94,18 +94,7 @@ fn tiny_model(prefix: &str) -> (tempfile::TempDir, Dnabert2) {
     (dir, model)
 }
 
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
-}
+use crate::embed::models::ops::max_diff;
 
 #[test]
 fn slopes_follow_the_mosaicbert_rule() {

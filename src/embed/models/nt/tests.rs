@@ -127,14 +127,7 @@ fn rope_is_the_rotate_half_form() {
     let (x1, x2) = (x.narrow(3, 0, 4).unwrap(), x.narrow(3, 4, 4).unwrap());
     let rotated = Tensor::cat(&[&x2.neg().unwrap(), &x1], 3).unwrap();
     let want = (x.broadcast_mul(&cos).unwrap() + rotated.broadcast_mul(&sin).unwrap()).unwrap();
-    let diff = (got - want)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let diff = crate::embed::models::ops::max_diff(&got, &want);
     assert!(diff < 1e-6, "{diff}");
 }
 
