@@ -40,7 +40,7 @@ pub(super) fn respond(
     if adapt == Adapt::Auto && !shift.is_material() {
         return Ok((None, Some(shift)));
     }
-    let rows = training_rows(collection, state.handcrafted)?;
+    let rows = training_rows(collection, state.design())?;
     let n_classes = collection.labels().len();
     let model = fit_final(
         &rows.design,

@@ -14,7 +14,7 @@ use crate::classify::{
     argmax, decide, fuse, tune, vote, Decision, FusionParams, LinearModel, TuneInput, Vote,
 };
 use crate::embed::Embedder;
-use crate::features::{handcrafted_into, HANDCRAFTED_DIM};
+use crate::features::{handcrafted_into, positional_profile_into, HANDCRAFTED_DIM, PROFILE_DIM};
 use crate::seq::SeqRecord;
 use crate::store::Collection;
 use crate::{Error, Result};
@@ -38,8 +38,47 @@ pub struct ClassifierState {
     /// composition) to the embedding: the fusion the pipeline defaults to.
     #[serde(default = "handcrafted_default")]
     pub handcrafted: bool,
+    /// Whether the handcrafted features end with the positional profile. Collections
+    /// trained before the profile existed lack the field and keep their 16-column rows.
+    #[serde(default)]
+    pub profile: bool,
     /// The linear model over [embedding | handcrafted features], or the embedding alone.
     pub model: LinearModel,
+}
+
+impl ClassifierState {
+    /// The columns of this state's design rows.
+    pub fn design(&self) -> Design {
+        Design {
+            handcrafted: self.handcrafted,
+            profile: self.handcrafted && self.profile,
+        }
+    }
+}
+
+/// Which sequence features follow the embedding in a design row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Design {
+    /// The 16 handcrafted features ([`handcrafted_into`]).
+    pub handcrafted: bool,
+    /// Then the positional profile ([`positional_profile_into`]).
+    pub profile: bool,
+}
+
+impl Design {
+    /// What a new classifier uses: with `handcrafted`, both feature blocks; else none.
+    pub fn new(handcrafted: bool) -> Self {
+        Self {
+            handcrafted,
+            profile: handcrafted,
+        }
+    }
+
+    /// Number of columns after the embedding.
+    pub fn extra_width(self) -> usize {
+        let hand = if self.handcrafted { HANDCRAFTED_DIM } else { 0 };
+        hand + if self.profile { PROFILE_DIM } else { 0 }
+    }
 }
 
 fn handcrafted_default() -> bool {
@@ -73,31 +112,38 @@ pub struct ClassifyOptions {
 }
 
 /// Width of a design row for embeddings of width `dim`.
-pub fn design_width(dim: usize, handcrafted: bool) -> usize {
-    dim + if handcrafted { HANDCRAFTED_DIM } else { 0 }
+pub fn design_width(dim: usize, design: Design) -> usize {
+    dim + design.extra_width()
 }
 
-/// The design row of one sequence: its stored-form embedding, then (with `handcrafted`) its
-/// handcrafted features. `out` is [`design_width`] long.
-pub fn design_row(vector: &[f32], seq: &[u8], handcrafted: bool, out: &mut [f64]) {
+/// The design row of one sequence: its stored-form embedding, then the feature blocks that
+/// `design` names. `out` is [`design_width`] long.
+pub fn design_row(vector: &[f32], seq: &[u8], design: Design, out: &mut [f64]) {
     let mut hand = [0f32; HANDCRAFTED_DIM];
-    if handcrafted {
+    let mut profile = [0f32; PROFILE_DIM];
+    if design.handcrafted {
         handcrafted_into(seq, &mut hand);
     }
-    let hand = if handcrafted { &hand[..] } else { &[] };
+    if design.profile {
+        positional_profile_into(seq, &mut profile);
+    }
+    let hand = if design.handcrafted { &hand[..] } else { &[] };
+    let profile = if design.profile { &profile[..] } else { &[] };
+    debug_assert_eq!(out.len(), design_width(vector.len(), design));
     out.iter_mut()
-        .zip(vector.iter().chain(hand))
+        .zip(vector.iter().chain(hand).chain(profile))
         .for_each(|(o, v)| *o = *v as f64);
 }
 
 /// Trains the classifier on the collection's live records and stores it; `handcrafted`
-/// chooses the design rows (see [`design_row`]).
+/// chooses the design rows (see [`Design::new`]).
 pub fn train(collection: &mut Collection, handcrafted: bool) -> Result<ClassifierState> {
+    let layout = Design::new(handcrafted);
     let TrainingRows {
         embeddings,
         design,
         y,
-    } = training_rows(collection, handcrafted)?;
+    } = training_rows(collection, layout)?;
     let n_classes = collection.labels().len();
     let tuned = tune(&TuneInput {
         embeddings: &embeddings,
@@ -114,6 +160,7 @@ pub fn train(collection: &mut Collection, handcrafted: bool) -> Result<Classifie
         val_accuracy: tuned.val_accuracy,
         trained_on: y.len(),
         handcrafted,
+        profile: layout.profile,
         model,
     };
     let blob = serde_json::to_vec(&state).map_err(|e| Error::Classifier {
@@ -130,14 +177,14 @@ pub(super) struct TrainingRows {
     pub y: Vec<u32>,
 }
 
-pub(super) fn training_rows(collection: &Collection, handcrafted: bool) -> Result<TrainingRows> {
+pub(super) fn training_rows(collection: &Collection, layout: Design) -> Result<TrainingRows> {
     let records = collection.live_records()?;
     let vectors = collection.vectors();
     let rows: Vec<usize> = vectors.live_rows().map(|(r, _, _)| r).collect();
     let embeddings: Vec<Vec<f32>> = rows.iter().map(|&r| vectors.row(r).to_vec()).collect();
     let y: Vec<u32> = rows.iter().map(|&r| vectors.labels[r]).collect();
     let seqs = records.iter().map(|r| r.seq.as_slice());
-    let design = design_matrix(&embeddings, seqs, handcrafted);
+    let design = design_matrix(&embeddings, seqs, layout);
     Ok(TrainingRows {
         embeddings,
         design,
@@ -148,15 +195,15 @@ pub(super) fn training_rows(collection: &Collection, handcrafted: bool) -> Resul
 fn design_matrix<'a>(
     embeddings: &[Vec<f32>],
     seqs: impl Iterator<Item = &'a [u8]>,
-    handcrafted: bool,
+    layout: Design,
 ) -> Array2<f64> {
-    let width = design_width(embeddings.first().map_or(0, Vec::len), handcrafted);
+    let width = design_width(embeddings.first().map_or(0, Vec::len), layout);
     let mut design = Array2::<f64>::zeros((embeddings.len(), width));
     for ((mut row, v), seq) in design.rows_mut().into_iter().zip(embeddings).zip(seqs) {
         design_row(
             v,
             seq,
-            handcrafted,
+            layout,
             row.as_slice_mut()
                 .expect("rows of a standard-layout array are contiguous"),
         );
@@ -310,7 +357,10 @@ pub(super) fn query_design_row(
     vector: &[f32],
 ) -> Result<Vec<f64>> {
     let stored = collection.prepare_query(vector)?;
-    let mut row = vec![0f64; design_width(stored.len(), state.handcrafted)];
-    design_row(&stored, query.seq.as_bytes(), state.handcrafted, &mut row);
+    let mut row = vec![0f64; design_width(stored.len(), state.design())];
+    design_row(&stored, query.seq.as_bytes(), state.design(), &mut row);
     Ok(row)
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,7 +12,7 @@ mod search;
 
 pub use classify::{
     classify_batch, classify_records, design_row, load_state, train, Classified, ClassifierState,
-    ClassifyOptions, Prediction,
+    ClassifyOptions, Design, Prediction,
 };
 pub use compare::{compare, CompareOptions, CompareReport, Method, PipelineResult};
 pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport, RowOutcome};

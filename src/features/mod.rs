@@ -44,9 +44,11 @@
 //! * [`zcurve`]: base counts and the Z-curve, whole-sequence and per codon phase.
 //! * [`composition`]: GC content, AT/GC ratio, skews, and the fixed 16-value hand-crafted
 //!   feature vector.
+//! * [`profile`]: the positional profile, 2-mer spectra of six consecutive segments.
 
 pub mod composition;
 pub mod kmer;
+pub mod profile;
 pub mod zcurve;
 
 pub use composition::{
@@ -58,6 +60,7 @@ pub use kmer::{
     kmer_counts, kmer_dim, kmer_index, kmer_spectrum, kmer_spectrum_into, kmer_string,
     reverse_complement_code, MAX_K, MIN_K,
 };
+pub use profile::{positional_profile, positional_profile_into, PROFILE_DIM};
 pub use zcurve::{
     base_counts, phase_counts, zcurve, zcurve_from_counts, zcurve_normalized,
     zcurve_normalized_from_counts, zcurve_phase, zcurve_phase_from_counts, BaseCounts,
