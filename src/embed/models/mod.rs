@@ -15,9 +15,11 @@
 mod checkpoint;
 mod device;
 pub mod dnabert2;
+mod gated;
 pub mod hyenadna;
 pub mod nt;
 mod ops;
+mod parallel;
 mod window;
 
 use std::path::Path;

@@ -5,7 +5,7 @@ const MIN_WORK_PER_THREAD: usize = 1 << 15;
 
 /// Threads for a job of about `work` multiply-adds: one per [`MIN_WORK_PER_THREAD`], at most
 /// candle's thread count.
-pub(super) fn thread_count(work: usize) -> usize {
+pub(crate) fn thread_count(work: usize) -> usize {
     candle_core::utils::get_num_threads()
         .min(work / MIN_WORK_PER_THREAD)
         .max(1)
@@ -13,7 +13,7 @@ pub(super) fn thread_count(work: usize) -> usize {
 
 /// Runs `f(state, offset, piece)` on consecutive `piece_len`-element pieces of `out` (offset =
 /// the piece's first index), dealt round-robin to `threads` threads, each with its own state.
-pub(super) fn in_parallel<S>(
+pub(crate) fn in_parallel<S>(
     out: &mut [f32],
     piece_len: usize,
     threads: usize,

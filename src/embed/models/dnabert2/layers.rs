@@ -3,6 +3,7 @@
 use candle_core::{Tensor, D};
 use candle_nn::{linear, linear_no_bias, Embedding, Linear, Module, VarBuilder};
 
+use super::super::gated::{gated, Gate};
 use super::super::ops::{self, Norm};
 use super::Config;
 
@@ -133,9 +134,9 @@ impl Mlp {
 
     pub(super) fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let g = self.gated_layers.forward(x)?;
-        let n = self.intermediate;
+        debug_assert_eq!(g.dim(D::Minus1)?, 2 * self.intermediate);
         // The reference uses nn.GELU() (exact erf); candle's `gelu` is the tanh approximation.
-        let h = (g.narrow(D::Minus1, 0, n)?.gelu_erf()? * g.narrow(D::Minus1, n, n)?)?;
+        let h = gated(&g, Gate::GeluErf)?;
         self.output.forward(&h, x)
     }
 }

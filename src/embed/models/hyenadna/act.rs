@@ -7,7 +7,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
-use super::parallel::{in_parallel, thread_count};
+use crate::embed::models::parallel::{in_parallel, thread_count};
 
 /// `√(2/π)`.
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;

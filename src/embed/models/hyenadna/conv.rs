@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
-use super::parallel::{in_parallel, thread_count};
+use crate::embed::models::parallel::{in_parallel, thread_count};
 
 /// Inputs of at least this many tokens take the FFT path. Measured with `time_direct_vs_fft`
 /// (one x86-64 core, d = 128, batch 8, transposes included), direct / FFT in ms per layer:

@@ -17,7 +17,6 @@ mod conv;
 mod fftconv;
 mod filter;
 mod graph;
-mod parallel;
 mod short;
 mod tokenizer;
 

@@ -4,6 +4,7 @@
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Embedding, Linear, VarBuilder};
 
+use super::super::gated::{gated, Gate};
 use super::super::ops::{self, Norm};
 use super::{Config, PositionEmbedding, Version, MASK_RATIO_TRAIN};
 
@@ -256,8 +257,8 @@ impl FeedForward {
                 width,
             } => {
                 let u = intermediate.forward(h)?;
-                let gate = u.narrow(2, 0, *width)?.silu()?;
-                output.forward(&(gate * u.narrow(2, *width, *width)?)?)
+                debug_assert_eq!(u.dim(2)?, 2 * width);
+                output.forward(&gated(&u, Gate::Silu)?)
             }
         }
     }
