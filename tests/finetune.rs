@@ -78,6 +78,42 @@ fn first_layer_gets_gradients(dir: &Path) {
         "{}: graph and inference paths differ by {diff}",
         dir.display()
     );
+    every_first_layer_var_is_read(dir, &vars, &classifier, &ids, &mask);
+}
+
+/// The optimiser updates variables in place, so the forward pass must read each one at
+/// every call: a copy made at load (a transposed or stacked weight) would go stale.
+fn every_first_layer_var_is_read(
+    dir: &Path,
+    vars: &VarMap,
+    classifier: &SequenceClassifier,
+    ids: &candle_core::Tensor,
+    mask: &candle_core::Tensor,
+) {
+    let out = || classifier.model().forward(ids, mask).unwrap().detach();
+    let before = out();
+    let data = vars.data().lock().unwrap();
+    for (name, var) in data.iter().filter(|(name, _)| layer_index(name) == Some(0)) {
+        if name.contains("pos_emb") || name.contains("modulation") || name.contains("inv_freq") {
+            continue;
+        }
+        let saved = var.as_tensor().detach().copy().unwrap();
+        var.set(&saved.affine(1.5, 0.01).unwrap()).unwrap();
+        let moved: f32 = (out() - &before)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar()
+            .unwrap();
+        var.set(&saved).unwrap();
+        assert!(
+            moved > 0.0,
+            "{}: an update of {name} is not read",
+            dir.display()
+        );
+    }
 }
 
 #[test]

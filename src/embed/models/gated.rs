@@ -113,6 +113,7 @@ fn erf(x: f32) -> f32 {
 
 /// e^x for f32 without libm: `x = n·ln2 + r` with |r| ≤ ln2/2, `e^r` by its degree-6 Taylor
 /// polynomial (relative error about 1e-7 there), and `2^n` written into the exponent bits.
+/// Relative error below 3e-7 (tested).
 /// Inputs are clamped to the range where the result is a normal f32.
 fn exp(x: f32) -> f32 {
     // ln 2 = LN2_HI + LN2_LO, LN2_HI = 355/512 so that `n · LN2_HI` is exact for the n here;
@@ -127,7 +128,10 @@ fn exp(x: f32) -> f32 {
     for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
         p = p * r + c;
     }
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2^n from the bits of the float n + 127 + 2^23, whose low 23 bits are the integer
+    // n + 127 (in 1..=254 after the clamp): no float-to-int cast, whose saturating form the
+    // compiler cannot vectorise.
+    p * f32::from_bits((n + (127.0 + 8_388_608.0)).to_bits() << 23)
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! DNABERT-2's layers: embeddings, fused-QKV ALiBi attention, GEGLU MLP, post-LN.
 
 use candle_core::{Tensor, D};
-use candle_nn::{linear, linear_no_bias, Embedding, Linear, Module, VarBuilder};
+use candle_nn::{Embedding, Module, VarBuilder};
 
 use super::super::gated::{gated, Gate};
-use super::super::ops::{self, Norm};
+use super::super::ops::{self, dense, dense_no_bias, Dense, Norm};
 use super::Config;
 
 /// `bert.embeddings`: word embedding plus token type 0, then LayerNorm.
@@ -40,7 +40,7 @@ impl Embeddings {
 /// `attention.self`: the fused `Wqkv` projection and scaled dot-product attention.
 pub(super) struct SelfAttention {
     /// Output columns are `[q | k | v]`; head `h` is `h*dh..(h+1)*dh` inside each block.
-    wqkv: Linear,
+    wqkv: Dense,
     heads: usize,
     head_dim: usize,
 }
@@ -48,7 +48,7 @@ pub(super) struct SelfAttention {
 impl SelfAttention {
     pub(super) fn load(vb: VarBuilder, cfg: &Config) -> candle_core::Result<Self> {
         Ok(SelfAttention {
-            wqkv: linear(cfg.hidden_size, 3 * cfg.hidden_size, vb.pp("Wqkv"))?,
+            wqkv: dense(cfg.hidden_size, 3 * cfg.hidden_size, vb.pp("Wqkv"))?,
             heads: cfg.num_attention_heads,
             head_dim: cfg.head_dim(),
         })
@@ -75,7 +75,7 @@ impl SelfAttention {
 
 /// A dense projection, then LayerNorm over it plus the residual (post-LN).
 pub(super) struct DenseResidualNorm {
-    dense: Linear,
+    dense: Dense,
     layer_norm: Norm,
 }
 
@@ -98,7 +98,7 @@ impl Attention {
         Ok(Attention {
             self_attention: SelfAttention::load(vb.pp("self"), cfg)?,
             output: DenseResidualNorm {
-                dense: linear(cfg.hidden_size, cfg.hidden_size, out.pp("dense"))?,
+                dense: dense(cfg.hidden_size, cfg.hidden_size, out.pp("dense"))?,
                 layer_norm: Norm::load(cfg.hidden_size, cfg.layer_norm_eps, out.pp("LayerNorm"))?,
             },
         })
@@ -113,7 +113,7 @@ impl Attention {
 /// `mlp`: GEGLU, `wo` and LayerNorm.
 pub(super) struct Mlp {
     /// No bias; output columns are `[gated | linear]`, `intermediate_size` each.
-    gated_layers: Linear,
+    gated_layers: Dense,
     /// `wo` + `layernorm`.
     output: DenseResidualNorm,
     intermediate: usize,
@@ -123,9 +123,9 @@ impl Mlp {
     pub(super) fn load(vb: VarBuilder, cfg: &Config) -> candle_core::Result<Self> {
         let (d, i) = (cfg.hidden_size, cfg.intermediate_size);
         Ok(Mlp {
-            gated_layers: linear_no_bias(d, 2 * i, vb.pp("gated_layers"))?,
+            gated_layers: dense_no_bias(d, 2 * i, vb.pp("gated_layers"))?,
             output: DenseResidualNorm {
-                dense: linear(i, d, vb.pp("wo"))?,
+                dense: dense(i, d, vb.pp("wo"))?,
                 layer_norm: Norm::load(d, cfg.layer_norm_eps, vb.pp("layernorm"))?,
             },
             intermediate: i,

@@ -4,9 +4,9 @@
 //! operator, which only changes the layout, not the arithmetic.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{embedding, linear, Embedding, Linear, VarBuilder};
+use candle_nn::{embedding, Embedding, VarBuilder};
 
-use super::super::ops::Norm;
+use super::super::ops::{dense, Dense, Norm};
 use super::act::gelu_tanh;
 use super::conv::LongConv;
 use super::filter::ImplicitFilter;
@@ -20,10 +20,10 @@ const BLOCK_NORM_EPS: f64 = 1e-5;
 
 /// `mixer`: the order-2 Hyena operator.
 pub struct HyenaOperator {
-    in_proj: Linear,
+    in_proj: Dense,
     short_filter: ShortConv,
     long_conv: LongConv,
-    out_proj: Linear,
+    out_proj: Dense,
     d: usize,
     /// The short filter's `weight` `[3d, 1, 3]` and `bias` as tensors, and the implicit
     /// filter itself: the differentiable path recomputes the taps from them.
@@ -40,10 +40,10 @@ impl HyenaOperator {
         let taps: Vec<f32> = filter.taps()?.flatten_all()?.to_vec1()?;
         let short = vb.pp("short_filter");
         Ok(HyenaOperator {
-            in_proj: linear(d, 3 * d, vb.pp("in_proj"))?,
+            in_proj: dense(d, 3 * d, vb.pp("in_proj"))?,
             short_filter: ShortConv::load(short.clone(), 3 * d)?,
             long_conv: LongConv::new(taps, filter.bias.to_vec1()?, cfg.max_seq_len),
-            out_proj: linear(d, d, vb.pp("out_proj"))?,
+            out_proj: dense(d, d, vb.pp("out_proj"))?,
             d,
             short_weight: short.get((3 * d, 1, 3), "weight")?,
             short_bias: short.get(3 * d, "bias")?,
@@ -81,16 +81,16 @@ impl HyenaOperator {
 
 /// `mlp`: fc1, tanh-approximated GELU, fc2.
 pub struct HyenaMlp {
-    fc1: Linear,
-    fc2: Linear,
+    fc1: Dense,
+    fc2: Dense,
 }
 
 impl HyenaMlp {
     pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
         let inner = cfg.inner_size();
         Ok(HyenaMlp {
-            fc1: linear(cfg.d_model, inner, vb.pp("fc1"))?,
-            fc2: linear(inner, cfg.d_model, vb.pp("fc2"))?,
+            fc1: dense(cfg.d_model, inner, vb.pp("fc1"))?,
+            fc2: dense(inner, cfg.d_model, vb.pp("fc2"))?,
         })
     }
 

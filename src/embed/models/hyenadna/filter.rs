@@ -6,8 +6,9 @@
 //! first `T` rows of one `[max_seq_len, d]` table, which [`ImplicitFilter::taps`] computes once.
 
 use candle_core::{DType, Device, Module, Result, Tensor, D};
-use candle_nn::{linear, linear_no_bias, Linear, VarBuilder};
+use candle_nn::VarBuilder;
 
+use super::super::ops::{dense, dense_no_bias, Dense};
 use super::Config;
 
 /// Shift added to the decay window (`HyenaExponentialModulation.shift`).
@@ -25,7 +26,7 @@ pub struct ImplicitFilter {
     /// `pos_emb.t` `[L, 1]`.
     t: Tensor,
     /// `implicit_filter.{0,2,4,..}`; every one but the last is followed by the sine.
-    layers: Vec<Linear>,
+    layers: Vec<Dense>,
     /// The one `freq` `[1, filter_order]` shared by every sine (`implicit_filter.1.freq`).
     freq: Tensor,
     /// `modulation.deltas` `[1, 1, d]`.
@@ -58,16 +59,16 @@ impl ImplicitFilter {
             true => mlp.get((1, cfg.filter_order), "1.freq")?,
             false => Tensor::full(cfg.activation_freq as f32, (1, cfg.filter_order), &dev)?,
         };
-        let mut layers = vec![linear(cfg.emb_dim, cfg.filter_order, mlp.pp("0"))?];
+        let mut layers = vec![dense(cfg.emb_dim, cfg.filter_order, mlp.pp("0"))?];
         for i in 0..cfg.num_inner_mlps {
-            layers.push(linear(
+            layers.push(dense(
                 cfg.filter_order,
                 cfg.filter_order,
                 mlp.pp(2 * i + 2),
             )?);
         }
         let last = 2 * cfg.num_inner_mlps + 2;
-        layers.push(linear_no_bias(cfg.filter_order, cfg.d_model, mlp.pp(last))?);
+        layers.push(dense_no_bias(cfg.filter_order, cfg.d_model, mlp.pp(last))?);
         let bias = vb.get(cfg.d_model, "bias")?;
         Ok(ImplicitFilter {
             z: z.squeeze(0)?,

@@ -2,10 +2,10 @@
 //! FFN, and the encoder stack.
 
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{Embedding, Linear, VarBuilder};
+use candle_nn::{Embedding, VarBuilder};
 
 use super::super::gated::{gated, Gate};
-use super::super::ops::{self, Norm};
+use super::super::ops::{self, dense, dense_no_bias, Dense, Norm};
 use super::{Config, PositionEmbedding, Version, MASK_RATIO_TRAIN};
 
 type CResult<T> = candle_core::Result<T>;
@@ -146,14 +146,68 @@ pub(super) fn attention_bias(mask: &Tensor) -> CResult<Tensor> {
         .unsqueeze(1)
 }
 
+/// `query`, `key` and `value` as one `[3d, d]` matmul. The query part is scaled by
+/// `head_dim^-0.5`, which the reference applies to the query before rotary (the two commute,
+/// and for power-of-two head sizes the scaling is exact).
+struct Qkv {
+    /// Constant weights: stacked and scaled once, at load.
+    fused: Option<Dense>,
+    /// Trainable weights (fine-tuning): the variables themselves, stacked at each forward so
+    /// that the optimiser's in-place updates are read.
+    parts: Vec<(Tensor, Tensor)>,
+    q_scale: f64,
+}
+
+impl Qkv {
+    fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
+        let d = cfg.hidden_size;
+        let parts = ["query", "key", "value"]
+            .into_iter()
+            .map(|name| {
+                Ok((
+                    vb.pp(name).get((d, d), "weight")?,
+                    vb.pp(name).get(d, "bias")?,
+                ))
+            })
+            .collect::<CResult<Vec<_>>>()?;
+        let mut qkv = Qkv {
+            fused: None,
+            parts,
+            q_scale: (cfg.head_dim() as f64).powf(-0.5),
+        };
+        if !qkv.parts[0].0.track_op() {
+            qkv.fused = Some(qkv.stack()?);
+            qkv.parts.clear();
+        }
+        Ok(qkv)
+    }
+
+    fn stack(&self) -> CResult<Dense> {
+        let scaled = |t: &Tensor, i: usize| match i {
+            0 => t.affine(self.q_scale, 0.0),
+            _ => Ok(t.clone()),
+        };
+        let (mut w, mut b) = (Vec::new(), Vec::new());
+        for (i, (wi, bi)) in self.parts.iter().enumerate() {
+            w.push(scaled(wi, i)?);
+            b.push(scaled(bi, i)?);
+        }
+        Dense::new(Tensor::cat(&w, 0)?, Some(Tensor::cat(&b, 0)?))
+    }
+
+    fn forward(&self, x: &Tensor) -> CResult<Tensor> {
+        match &self.fused {
+            Some(fused) => fused.forward(x),
+            None => self.stack()?.forward(x),
+        }
+    }
+}
+
 /// Pre-LN self-attention with its residual.
 pub(super) struct Attention {
     layer_norm: Norm,
-    /// query, key and value stacked into one `[3d, d]` matmul; the query part is pre-scaled
-    /// by `head_dim^-0.5`, which the reference applies to the query before rotary (the two
-    /// commute, and for power-of-two head sizes the scaling is exact).
-    qkv: Linear,
-    output: Linear,
+    qkv: Qkv,
+    output: Dense,
     heads: usize,
     head_dim: usize,
 }
@@ -161,22 +215,10 @@ pub(super) struct Attention {
 impl Attention {
     pub(super) fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
         let d = cfg.hidden_size;
-        let projection = |name: &str, scale: f64| -> CResult<(Tensor, Tensor)> {
-            let vb = vb.pp("self").pp(name);
-            Ok((
-                vb.get((d, d), "weight")?.affine(scale, 0.0)?,
-                vb.get(d, "bias")?.affine(scale, 0.0)?,
-            ))
-        };
-        let q = projection("query", (cfg.head_dim() as f64).powf(-0.5))?;
-        let k = projection("key", 1.0)?;
-        let v = projection("value", 1.0)?;
-        let weight = Tensor::cat(&[&q.0, &k.0, &v.0], 0)?;
-        let bias = Tensor::cat(&[&q.1, &k.1, &v.1], 0)?;
         Ok(Attention {
             layer_norm: Norm::load(d, cfg.layer_norm_eps, vb.pp("LayerNorm"))?,
-            qkv: Linear::new(weight, Some(bias)),
-            output: candle_nn::linear(d, d, vb.pp("output").pp("dense"))?,
+            qkv: Qkv::load(vb.pp("self"), cfg)?,
+            output: dense(d, d, vb.pp("output").pp("dense"))?,
             heads: cfg.num_attention_heads,
             head_dim: cfg.head_dim(),
         })
@@ -211,14 +253,11 @@ impl Attention {
 /// The FFN after `LayerNorm`, without its residual.
 pub(super) enum FeedForward {
     /// v1: `output.dense(gelu_erf(intermediate.dense(h)))`.
-    Gelu {
-        intermediate: Linear,
-        output: Linear,
-    },
+    Gelu { intermediate: Dense, output: Dense },
     /// v2: `intermediate.dense` gives `[u1 | u2]`; `output.dense(silu(u1) * u2)`.
     SwiGlu {
-        intermediate: Linear,
-        output: Linear,
+        intermediate: Dense,
+        output: Dense,
         width: usize,
     },
 }
@@ -227,8 +266,8 @@ impl FeedForward {
     pub(super) fn load(vb: VarBuilder, cfg: &Config) -> CResult<Self> {
         let (d, width) = (cfg.hidden_size, cfg.intermediate_size);
         let linear = |i: usize, o: usize, vb: VarBuilder| match cfg.add_bias_fnn.unwrap_or(true) {
-            true => candle_nn::linear(i, o, vb),
-            false => candle_nn::linear_no_bias(i, o, vb),
+            true => dense(i, o, vb),
+            false => dense_no_bias(i, o, vb),
         };
         let output = linear(width, d, vb.pp("output").pp("dense"))?;
         let vb = vb.pp("intermediate").pp("dense");
