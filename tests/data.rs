@@ -170,7 +170,9 @@ fn index_search_and_classify_real_promoters() {
         .filter(|(r, t)| r["label"] == *t)
         .count();
     let accuracy = correct as f64 / rows.len() as f64;
-    assert!(accuracy > 0.65, "prom_300_tata test accuracy {accuracy}");
+    // 0.799 measured (BENCHMARKS.md); without the positional profile it was 0.715, which
+    // this bound would catch.
+    assert!(accuracy > 0.76, "prom_300_tata test accuracy {accuracy}");
 }
 
 #[test]

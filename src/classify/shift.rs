@@ -9,7 +9,7 @@
 //!
 //! Measured with the composition embedder (BENCHMARKS.md): in-distribution test sets give RMS
 //! 0.016-0.045 and ratios 0.9-1.5; the GUE → Genomic Benchmarks promoter shift gives RMS 0.21
-//! and a ratio of 215.
+//! and a ratio of 210.
 
 use serde::Serialize;
 
