@@ -65,14 +65,7 @@ fn first_layer_gets_gradients(dir: &Path) {
     let (ids, mask) = pad_batch(&tokens, frozen.pad_id(), &Device::Cpu).unwrap();
     let fast = masked_mean(&frozen.forward(&ids, &mask).unwrap(), &mask).unwrap();
     let slow = masked_mean(&classifier.model().forward(&ids, &mask).unwrap(), &mask).unwrap();
-    let diff: f32 = (fast - slow.detach())
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar()
-        .unwrap();
+    let diff = common::max_diff(&fast, &slow.detach());
     assert!(
         diff < 1e-4,
         "{}: graph and inference paths differ by {diff}",
@@ -99,14 +92,7 @@ fn every_first_layer_var_is_read(
         }
         let saved = var.as_tensor().detach().copy().unwrap();
         var.set(&saved.affine(1.5, 0.01).unwrap()).unwrap();
-        let moved: f32 = (out() - &before)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap();
+        let moved = common::max_diff(&out(), &before);
         var.set(&saved).unwrap();
         assert!(
             moved > 0.0,

@@ -1,21 +1,16 @@
 //! Numerical parity of the DNABERT-2 port with the reference PyTorch outputs stored in the
 //! fixture folders under `GENOVEC_SHARED` (default `../shared` beside the crate).
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use candle_core::{DType, Device, IndexOp, Tensor};
+use common::{max_diff, model_fixture};
 use genovec::embed::models::dnabert2::Dnabert2;
 use genovec::embed::models::{masked_mean, pad_batch, LanguageModel};
 
 const TOLERANCE: f32 = 1e-4;
-
-fn fixture(name: &str) -> PathBuf {
-    let shared = std::env::var_os("GENOVEC_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    shared.join("fixtures/models").join(name)
-}
 
 /// `inputs.json` as JSON.
 fn inputs(dir: &std::path::Path) -> serde_json::Value {
@@ -30,12 +25,6 @@ fn ids(value: &serde_json::Value) -> Vec<u32> {
         .iter()
         .map(|v| v.as_u64().expect("id") as u32)
         .collect()
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims(), "shapes");
-    let d = (a - b).unwrap().abs().unwrap().flatten_all().unwrap();
-    d.max(0).unwrap().to_scalar().unwrap()
 }
 
 /// Each sequence alone: exact token ids, then last hidden state and pooled within tolerance.
@@ -127,7 +116,7 @@ fn check_batch(model: &Dnabert2, input: &serde_json::Value, expected: &HashMap<S
 #[test]
 #[ignore = "needs GENOVEC_SHARED"]
 fn parity_dnabert2_tiny() {
-    let dir = fixture("dnabert2_tiny");
+    let dir = model_fixture("dnabert2_tiny");
     let model = Dnabert2::load(&dir, &Device::Cpu).expect("fixture loads");
     let expected =
         candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();

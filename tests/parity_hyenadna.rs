@@ -7,42 +7,18 @@
 //!
 //! Run with `cargo test --release --test parity_hyenadna -- --include-ignored`.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+mod common;
 
-use candle_core::{DType, Device, Tensor};
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use common::{anticapt_checkpoint, max_diff, model_fixture};
 use genovec::embed::models::hyenadna::HyenaDna;
 use genovec::embed::models::{masked_mean, pad_batch, LanguageModel};
 
 /// Tolerance on last hidden states and pooled vectors (the fixture READMEs suggest 1e-4).
 const ATOL: f32 = 1e-4;
-
-fn shared() -> PathBuf {
-    std::env::var_os("GENOVEC_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    shared().join("fixtures/models").join(name)
-}
-
-/// The anticapt checkpoint folder, which must have been fetched.
-fn anticapt_checkpoint() -> PathBuf {
-    let dir = std::env::var_os("GENOVEC_ANTICAPT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/anticapt/finetuned_hyenadna")
-        });
-    assert!(
-        dir.join("pytorch_model.bin").is_file() && dir.join("config.json").is_file(),
-        "the anticapt HyenaDNA checkpoint is not in {} (GPL-3.0, so not in the fixtures): run \
-         benches/fetch_anticapt.sh, or point GENOVEC_ANTICAPT at a folder with its config.json \
-         and pytorch_model.bin",
-        dir.display()
-    );
-    dir
-}
 
 /// `inputs.json` and `expected.safetensors` of a fixture.
 struct Fixture {
@@ -76,19 +52,6 @@ fn ids(value: &serde_json::Value) -> Vec<u32> {
         .iter()
         .map(|x| x.as_u64().unwrap() as u32)
         .collect()
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims(), "shapes");
-    let d = (a.to_dtype(DType::F32).unwrap() - b.to_dtype(DType::F32).unwrap()).unwrap();
-    d.abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
 }
 
 /// Token ids, single-sequence outputs and the right-padded batch against the reference.
@@ -180,7 +143,7 @@ fn check_batch(model: &HyenaDna, fx: &Fixture, by_name: &HashMap<String, Vec<u32
 #[test]
 #[ignore = "needs GENOVEC_SHARED"]
 fn parity_hyenadna_tiny() {
-    let dir = fixture("hyenadna_tiny");
+    let dir = model_fixture("hyenadna_tiny");
     let model = HyenaDna::load(&dir, &Device::Cpu).unwrap();
     assert_eq!((model.hidden_size(), model.max_bases()), (64, 1023));
     check_parity(&model, &dir);
@@ -191,5 +154,5 @@ fn parity_hyenadna_tiny() {
 fn parity_hyenadna_anticapt() {
     let model = HyenaDna::load(&anticapt_checkpoint(), &Device::Cpu).unwrap();
     assert_eq!((model.hidden_size(), model.max_bases()), (128, 1025));
-    check_parity(&model, &fixture("hyenadna_anticapt"));
+    check_parity(&model, &model_fixture("hyenadna_anticapt"));
 }

@@ -2,36 +2,18 @@
 //! `nt_v1_tiny` and `nt_v2_tiny` fixtures: token ids exactly, hidden states and pooled
 //! embeddings within 1e-4, one sequence at a time and as a right-padded batch.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 use candle_core::{Device, IndexOp, Tensor};
+use common::{max_diff, model_fixture};
 use genovec::embed::models::nt::NucleotideTransformer;
 use genovec::embed::models::{masked_mean, pad_batch};
 use genovec::embed::LanguageModel;
 use serde_json::Value;
 
 const TOLERANCE: f32 = 1e-4;
-
-/// A fixture folder under `GENOVEC_SHARED` (default `../shared` beside the crate).
-fn fixture(name: &str) -> PathBuf {
-    let shared = std::env::var_os("GENOVEC_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    shared.join("fixtures/models").join(name)
-}
-
-fn max_diff(got: &Tensor, want: &Tensor) -> f32 {
-    assert_eq!(got.dims(), want.dims(), "shapes");
-    (got - want)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
-}
 
 fn ids(value: &Value) -> Vec<u32> {
     value
@@ -52,7 +34,7 @@ struct Fixture {
 
 impl Fixture {
     fn load(name: &'static str) -> Fixture {
-        let dir = fixture(name);
+        let dir = model_fixture(name);
         let model = NucleotideTransformer::load(&dir, &Device::Cpu).expect("model loads");
         let expected =
             candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu).unwrap();

@@ -75,6 +75,20 @@ pub fn committed(stderr: &str) -> Vec<usize> {
         .collect()
 }
 
+/// `max |a − b|` over two tensors of the same shape, compared in f32.
+pub fn max_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims(), "shapes");
+    let f32 = |t: &candle_core::Tensor| t.to_dtype(candle_core::DType::F32).unwrap();
+    (f32(a) - f32(b))
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
 /// A model parity fixture folder under the shared folder.
 pub fn model_fixture(name: &str) -> PathBuf {
     shared().join("fixtures/models").join(name)
