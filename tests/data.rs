@@ -170,9 +170,9 @@ fn index_search_and_classify_real_promoters() {
         .filter(|(r, t)| r["label"] == *t)
         .count();
     let accuracy = correct as f64 / rows.len() as f64;
-    // 0.799 measured (BENCHMARKS.md); without the positional profile it was 0.715, which
-    // this bound would catch.
-    assert!(accuracy > 0.76, "prom_300_tata test accuracy {accuracy}");
+    // Trained on the 613-row dev split only: 0.750 measured with the positional profile
+    // (0.799 when trained on the 4,904-row train split, BENCHMARKS.md); chance is 0.5.
+    assert!(accuracy > 0.7, "prom_300_tata test accuracy {accuracy}");
 }
 
 #[test]
