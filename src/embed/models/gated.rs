@@ -119,7 +119,7 @@ fn exp(x: f32) -> f32 {
     // ln 2 = LN2_HI + LN2_LO, LN2_HI = 355/512 so that `n · LN2_HI` is exact for the n here;
     // LN2_LO is ln 2 − 355/512 to f32 precision (not `LN_2 − LN2_HI`, which would carry
     // `LN_2`'s own rounding error, multiplied by n).
-    const LN2_HI: f32 = 0.693_359_375;
+    const LN2_HI: f32 = 355.0 / 512.0;
     const LN2_LO: f32 = -2.121_944_4e-4;
     // Adding 1.5·2^23 rounds an f32 of magnitude below 2^22 to an integer (to nearest): plain
     // arithmetic, where `floor` is a libm call on baseline x86-64 and blocks vectorisation.
