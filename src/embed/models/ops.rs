@@ -7,8 +7,20 @@
 //! ([`Tensor::track_op`]), so these helpers switch to the slow forms exactly then; inference
 //! over constant weights keeps the fast kernels. Both forms compute the same function.
 
-use candle_core::{Result, Tensor, D};
+use candle_core::{CpuStorage, Layout, Result, Tensor, D};
 use candle_nn::{LayerNorm, Module, VarBuilder};
+
+/// The f32 values of a contiguous CPU tensor, for the `cpu_fwd` of a custom op named `op`.
+pub(crate) fn contiguous_f32<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    op: &str,
+) -> Result<&'a [f32]> {
+    let (start, end) = layout
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg(format!("{op}: input not contiguous")))?;
+    Ok(&storage.as_slice::<f32>()?[start..end])
+}
 
 /// A linear layer `x·Wᵀ + b` over the last axis, like `candle_nn::Linear`, but a constant
 /// weight is stored transposed, `[in, out]` and contiguous, and the input is flattened to one

@@ -1,6 +1,6 @@
 //! DNABERT-2's layers: embeddings, fused-QKV ALiBi attention, GEGLU MLP, post-LN.
 
-use candle_core::{Tensor, D};
+use candle_core::Tensor;
 use candle_nn::{Embedding, Module, VarBuilder};
 
 use super::super::gated::{gated, Gate};
@@ -116,7 +116,6 @@ pub(super) struct Mlp {
     gated_layers: Dense,
     /// `wo` + `layernorm`.
     output: DenseResidualNorm,
-    intermediate: usize,
 }
 
 impl Mlp {
@@ -128,13 +127,11 @@ impl Mlp {
                 dense: dense(i, d, vb.pp("wo"))?,
                 layer_norm: Norm::load(d, cfg.layer_norm_eps, vb.pp("layernorm"))?,
             },
-            intermediate: i,
         })
     }
 
     pub(super) fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let g = self.gated_layers.forward(x)?;
-        debug_assert_eq!(g.dim(D::Minus1)?, 2 * self.intermediate);
         // The reference uses nn.GELU() (exact erf); candle's `gelu` is the tanh approximation.
         let h = gated(&g, Gate::GeluErf)?;
         self.output.forward(&h, x)

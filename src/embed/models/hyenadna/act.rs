@@ -7,6 +7,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
+use crate::embed::models::ops::contiguous_f32;
 use crate::embed::models::parallel::{in_parallel, thread_count};
 
 /// `√(2/π)`.
@@ -75,10 +76,7 @@ impl CustomOp1 for GeluTanh {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (start, end) = layout
-            .contiguous_offsets()
-            .ok_or_else(|| candle_core::Error::Msg("gelu: input not contiguous".into()))?;
-        let y = storage.as_slice::<f32>()?[start..end]
+        let y = contiguous_f32(storage, layout, "gelu")?
             .iter()
             .map(|&x| gelu(x))
             .collect();

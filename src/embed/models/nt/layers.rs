@@ -149,13 +149,15 @@ pub(super) fn attention_bias(mask: &Tensor) -> CResult<Tensor> {
 /// `query`, `key` and `value` as one `[3d, d]` matmul. The query part is scaled by
 /// `head_dim^-0.5`, which the reference applies to the query before rotary (the two commute,
 /// and for power-of-two head sizes the scaling is exact).
-struct Qkv {
+enum Qkv {
     /// Constant weights: stacked and scaled once, at load.
-    fused: Option<Dense>,
-    /// Trainable weights (fine-tuning): the variables themselves, stacked at each forward so
-    /// that the optimiser's in-place updates are read.
-    parts: Vec<(Tensor, Tensor)>,
-    q_scale: f64,
+    Fused(Dense),
+    /// Trainable weights (fine-tuning): the variables themselves (weight, bias per
+    /// projection), stacked at each forward so that the optimiser's in-place updates are read.
+    Trainable {
+        parts: Vec<(Tensor, Tensor)>,
+        q_scale: f64,
+    },
 }
 
 impl Qkv {
@@ -170,37 +172,30 @@ impl Qkv {
                 ))
             })
             .collect::<CResult<Vec<_>>>()?;
-        let mut qkv = Qkv {
-            fused: None,
-            parts,
-            q_scale: (cfg.head_dim() as f64).powf(-0.5),
-        };
-        if !qkv.parts[0].0.track_op() {
-            qkv.fused = Some(qkv.stack()?);
-            qkv.parts.clear();
-        }
-        Ok(qkv)
-    }
-
-    fn stack(&self) -> CResult<Dense> {
-        let scaled = |t: &Tensor, i: usize| match i {
-            0 => t.affine(self.q_scale, 0.0),
-            _ => Ok(t.clone()),
-        };
-        let (mut w, mut b) = (Vec::new(), Vec::new());
-        for (i, (wi, bi)) in self.parts.iter().enumerate() {
-            w.push(scaled(wi, i)?);
-            b.push(scaled(bi, i)?);
-        }
-        Dense::new(Tensor::cat(&w, 0)?, Some(Tensor::cat(&b, 0)?))
+        let q_scale = (cfg.head_dim() as f64).powf(-0.5);
+        Ok(match parts[0].0.track_op() {
+            true => Qkv::Trainable { parts, q_scale },
+            false => Qkv::Fused(stack(&parts, q_scale)?),
+        })
     }
 
     fn forward(&self, x: &Tensor) -> CResult<Tensor> {
-        match &self.fused {
-            Some(fused) => fused.forward(x),
-            None => self.stack()?.forward(x),
+        match self {
+            Qkv::Fused(fused) => fused.forward(x),
+            Qkv::Trainable { parts, q_scale } => stack(parts, *q_scale)?.forward(x),
         }
     }
+}
+
+/// `[q_scale·Wq; Wk; Wv]` and the biases alike, as one layer.
+fn stack(parts: &[(Tensor, Tensor)], q_scale: f64) -> CResult<Dense> {
+    let scale = |i: usize| if i == 0 { q_scale } else { 1.0 };
+    let (mut w, mut b) = (Vec::new(), Vec::new());
+    for (i, (wi, bi)) in parts.iter().enumerate() {
+        w.push(wi.affine(scale(i), 0.0)?);
+        b.push(bi.affine(scale(i), 0.0)?);
+    }
+    Dense::new(Tensor::cat(&w, 0)?, Some(Tensor::cat(&b, 0)?))
 }
 
 /// Pre-LN self-attention with its residual.
@@ -255,11 +250,7 @@ pub(super) enum FeedForward {
     /// v1: `output.dense(gelu_erf(intermediate.dense(h)))`.
     Gelu { intermediate: Dense, output: Dense },
     /// v2: `intermediate.dense` gives `[u1 | u2]`; `output.dense(silu(u1) * u2)`.
-    SwiGlu {
-        intermediate: Dense,
-        output: Dense,
-        width: usize,
-    },
+    SwiGlu { intermediate: Dense, output: Dense },
 }
 
 impl FeedForward {
@@ -279,7 +270,6 @@ impl FeedForward {
             Version::V2 => FeedForward::SwiGlu {
                 intermediate: linear(d, 2 * width, vb)?,
                 output,
-                width,
             },
         })
     }
@@ -293,12 +283,7 @@ impl FeedForward {
             FeedForward::SwiGlu {
                 intermediate,
                 output,
-                width,
-            } => {
-                let u = intermediate.forward(h)?;
-                debug_assert_eq!(u.dim(2)?, 2 * width);
-                output.forward(&gated(&u, Gate::Silu)?)
-            }
+            } => output.forward(&gated(&intermediate.forward(h)?, Gate::Silu)?),
         }
     }
 }
