@@ -39,6 +39,10 @@ use genovec::embed::Embedder;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// The `genovec` binary's allocator (src/main.rs), so the bench times what the CLI runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const POOL: usize = 32;
 
 /// One timed call: a batch of sequences to their pooled vectors.

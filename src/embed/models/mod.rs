@@ -20,6 +20,7 @@ pub mod hyenadna;
 pub mod nt;
 mod ops;
 mod parallel;
+mod unpad;
 mod window;
 
 use std::path::Path;

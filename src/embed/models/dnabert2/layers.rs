@@ -5,7 +5,8 @@ use candle_nn::{Embedding, Module, VarBuilder};
 
 use super::super::gated::{gated, Gate};
 use super::super::ops::{self, dense, dense_no_bias, Dense, Norm};
-use super::Config;
+use super::super::unpad::Unpadded;
+use super::{Alibi, Config};
 
 /// `bert.embeddings`: word embedding plus token type 0, then LayerNorm.
 pub(super) struct Embeddings {
@@ -29,9 +30,9 @@ impl Embeddings {
         })
     }
 
-    /// `ids` `[B, T]` to flat hidden states `[B*T, d]`.
+    /// Token ids `[N]` to hidden states `[N, d]`.
     pub(super) fn forward(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
-        let words = self.word_embeddings.forward(&ids.flatten_all()?)?;
+        let words = self.word_embeddings.forward(ids)?;
         self.layer_norm
             .forward(&words.broadcast_add(&self.token_type)?)
     }
@@ -54,22 +55,38 @@ impl SelfAttention {
         })
     }
 
-    /// `x` `[B*T, d]` with `bias` `[B, H, T, T]` to the attention context `[B*T, d]`.
-    pub(super) fn forward(&self, x: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, _, t, _) = bias.dims4()?;
-        let qkv = self
-            .wqkv
-            .forward(x)?
-            .reshape((b, t, 3, self.heads, self.head_dim))?;
-        // [3, B, H, T, dh]: one copy, then q, k and v are contiguous views of it.
-        let qkv = qkv.permute((2, 0, 3, 1, 4))?.contiguous()?;
+    /// `x` `[N, d]` (the real tokens of `rows`) to the attention context `[N, d]`. Each
+    /// sequence attends only to its own tokens.
+    pub(super) fn forward(
+        &self,
+        x: &Tensor,
+        rows: &Unpadded,
+        alibi: &Alibi,
+    ) -> candle_core::Result<Tensor> {
+        let qkv = self.wqkv.forward(x)?;
+        let contexts = rows
+            .segments()
+            .filter(|&(_, len)| len > 0)
+            .map(|(start, len)| self.attend(&qkv.narrow(0, start, len)?, alibi.get(len)))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Tensor::cat(&contexts, 0)
+    }
+
+    /// One sequence's `qkv` `[L, 3d]` with its ALiBi `bias` `[H, L, L]` to `[L, d]`.
+    fn attend(&self, qkv: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
+        let len = qkv.dim(0)?;
+        // [3, H, L, dh]: one copy, then q, k and v are contiguous views of it.
+        let qkv = qkv
+            .reshape((len, 3, self.heads, self.head_dim))?
+            .permute((1, 2, 0, 3))?
+            .contiguous()?;
         let scale = 1.0 / (self.head_dim as f64).sqrt();
         let q = (qkv.get(0)? * scale)?;
         let (k, v) = (qkv.get(1)?, qkv.get(2)?);
         let scores = q.matmul(&k.t()?)?.add(bias)?;
         let probs = ops::softmax_last_dim(&scores)?;
-        let context = probs.matmul(&v)?.transpose(1, 2)?;
-        context.reshape((b * t, self.heads * self.head_dim))
+        let context = probs.matmul(&v)?.transpose(0, 1)?;
+        context.reshape((len, self.heads * self.head_dim))
     }
 }
 
@@ -104,9 +121,14 @@ impl Attention {
         })
     }
 
-    pub(super) fn forward(&self, x: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
+    pub(super) fn forward(
+        &self,
+        x: &Tensor,
+        rows: &Unpadded,
+        alibi: &Alibi,
+    ) -> candle_core::Result<Tensor> {
         self.output
-            .forward(&self.self_attention.forward(x, bias)?, x)
+            .forward(&self.self_attention.forward(x, rows, alibi)?, x)
     }
 }
 
@@ -152,7 +174,12 @@ impl Layer {
         })
     }
 
-    pub(super) fn forward(&self, x: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
-        self.mlp.forward(&self.attention.forward(x, bias)?)
+    pub(super) fn forward(
+        &self,
+        x: &Tensor,
+        rows: &Unpadded,
+        alibi: &Alibi,
+    ) -> candle_core::Result<Tensor> {
+        self.mlp.forward(&self.attention.forward(x, rows, alibi)?)
     }
 }

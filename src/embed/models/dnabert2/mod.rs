@@ -8,19 +8,22 @@
 //! * ALiBi is rebuilt for every input length, as the reference does when an input is longer
 //!   than `alibi_starting_size`; it is not a stored tensor.
 //!
-//! Hidden states stay flat, `[B*T, d]`, between layers so that every projection is one 2-D
-//! matmul; only attention reshapes to `[B, H, T, dh]`.
+//! Hidden states stay flat between layers, and hold only the real tokens (`[N, d]`, see
+//! [`Unpadded`]), so that every projection is one 2-D matmul that skips the padding, as the
+//! reference's `unpad_input` does; attention reshapes each sequence to `[H, L, dh]`.
 
 mod layers;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use serde::Deserialize;
 use tokenizers::Tokenizer;
 
 use super::checkpoint::{read_config, weights_builder};
+use super::unpad::Unpadded;
 use super::LanguageModel;
 use crate::{Error, Result};
 use layers::{Embeddings, Layer};
@@ -52,10 +55,6 @@ impl Config {
     }
 }
 
-/// Additive attention bias on padded keys, as in the reference (`(1 - mask) * -10000`).
-/// Its softmax weight underflows to exactly 0 in f32, so real rows ignore the padding.
-const MASKED: f64 = -10000.0;
-
 /// ALiBi slopes of MosaicBERT (`_get_alibi_head_slopes`): a geometric series from
 /// `2^(-8/n)` for a power of two `n`; otherwise the series of the power of two below `n`,
 /// followed by every other slope of the series for twice that power.
@@ -80,7 +79,7 @@ pub fn alibi_slopes(n_heads: usize) -> Vec<f32> {
     slopes.into_iter().map(|s| s as f32).collect()
 }
 
-/// The ALiBi bias `[1, H, T, T]`: `-slope_h * |i - j|`, symmetric (bidirectional).
+/// The ALiBi bias `[H, T, T]`: `-slope_h * |i - j|`, symmetric (bidirectional).
 fn alibi_bias(slopes: &[f32], len: usize, device: &Device) -> candle_core::Result<Tensor> {
     let mut bias = Vec::with_capacity(slopes.len() * len * len);
     for &slope in slopes {
@@ -88,18 +87,28 @@ fn alibi_bias(slopes: &[f32], len: usize, device: &Device) -> candle_core::Resul
             bias.extend((0..len).map(|j| slope * -(i.abs_diff(j) as f32)));
         }
     }
-    Tensor::from_vec(bias, (1, slopes.len(), len, len), device)
+    Tensor::from_vec(bias, (slopes.len(), len, len), device)
 }
 
-/// ALiBi plus the padding mask, `[B, H, T, T]`, shared by every layer of one forward pass.
-fn attention_bias(mask: &Tensor, slopes: &[f32]) -> candle_core::Result<Tensor> {
-    let (b, t) = mask.dims2()?;
-    // (1 - mask) * MASKED, written as one affine map.
-    let padding = mask
-        .to_dtype(DType::F32)?
-        .affine(-MASKED, MASKED)?
-        .reshape((b, 1, 1, t))?;
-    padding.broadcast_add(&alibi_bias(slopes, t, mask.device())?)
+/// The ALiBi bias of every sequence length in one forward pass, shared by all its layers.
+/// Attention runs on each sequence's own tokens (see [`Unpadded`]), so no padding mask is
+/// added: the reference's `-10000` on padded keys has a softmax weight of exactly 0 in f32.
+pub(super) struct Alibi(BTreeMap<usize, Tensor>);
+
+impl Alibi {
+    fn new(slopes: &[f32], rows: &Unpadded, device: &Device) -> candle_core::Result<Self> {
+        let biases = rows
+            .lengths()
+            .into_iter()
+            .map(|len| Ok((len, alibi_bias(slopes, len, device)?)))
+            .collect::<candle_core::Result<_>>()?;
+        Ok(Alibi(biases))
+    }
+
+    /// The `[H, len, len]` bias; `len` is one of the lengths it was built for.
+    pub(super) fn get(&self, len: usize) -> &Tensor {
+        &self.0[&len]
+    }
 }
 
 /// The DNABERT-2 backbone (`bert.*`) with its tokenizer.
@@ -158,17 +167,16 @@ impl Dnabert2 {
         })
     }
 
+    /// Only the real tokens go through the layers, as in the reference; pad rows of the
+    /// output are zero.
     fn forward_inner(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, t) = ids.dims2()?;
-        let bias = attention_bias(mask, &self.slopes)?;
-        let mut x = self.embeddings.forward(ids)?;
+        let rows = Unpadded::new(mask)?;
+        let alibi = Alibi::new(&self.slopes, &rows, ids.device())?;
+        let mut x = self.embeddings.forward(&rows.gather(&ids.flatten_all()?)?)?;
         for layer in &self.layers {
-            x = layer.forward(&x, &bias)?;
+            x = layer.forward(&x, &rows, &alibi)?;
         }
-        // Pad rows are zero, as in the reference (which never computes them).
-        let keep = mask.to_dtype(DType::F32)?.reshape((b, t, 1))?;
-        x.reshape((b, t, self.cfg.hidden_size))?
-            .broadcast_mul(&keep)
+        rows.scatter(&x)
     }
 }
 
