@@ -55,8 +55,9 @@ impl Unpadded {
     pub(crate) fn scatter(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let (b, d) = (self.lens.len(), x.dim(1)?);
         let flat = match &self.index {
-            Some(index) => Tensor::zeros((b * self.width, d), x.dtype(), x.device())?
-                .index_add(index, x, 0)?,
+            Some(index) => {
+                Tensor::zeros((b * self.width, d), x.dtype(), x.device())?.index_add(index, x, 0)?
+            }
             None => x.clone(),
         };
         flat.reshape((b, self.width, d))

@@ -5,8 +5,7 @@ use candle_nn::{Embedding, Module, VarBuilder};
 
 use super::super::gated::{gated, Gate};
 use super::super::ops::{self, dense, dense_no_bias, Dense, Norm};
-use super::super::unpad::Unpadded;
-use super::{Alibi, Config};
+use super::{Batch, Config};
 
 /// `bert.embeddings`: word embedding plus token type 0, then LayerNorm.
 pub(super) struct Embeddings {
@@ -55,19 +54,15 @@ impl SelfAttention {
         })
     }
 
-    /// `x` `[N, d]` (the real tokens of `rows`) to the attention context `[N, d]`. Each
+    /// `x` `[N, d]` (the real tokens of `batch`) to the attention context `[N, d]`. Each
     /// sequence attends only to its own tokens.
-    pub(super) fn forward(
-        &self,
-        x: &Tensor,
-        rows: &Unpadded,
-        alibi: &Alibi,
-    ) -> candle_core::Result<Tensor> {
+    pub(super) fn forward(&self, x: &Tensor, batch: &Batch) -> candle_core::Result<Tensor> {
         let qkv = self.wqkv.forward(x)?;
-        let contexts = rows
+        let contexts = batch
+            .rows
             .segments()
             .filter(|&(_, len)| len > 0)
-            .map(|(start, len)| self.attend(&qkv.narrow(0, start, len)?, alibi.get(len)))
+            .map(|(start, len)| self.attend(&qkv.narrow(0, start, len)?, batch.alibi(len)))
             .collect::<candle_core::Result<Vec<_>>>()?;
         Tensor::cat(&contexts, 0)
     }
@@ -121,14 +116,9 @@ impl Attention {
         })
     }
 
-    pub(super) fn forward(
-        &self,
-        x: &Tensor,
-        rows: &Unpadded,
-        alibi: &Alibi,
-    ) -> candle_core::Result<Tensor> {
+    pub(super) fn forward(&self, x: &Tensor, batch: &Batch) -> candle_core::Result<Tensor> {
         self.output
-            .forward(&self.self_attention.forward(x, rows, alibi)?, x)
+            .forward(&self.self_attention.forward(x, batch)?, x)
     }
 }
 
@@ -174,12 +164,7 @@ impl Layer {
         })
     }
 
-    pub(super) fn forward(
-        &self,
-        x: &Tensor,
-        rows: &Unpadded,
-        alibi: &Alibi,
-    ) -> candle_core::Result<Tensor> {
-        self.mlp.forward(&self.attention.forward(x, rows, alibi)?)
+    pub(super) fn forward(&self, x: &Tensor, batch: &Batch) -> candle_core::Result<Tensor> {
+        self.mlp.forward(&self.attention.forward(x, batch)?)
     }
 }

@@ -90,24 +90,29 @@ fn alibi_bias(slopes: &[f32], len: usize, device: &Device) -> candle_core::Resul
     Tensor::from_vec(bias, (slopes.len(), len, len), device)
 }
 
-/// The ALiBi bias of every sequence length in one forward pass, shared by all its layers.
-/// Attention runs on each sequence's own tokens (see [`Unpadded`]), so no padding mask is
-/// added: the reference's `-10000` on padded keys has a softmax weight of exactly 0 in f32.
-pub(super) struct Alibi(BTreeMap<usize, Tensor>);
+/// What every layer of one forward pass shares: where the real tokens are, and the ALiBi
+/// bias of each sequence length among them. Attention runs on each sequence's own tokens, so
+/// no padding mask is added: the reference's `-10000` on padded keys has a softmax weight of
+/// exactly 0 in f32.
+pub(super) struct Batch {
+    pub(super) rows: Unpadded,
+    alibi: BTreeMap<usize, Tensor>,
+}
 
-impl Alibi {
-    fn new(slopes: &[f32], rows: &Unpadded, device: &Device) -> candle_core::Result<Self> {
-        let biases = rows
+impl Batch {
+    fn new(mask: &Tensor, slopes: &[f32]) -> candle_core::Result<Self> {
+        let rows = Unpadded::new(mask)?;
+        let alibi = rows
             .lengths()
             .into_iter()
-            .map(|len| Ok((len, alibi_bias(slopes, len, device)?)))
+            .map(|len| Ok((len, alibi_bias(slopes, len, mask.device())?)))
             .collect::<candle_core::Result<_>>()?;
-        Ok(Alibi(biases))
+        Ok(Batch { rows, alibi })
     }
 
-    /// The `[H, len, len]` bias; `len` is one of the lengths it was built for.
-    pub(super) fn get(&self, len: usize) -> &Tensor {
-        &self.0[&len]
+    /// The `[H, len, len]` bias; `len` is the length of one of the batch's sequences.
+    pub(super) fn alibi(&self, len: usize) -> &Tensor {
+        &self.alibi[&len]
     }
 }
 
@@ -170,13 +175,14 @@ impl Dnabert2 {
     /// Only the real tokens go through the layers, as in the reference; pad rows of the
     /// output are zero.
     fn forward_inner(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
-        let rows = Unpadded::new(mask)?;
-        let alibi = Alibi::new(&self.slopes, &rows, ids.device())?;
-        let mut x = self.embeddings.forward(&rows.gather(&ids.flatten_all()?)?)?;
+        let batch = Batch::new(mask, &self.slopes)?;
+        let mut x = self
+            .embeddings
+            .forward(&batch.rows.gather(&ids.flatten_all()?)?)?;
         for layer in &self.layers {
-            x = layer.forward(&x, &rows, &alibi)?;
+            x = layer.forward(&x, &batch)?;
         }
-        rows.scatter(&x)
+        batch.rows.scatter(&x)
     }
 }
 
