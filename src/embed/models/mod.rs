@@ -19,6 +19,7 @@ mod gated;
 pub mod hyenadna;
 pub mod nt;
 mod ops;
+mod panels;
 mod parallel;
 mod unpad;
 mod window;

@@ -7,8 +7,10 @@
 //! ([`Tensor::track_op`]), so these helpers switch to the slow forms exactly then; inference
 //! over constant weights keeps the fast kernels. Both forms compute the same function.
 
-use candle_core::{CpuStorage, Layout, Result, Tensor, D};
+use candle_core::{CpuStorage, DType, Layout, Result, Tensor, D};
 use candle_nn::{LayerNorm, Module, VarBuilder};
+
+use super::panels::Panels;
 
 /// The f32 values of a contiguous CPU tensor, for the `cpu_fwd` of a custom op named `op`.
 pub(crate) fn contiguous_f32<'a>(
@@ -22,38 +24,51 @@ pub(crate) fn contiguous_f32<'a>(
     Ok(&storage.as_slice::<f32>()?[start..end])
 }
 
-/// A linear layer `x·Wᵀ + b` over the last axis, like `candle_nn::Linear`, but a constant
-/// weight is stored transposed, `[in, out]` and contiguous, and the input is flattened to one
-/// matrix. `Linear` multiplies by a transposed *view* of `[out, in]` and, for 3-D input, runs
-/// one matmul per batch row; gemm packs a row-major right operand faster (1.2x at
-/// DNABERT-2's QKV shape, 2.1x at its `wo`, one thread, 110 rows). A trainable weight
-/// (fine-tuning) is kept as it is, because the optimiser updates that very variable in place
-/// and a transposed copy would go stale.
+/// A linear layer `x·Wᵀ + b` over the last axis, like `candle_nn::Linear`, with the weight
+/// stored for the fastest matmul its use allows; the input is flattened to one matrix.
+/// `Linear` multiplies by a transposed *view* of `[out, in]` and, for 3-D input, runs one
+/// matmul per batch row; gemm packs a row-major right operand faster (1.2x at DNABERT-2's QKV
+/// shape, 2.1x at its `wo`, one thread, 110 rows), and faster still when it need not pack the
+/// weight at all ([`Panels`]: 1.1-1.35x again at one sequence's 86-116 tokens).
 pub struct Dense {
-    /// `[in, out]` when `transposed`, else the trainable `[out, in]`.
-    weight: Tensor,
-    transposed: bool,
+    weight: Weight,
+    /// Added after the matmul, except for [`Weight::Panels`], which holds its own.
     bias: Option<Tensor>,
+    out_dim: usize,
+}
+
+/// How a [`Dense`] weight is stored.
+enum Weight {
+    /// A constant f32 weight on the CPU, in gemm's panel layout (the bias inside).
+    Panels(Panels),
+    /// A constant weight on another device or dtype: `[in, out]`, contiguous.
+    Transposed(Tensor),
+    /// A trainable weight (fine-tuning), `[out, in]` as given: the optimiser updates that very
+    /// variable in place, so a rearranged copy would go stale.
+    Trainable(Tensor),
 }
 
 impl Dense {
     /// From a weight `[out, in]` and an optional bias `[out]`, as `Linear::new`.
     pub fn new(weight: Tensor, bias: Option<Tensor>) -> Result<Self> {
-        let transposed = !weight.track_op();
-        let weight = match transposed {
-            true => weight.t()?.contiguous()?,
-            false => weight,
+        let out_dim = weight.dim(0)?;
+        let weight = if weight.track_op() {
+            Weight::Trainable(weight)
+        } else if weight.device().is_cpu() && weight.dtype() == DType::F32 {
+            let panels = Panels::new(&weight, bias.as_ref())?;
+            return Ok(Dense {
+                weight: Weight::Panels(panels),
+                bias: None,
+                out_dim,
+            });
+        } else {
+            Weight::Transposed(weight.t()?.contiguous()?)
         };
         Ok(Dense {
             weight,
-            transposed,
             bias,
+            out_dim,
         })
-    }
-
-    /// Width of the output.
-    fn out_dim(&self) -> Result<usize> {
-        self.weight.dim(if self.transposed { 1 } else { 0 })
     }
 }
 
@@ -62,15 +77,23 @@ impl Module for Dense {
         let mut dims = x.dims().to_vec();
         let width = dims.pop().unwrap_or(1);
         let flat = x.reshape((x.elem_count() / width.max(1), width))?;
-        let y = match self.transposed {
-            true => flat.matmul(&self.weight)?,
-            false => flat.matmul(&self.weight.t()?)?,
+        let y = match &self.weight {
+            // A tracked input (gradients wanted for it) takes the differentiable matmul.
+            Weight::Panels(panels) if !flat.track_op() && flat.dtype() == DType::F32 => {
+                panels.matmul(&flat)?
+            }
+            Weight::Panels(_) => candle_core::bail!(
+                "dense: a constant CPU f32 layer got a tracked or {:?} input",
+                flat.dtype()
+            ),
+            Weight::Transposed(w) => flat.matmul(w)?,
+            Weight::Trainable(w) => flat.matmul(&w.t()?)?,
         };
         let y = match &self.bias {
             Some(bias) => y.broadcast_add(bias)?,
             None => y,
         };
-        dims.push(self.out_dim()?);
+        dims.push(self.out_dim);
         y.reshape(dims)
     }
 }
@@ -222,7 +245,7 @@ mod tests {
             .forward(&x)
             .unwrap();
         let frozen = Dense::new(w, Some(b.clone())).unwrap();
-        assert!(frozen.transposed);
+        assert!(matches!(frozen.weight, Weight::Panels(_)));
         let got = frozen.forward(&x).unwrap();
         assert_eq!(got.dims(), &[3, 4, 5]);
         assert!(max_diff(&got, &want) < 1e-5);
@@ -232,7 +255,7 @@ mod tests {
         assert!(max_diff(&frozen.forward(&xt).unwrap(), &want_t) < 1e-5);
         // A trainable weight is read at every forward: an in-place update shows.
         let tracked = Dense::new(var.as_tensor().clone(), None).unwrap();
-        assert!(!tracked.transposed);
+        assert!(matches!(tracked.weight, Weight::Trainable(_)));
         var.set(&var.as_tensor().affine(2.0, 0.0).unwrap()).unwrap();
         let twice = candle_nn::Linear::new(var.as_tensor().detach(), None)
             .forward(&x)
