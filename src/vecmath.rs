@@ -1,7 +1,7 @@
 //! Vector arithmetic for search: dot product, squared L2 distance, normalisation; and the
 //! largest element-wise difference, which the numeric tests compare outputs with.
 //!
-//! This and `embed::models::panels` are the crate's modules allowed to use `unsafe`; here,
+//! This and `embed::models::matmul` are the crate's modules allowed to use `unsafe`; here,
 //! AVX2+FMA kernels selected by runtime feature detection, with a portable fallback that the
 //! compiler auto-vectorises. Both paths are tested against each other.
 

@@ -12,11 +12,14 @@
 //! them on purpose, so that soft-masking in a FASTA file does not change an embedding. The
 //! parity tests call [`LanguageModel::tokenize`] on the raw fixture strings, lowercase included.
 
+mod attention;
 mod checkpoint;
 mod device;
 pub mod dnabert2;
+mod fastmath;
 mod gated;
 pub mod hyenadna;
+mod matmul;
 pub mod nt;
 mod ops;
 mod panels;

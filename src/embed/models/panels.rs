@@ -8,14 +8,10 @@
 //! stores `W` in those panels once, at load, and calls gemm once per panel and per block of at
 //! most [`block_rows`] rows of `x`. gemm then reads the panel in place, since it is already
 //! contiguous in the order the microkernel walks it.
-//!
-//! This and `vecmath` are the crate's modules allowed to use `unsafe`, here only to call
-//! `gemm::gemm`, which takes raw pointers and strides.
-
-#![allow(unsafe_code)]
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
+use super::matmul::{matmul_into, View};
 use super::ops::contiguous_f32;
 use super::parallel::{in_parallel, thread_count};
 
@@ -70,40 +66,14 @@ impl Panels {
     fn multiply_into(&self, x: &[f32], y: &mut [f32]) {
         let (k, n) = (self.k, self.n);
         let rows = y.len() / n;
-        assert!(x.len() >= rows * k && self.data.len() >= n.div_ceil(PANEL) * k * PANEL);
         let block = block_rows();
         for p in 0..n.div_ceil(PANEL) {
             let width = PANEL.min(n - p * PANEL);
+            let panel = View::rows(&self.data[p * k * PANEL..], k, width, PANEL);
             for start in (0..rows).step_by(block) {
                 let count = block.min(rows - start);
-                // SAFETY: gemm reads `width` × `k` panel values at `i + 64·d` (i < width ≤ 64,
-                // d < k) of panel p, inside `data` (asserted above); `count` × `k` values of x
-                // at rows start.. (inside x, asserted); and writes `width` × `count` values of
-                // y at row `start + j`, column `64p + i` (< n), inside y, which is borrowed
-                // mutably and aliases neither input.
-                unsafe {
-                    gemm::gemm(
-                        width,
-                        count,
-                        k,
-                        y.as_mut_ptr().add(start * n + p * PANEL),
-                        n as isize,
-                        1,
-                        true,
-                        self.data.as_ptr().add(p * k * PANEL),
-                        PANEL as isize,
-                        1,
-                        x.as_ptr().add(start * k),
-                        k as isize,
-                        1,
-                        1.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
-                }
+                let x = View::rows(&x[start * k..], count, k, k);
+                matmul_into(&mut y[start * n + p * PANEL..], n, x, panel, 1.0, true);
             }
         }
     }

@@ -21,16 +21,32 @@ pub(crate) fn in_parallel<S>(
     f: impl Fn(&mut S, usize, &mut [f32]) + Sync,
 ) {
     let piece_len = piece_len.max(1);
+    let pieces = out
+        .chunks_mut(piece_len)
+        .enumerate()
+        .map(|(i, p)| (i * piece_len, p))
+        .collect();
+    pieces_in_parallel(pieces, threads, init, f);
+}
+
+/// Runs `f(state, offset, piece)` on each `(offset, piece)` of `pieces` (disjoint parts of one
+/// output, of any lengths), dealt round-robin to `threads` threads, each with its own state.
+pub(crate) fn pieces_in_parallel<S>(
+    pieces: Vec<(usize, &mut [f32])>,
+    threads: usize,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, usize, &mut [f32]) + Sync,
+) {
     if threads <= 1 {
         let mut state = init();
-        out.chunks_mut(piece_len)
-            .enumerate()
-            .for_each(|(i, p)| f(&mut state, i * piece_len, p));
+        pieces
+            .into_iter()
+            .for_each(|(offset, p)| f(&mut state, offset, p));
         return;
     }
     let mut shares: Vec<Vec<(usize, &mut [f32])>> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, piece) in out.chunks_mut(piece_len).enumerate() {
-        shares[i % threads].push((i * piece_len, piece));
+    for (i, piece) in pieces.into_iter().enumerate() {
+        shares[i % threads].push(piece);
     }
     std::thread::scope(|scope| {
         for share in shares {

@@ -3,6 +3,7 @@
 use candle_core::Tensor;
 use candle_nn::{Embedding, Module, VarBuilder};
 
+use super::super::attention::{fused_applies, FusedAttention, Positions};
 use super::super::gated::{gated, Gate};
 use super::super::ops::{self, dense, dense_no_bias, Dense, Norm};
 use super::{Batch, Config};
@@ -58,11 +59,23 @@ impl SelfAttention {
     /// sequence attends only to its own tokens.
     pub(super) fn forward(&self, x: &Tensor, batch: &Batch) -> candle_core::Result<Tensor> {
         let qkv = self.wqkv.forward(x)?;
+        if fused_applies(&qkv) {
+            let attention = FusedAttention {
+                spans: &batch.spans,
+                heads: self.heads,
+                head_dim: self.head_dim,
+                scale: (self.head_dim as f32).powf(-0.5),
+                positions: Positions::Alibi(&batch.slopes),
+            };
+            return attention.forward(&qkv);
+        }
         let contexts = batch
-            .rows
-            .segments()
-            .filter(|&(_, len)| len > 0)
-            .map(|(start, len)| self.attend(&qkv.narrow(0, start, len)?, batch.alibi(len)))
+            .spans
+            .iter()
+            .map(|s| {
+                let bias = batch.alibi(s.queries, qkv.device())?;
+                self.attend(&qkv.narrow(0, s.start, s.queries)?, bias)
+            })
             .collect::<candle_core::Result<Vec<_>>>()?;
         Tensor::cat(&contexts, 0)
     }

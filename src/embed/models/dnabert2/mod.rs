@@ -14,6 +14,7 @@
 
 mod layers;
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -22,6 +23,7 @@ use candle_nn::{VarBuilder, VarMap};
 use serde::Deserialize;
 use tokenizers::Tokenizer;
 
+use super::attention::Span;
 use super::checkpoint::{read_config, weights_builder};
 use super::unpad::Unpadded;
 use super::LanguageModel;
@@ -91,28 +93,52 @@ fn alibi_bias(slopes: &[f32], len: usize, device: &Device) -> candle_core::Resul
 }
 
 /// What every layer of one forward pass shares: where the real tokens are, and the ALiBi
-/// bias of each sequence length among them. Attention runs on each sequence's own tokens, so
-/// no padding mask is added: the reference's `-10000` on padded keys has a softmax weight of
-/// exactly 0 in f32.
+/// slopes. Attention runs on each sequence's own tokens, so no padding mask is added: the
+/// reference's `-10000` on padded keys has a softmax weight of exactly 0 in f32.
 pub(super) struct Batch {
     pub(super) rows: Unpadded,
-    alibi: BTreeMap<usize, Tensor>,
+    /// Each sequence's rows of the unpadded matrix, for the fused attention.
+    pub(super) spans: Vec<Span>,
+    pub(super) slopes: Vec<f32>,
+    /// candle's path (fine-tuning, other devices): the `[H, L, L]` bias of each length, built
+    /// on first use.
+    alibi: OnceCell<BTreeMap<usize, Tensor>>,
 }
 
 impl Batch {
     fn new(mask: &Tensor, slopes: &[f32]) -> candle_core::Result<Self> {
         let rows = Unpadded::new(mask)?;
-        let alibi = rows
-            .lengths()
-            .into_iter()
-            .map(|len| Ok((len, alibi_bias(slopes, len, mask.device())?)))
-            .collect::<candle_core::Result<_>>()?;
-        Ok(Batch { rows, alibi })
+        let spans = rows
+            .segments()
+            .filter(|&(_, len)| len > 0)
+            .map(|(start, len)| Span {
+                start,
+                queries: len,
+                keys: len,
+            })
+            .collect();
+        Ok(Batch {
+            rows,
+            spans,
+            slopes: slopes.to_vec(),
+            alibi: OnceCell::new(),
+        })
     }
 
     /// The `[H, len, len]` bias; `len` is the length of one of the batch's sequences.
-    pub(super) fn alibi(&self, len: usize) -> &Tensor {
-        &self.alibi[&len]
+    pub(super) fn alibi(&self, len: usize, device: &Device) -> candle_core::Result<&Tensor> {
+        if self.alibi.get().is_none() {
+            let map = self
+                .rows
+                .lengths()
+                .into_iter()
+                .map(|len| Ok((len, alibi_bias(&self.slopes, len, device)?)))
+                .collect::<candle_core::Result<_>>()?;
+            let _ = self.alibi.set(map);
+        }
+        let map = self.alibi.get().expect("set above");
+        map.get(&len)
+            .ok_or_else(|| candle_core::Error::Msg(format!("no sequence of {len} tokens")))
     }
 }
 

@@ -4,6 +4,7 @@
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Embedding, VarBuilder};
 
+use super::super::attention::{fused_applies, FusedAttention, Positions, Span};
 use super::super::gated::{gated, Gate};
 use super::super::ops::{self, dense, dense_no_bias, Dense, Norm};
 use super::{Config, PositionEmbedding, Version, MASK_RATIO_TRAIN};
@@ -119,21 +120,33 @@ pub(super) fn rotary_tables(t: usize, head_dim: usize) -> (Vec<f32>, Vec<f32>) {
 pub(super) struct Rotary {
     cos: Tensor,
     sin: Tensor,
+    /// The same tables on the host, for the fused attention.
+    cos_host: Vec<f32>,
+    sin_host: Vec<f32>,
 }
 
 impl Rotary {
     pub(super) fn new(t: usize, head_dim: usize, device: &Device) -> CResult<Self> {
-        let (cos, sin) = rotary_tables(t, head_dim);
+        let (cos_host, sin_host) = rotary_tables(t, head_dim);
         let shape = (t, head_dim / 2);
         Ok(Rotary {
-            cos: Tensor::from_vec(cos, shape, device)?,
-            sin: Tensor::from_vec(sin, shape, device)?,
+            cos: Tensor::from_slice(&cos_host, shape, device)?,
+            sin: Tensor::from_slice(&sin_host, shape, device)?,
+            cos_host,
+            sin_host,
         })
     }
 
     /// `x` `[B, H, T, head_dim]`, contiguous.
     pub(super) fn apply(&self, x: &Tensor) -> CResult<Tensor> {
         ops::rope(x, &self.cos, &self.sin)
+    }
+
+    fn positions(&self) -> Positions<'_> {
+        Positions::Rotary {
+            cos: &self.cos_host,
+            sin: &self.sin_host,
+        }
     }
 }
 
@@ -144,6 +157,35 @@ pub(super) fn attention_bias(mask: &Tensor) -> CResult<Tensor> {
         .affine(f32::MIN as f64, 0.0)?
         .unsqueeze(1)?
         .unsqueeze(1)
+}
+
+/// One span per batch row for the fused attention (all `T` queries, the row's real keys),
+/// when every row of the `[B, T]` mask is right padding (as `pad_batch` makes it): ones, then
+/// zeros, at least one one. `None` for any other pattern, which candle's path handles.
+pub(super) fn key_spans(mask: &Tensor) -> CResult<Option<Vec<Span>>> {
+    let rows = mask.to_dtype(DType::F32)?.to_vec2::<f32>()?;
+    let mut spans = Vec::with_capacity(rows.len());
+    for (b, row) in rows.iter().enumerate() {
+        let keys = row.iter().take_while(|&&m| m != 0.0).count();
+        if keys == 0 || row[keys..].iter().any(|&m| m != 0.0) {
+            return Ok(None);
+        }
+        spans.push(Span {
+            start: b * row.len(),
+            queries: row.len(),
+            keys,
+        });
+    }
+    Ok(Some(spans))
+}
+
+/// What every layer of one forward pass shares.
+pub(super) struct Batch {
+    /// The additive key mask, for candle's path.
+    bias: Tensor,
+    rotary: Option<Rotary>,
+    /// The fused attention's spans (see [`key_spans`]).
+    spans: Option<Vec<Span>>,
 }
 
 /// `query`, `key` and `value` as one `[3d, d]` matmul. The query part is scaled by
@@ -219,29 +261,51 @@ impl Attention {
         })
     }
 
-    /// `x + Wo·softmax(q·kᵀ + bias)·v` over heads, batched as `[B, H, T, head_dim]` matmuls.
-    pub(super) fn forward(
-        &self,
-        x: &Tensor,
-        bias: &Tensor,
-        rotary: Option<&Rotary>,
-    ) -> CResult<Tensor> {
+    /// `x + Wo·softmax(q·kᵀ + bias)·v` over heads: fused when it applies, else batched as
+    /// `[B, H, T, head_dim]` matmuls.
+    pub(super) fn forward(&self, x: &Tensor, batch: &Batch) -> CResult<Tensor> {
         let (b, t, d) = x.dims3()?;
-        let qkv = self
-            .qkv
-            .forward(&self.layer_norm.forward(x)?)?
+        let qkv = self.qkv.forward(&self.layer_norm.forward(x)?)?;
+        let context = match &batch.spans {
+            Some(spans) if fused_applies(&qkv) => {
+                let attention = FusedAttention {
+                    spans,
+                    heads: self.heads,
+                    head_dim: self.head_dim,
+                    // The query weights are pre-scaled (see `Qkv`).
+                    scale: 1.0,
+                    positions: batch
+                        .rotary
+                        .as_ref()
+                        .map_or(Positions::None, Rotary::positions),
+                };
+                attention
+                    .forward(&qkv.reshape((b * t, 3 * d))?)?
+                    .reshape((b, t, d))?
+            }
+            _ => self.composed(&qkv, batch)?,
+        };
+        x + self.output.forward(&context)?
+    }
+
+    /// candle's composition of attention: `qkv` `[B, T, 3d]` to the context `[B, T, d]`.
+    fn composed(&self, qkv: &Tensor, batch: &Batch) -> CResult<Tensor> {
+        let (b, t, width) = qkv.dims3()?;
+        let qkv = qkv
             .reshape((b, t, 3, self.heads, self.head_dim))?
             .permute((2, 0, 3, 1, 4))?;
         let (mut q, mut k) = (qkv.get(0)?.contiguous()?, qkv.get(1)?.contiguous()?);
         let v = qkv.get(2)?.contiguous()?;
-        if let Some(rotary) = rotary {
+        if let Some(rotary) = &batch.rotary {
             q = rotary.apply(&q)?;
             k = rotary.apply(&k)?;
         }
-        let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
+        let scores = q.matmul(&k.t()?)?.broadcast_add(&batch.bias)?;
         let probs = ops::softmax_last_dim(&scores)?;
-        let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
-        x + self.output.forward(&context)?
+        probs
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .reshape((b, t, width / 3))
     }
 }
 
@@ -304,13 +368,8 @@ impl Layer {
         })
     }
 
-    pub(super) fn forward(
-        &self,
-        x: &Tensor,
-        bias: &Tensor,
-        rotary: Option<&Rotary>,
-    ) -> CResult<Tensor> {
-        let x = self.attention.forward(x, bias, rotary)?;
+    pub(super) fn forward(&self, x: &Tensor, batch: &Batch) -> CResult<Tensor> {
+        let x = self.attention.forward(x, batch)?;
         &x + self.feed_forward.forward(&self.layer_norm.forward(&x)?)?
     }
 }
@@ -342,14 +401,18 @@ impl Encoder {
     }
 
     pub(super) fn forward(&self, x: &Tensor, mask: &Tensor) -> CResult<Tensor> {
-        let bias = attention_bias(mask)?;
         let rotary = match self.rotary {
             true => Some(Rotary::new(x.dim(1)?, self.head_dim, x.device())?),
             false => None,
         };
+        let batch = Batch {
+            bias: attention_bias(mask)?,
+            rotary,
+            spans: key_spans(mask)?,
+        };
         let mut x = x.clone();
         for layer in &self.layers {
-            x = layer.forward(&x, &bias, rotary.as_ref())?;
+            x = layer.forward(&x, &batch)?;
         }
         self.emb_layer_norm_after.forward(&x)
     }

@@ -1,0 +1,390 @@
+//! Multi-head scaled dot-product attention of every sequence in a batch, in one CPU pass.
+//!
+//! candle's composition for this (copy q, k and v out of the fused projection, rotate, one
+//! batched matmul, add the bias, softmax, another batched matmul, transpose back) makes a
+//! tensor of `[B, H, T, T]` scores three times over, each allocated, zeroed and streamed
+//! through memory, and its softmax calls libm's `expf` per score. Here each sequence and head
+//! reads q, k and v where the projection put them, keeps its `[T, T]` scores in one scratch
+//! buffer that stays in cache, adds positions (ALiBi or rotary) on the way, and writes its
+//! context straight into the output columns of that head. Callers keep candle's composition
+//! for gradients (fine-tuning) and other devices; both compute the same function.
+
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
+
+use super::fastmath::exp;
+use super::matmul::{matmul_into, View};
+use super::ops::contiguous_f32;
+use super::parallel::{pieces_in_parallel, thread_count};
+
+/// One sequence of the batch: rows `start .. start + queries` of the projections, attending
+/// to the first `keys` of those rows (its real tokens; the rest is right padding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub start: usize,
+    pub queries: usize,
+    pub keys: usize,
+}
+
+/// What token positions add to attention.
+#[derive(Clone, Copy)]
+pub(crate) enum Positions<'a> {
+    /// Nothing (the model adds positions to its embeddings instead).
+    None,
+    /// ALiBi: head `h` adds `-slopes[h] · |i − j|` to the score of query `i`, key `j`.
+    Alibi(&'a [f32]),
+    /// Rotary embedding of queries and keys in the rotate-half form: the row at position
+    /// `p` of a span (counted from its first row) turns by row `p` of `cos` and `sin`, each
+    /// `[T, head_dim / 2]` row-major.
+    Rotary { cos: &'a [f32], sin: &'a [f32] },
+}
+
+/// Whether [`FusedAttention::forward`] applies to `qkv`: an f32 CPU tensor outside any gradient
+/// graph.
+pub(crate) fn fused_applies(qkv: &Tensor) -> bool {
+    qkv.device().is_cpu() && qkv.dtype() == DType::F32 && !qkv.track_op()
+}
+
+/// Attention over `qkv` `[N, 3d]`, whose columns are `[q | k | v]` with head `h` at
+/// `h·head_dim ..` inside each third, to the context `[N, d]`. Scores are
+/// `scale · q·kᵀ + positions`; rows outside every span get zeros.
+pub(crate) struct FusedAttention<'a> {
+    pub spans: &'a [Span],
+    pub heads: usize,
+    pub head_dim: usize,
+    pub scale: f32,
+    pub positions: Positions<'a>,
+}
+
+/// Per-thread buffers: one head's scores, and its rotated queries and keys.
+#[derive(Default)]
+struct Scratch {
+    scores: Vec<f32>,
+    q: Vec<f32>,
+    k: Vec<f32>,
+}
+
+impl FusedAttention<'_> {
+    /// The context `[N, d]`; `qkv` must satisfy [`fused_applies`].
+    pub fn forward(&self, qkv: &Tensor) -> Result<Tensor> {
+        qkv.contiguous()?.apply_op1_no_bwd(self)
+    }
+
+    fn width(&self) -> usize {
+        self.heads * self.head_dim
+    }
+
+    /// Every head of `span`; `out` is the span's `queries` rows of the output.
+    fn span(&self, qkv: &[f32], span: Span, scratch: &mut Scratch, out: &mut [f32]) {
+        let (d, dh) = (self.width(), self.head_dim);
+        let (nq, nk) = (span.queries, span.keys);
+        let rows = &qkv[span.start * 3 * d..];
+        for h in 0..self.heads {
+            let q = self.operand(rows, h * dh, nq, &mut scratch.q);
+            let k = self.operand(rows, d + h * dh, nk, &mut scratch.k);
+            let v = View::rows(&rows[2 * d + h * dh..], nk, dh, 3 * d);
+            let scores = &mut scratch.scores;
+            scores.clear();
+            scores.resize(nq * nk, 0.0);
+            let biased = self.add_alibi(h, nk, scores);
+            matmul_into(scores, nk, q, k.t(), self.scale, biased);
+            scores.chunks_exact_mut(nk).for_each(softmax);
+            let probs = View::rows(scores, nq, nk, nk);
+            matmul_into(&mut out[h * dh..], d, probs, v, 1.0, false);
+        }
+    }
+
+    /// The first `n` rows of the `dh` columns at `column` of `rows` (width `3d`): in place, or
+    /// rotated into `buffer` when positions are rotary.
+    fn operand<'b>(
+        &self,
+        rows: &'b [f32],
+        column: usize,
+        n: usize,
+        buffer: &'b mut Vec<f32>,
+    ) -> View<'b> {
+        let (stride, dh) = (3 * self.width(), self.head_dim);
+        let Positions::Rotary { cos, sin } = self.positions else {
+            return View::rows(&rows[column..], n, dh, stride);
+        };
+        let half = dh / 2;
+        buffer.clear();
+        for p in 0..n {
+            let x = &rows[p * stride + column..][..dh];
+            let (c, s) = (&cos[p * half..][..half], &sin[p * half..][..half]);
+            let (x1, x2) = x.split_at(half);
+            let turned = x1.iter().zip(x2).zip(c.iter().zip(s));
+            buffer.extend(turned.clone().map(|((a, b), (c, s))| a * c - b * s));
+            buffer.extend(turned.map(|((a, b), (c, s))| a * s + b * c));
+        }
+        View::rows(buffer, n, dh, dh)
+    }
+
+    /// Writes head `h`'s ALiBi into `scores` (rows of `keys`); whether there was any.
+    fn add_alibi(&self, h: usize, keys: usize, scores: &mut [f32]) -> bool {
+        let Positions::Alibi(slopes) = self.positions else {
+            return false;
+        };
+        let slope = slopes[h];
+        for (i, row) in scores.chunks_exact_mut(keys).enumerate() {
+            for (j, s) in row.iter_mut().enumerate() {
+                *s = slope * -(i.abs_diff(j) as f32);
+            }
+        }
+        true
+    }
+}
+
+/// Softmax of one row of scores, in place.
+fn softmax(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    row.iter_mut().for_each(|s| *s = exp(*s - max));
+    let scale = 1.0 / row.iter().sum::<f32>();
+    row.iter_mut().for_each(|s| *s *= scale);
+}
+
+impl CustomOp1 for FusedAttention<'_> {
+    fn name(&self) -> &'static str {
+        "fused-attention"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let qkv = contiguous_f32(storage, layout, "fused-attention")?;
+        let (n, width) = layout.shape().dims2()?;
+        let d = self.width();
+        if width != 3 * d {
+            candle_core::bail!("fused-attention: input width {width}, expected {}", 3 * d);
+        }
+        self.check_spans(n)?;
+        let mut out = vec![0f32; n * d];
+        // Each span's output rows, tagged with the span's index.
+        let mut pieces = Vec::with_capacity(self.spans.len());
+        let (mut rest, mut at) = (out.as_mut_slice(), 0);
+        for (i, span) in self.spans.iter().enumerate() {
+            let (_, tail) = rest.split_at_mut((span.start - at) * d);
+            let (piece, tail) = tail.split_at_mut(span.queries * d);
+            pieces.push((i, piece));
+            (rest, at) = (tail, span.start + span.queries);
+        }
+        let work: usize = self.spans.iter().map(|s| s.queries * s.keys * d).sum();
+        pieces_in_parallel(
+            pieces,
+            thread_count(2 * work),
+            Scratch::default,
+            |scratch, i, piece| self.span(qkv, self.spans[i], scratch, piece),
+        );
+        Ok((CpuStorage::F32(out), Shape::from((n, d))))
+    }
+}
+
+impl FusedAttention<'_> {
+    /// Spans must be in order, disjoint, inside the `n` rows, with `1 ≤ keys ≤ queries`, and
+    /// rotary tables must cover the longest span.
+    fn check_spans(&self, n: usize) -> Result<()> {
+        let mut end = 0;
+        for s in self.spans {
+            if s.start < end || s.start + s.queries > n || s.keys == 0 || s.keys > s.queries {
+                candle_core::bail!("fused-attention: bad span {s:?} for {n} rows");
+            }
+            end = s.start + s.queries;
+        }
+        let longest = self.spans.iter().map(|s| s.queries).max().unwrap_or(0);
+        match self.positions {
+            Positions::Rotary { cos, sin }
+                if cos.len().min(sin.len()) < longest * self.head_dim / 2 =>
+            {
+                candle_core::bail!("fused-attention: rotary tables shorter than {longest} rows")
+            }
+            Positions::Alibi(slopes) if slopes.len() < self.heads => {
+                candle_core::bail!(
+                    "fused-attention: {} ALiBi slopes for {} heads",
+                    slopes.len(),
+                    self.heads
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{Device, Tensor, D};
+
+    use super::*;
+    use crate::embed::models::ops::max_diff;
+
+    const H: usize = 3;
+    const DH: usize = 4;
+
+    /// candle's composition for one span: `[queries, d]`.
+    fn reference(qkv: &Tensor, span: Span, scale: f64, positions: Positions) -> Tensor {
+        let d = H * DH;
+        let rows = qkv.narrow(0, span.start, span.queries).unwrap();
+        let part = |i: usize, n: usize| {
+            rows.narrow(1, i * d, d)
+                .unwrap()
+                .narrow(0, 0, n)
+                .unwrap()
+                .reshape((n, H, DH))
+                .unwrap()
+                .transpose(0, 1)
+                .unwrap()
+                .contiguous()
+                .unwrap()
+        };
+        let (mut q, mut k, v) = (
+            part(0, span.queries),
+            part(1, span.keys),
+            part(2, span.keys),
+        );
+        if let Positions::Rotary { cos, sin } = positions {
+            let table = |t: &[f32], n| {
+                Tensor::from_slice(&t[..n * DH / 2], (n, DH / 2), &Device::Cpu).unwrap()
+            };
+            let turn = |x: &Tensor, n| {
+                candle_nn::rotary_emb::rope_slow(
+                    &x.unsqueeze(0).unwrap(),
+                    &table(cos, n),
+                    &table(sin, n),
+                )
+                .unwrap()
+                .squeeze(0)
+                .unwrap()
+            };
+            (q, k) = (turn(&q, span.queries), turn(&k, span.keys));
+        }
+        let mut scores = (q.matmul(&k.t().unwrap()).unwrap() * scale).unwrap();
+        if let Positions::Alibi(slopes) = positions {
+            let bias: Vec<f32> = (0..H)
+                .flat_map(|h| {
+                    (0..span.queries).flat_map(move |i| {
+                        (0..span.keys).map(move |j| slopes[h] * -(i.abs_diff(j) as f32))
+                    })
+                })
+                .collect();
+            let bias = Tensor::from_vec(bias, (H, span.queries, span.keys), &Device::Cpu).unwrap();
+            scores = (scores + bias).unwrap();
+        }
+        let probs = candle_nn::ops::softmax(&scores, D::Minus1).unwrap();
+        probs
+            .matmul(&v)
+            .unwrap()
+            .transpose(0, 1)
+            .unwrap()
+            .reshape((span.queries, d))
+            .unwrap()
+    }
+
+    fn check(positions: Positions, spans: &[Span], n: usize) {
+        let qkv = Tensor::randn(0f32, 1.0, (n, 3 * H * DH), &Device::Cpu).unwrap();
+        let attention = FusedAttention {
+            spans,
+            heads: H,
+            head_dim: DH,
+            scale: 0.5,
+            positions,
+        };
+        let got = attention.forward(&qkv).unwrap();
+        assert_eq!(got.dims(), &[n, H * DH]);
+        for &span in spans {
+            let want = reference(&qkv, span, 0.5, positions);
+            let rows = got.narrow(0, span.start, span.queries).unwrap();
+            assert!(max_diff(&rows, &want) < 1e-5, "{span:?}");
+        }
+    }
+
+    /// Unpadded sequences (DNABERT-2's layout), a gap row left at zero.
+    #[test]
+    fn alibi_spans_equal_candles_composition() {
+        let slopes = [0.5, 0.25, 0.125];
+        let spans = [
+            Span {
+                start: 0,
+                queries: 5,
+                keys: 5,
+            },
+            Span {
+                start: 6,
+                queries: 3,
+                keys: 3,
+            },
+        ];
+        check(Positions::Alibi(&slopes), &spans, 9);
+        let qkv = Tensor::ones((9, 3 * H * DH), DType::F32, &Device::Cpu).unwrap();
+        let attention = FusedAttention {
+            spans: &spans,
+            heads: H,
+            head_dim: DH,
+            scale: 1.0,
+            positions: Positions::None,
+        };
+        let gap = attention.forward(&qkv).unwrap().get(5).unwrap();
+        assert_eq!(
+            gap.abs()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap(),
+            0.0
+        );
+    }
+
+    /// Right-padded rows (NT's layout): every query attends to the real keys only.
+    #[test]
+    fn rotary_padded_spans_equal_candles_composition() {
+        let (cos, sin): (Vec<f32>, Vec<f32>) = (0..6 * DH / 2)
+            .map(|i| ((i as f32 * 0.3).cos(), (i as f32 * 0.3).sin()))
+            .unzip();
+        let spans = [
+            Span {
+                start: 0,
+                queries: 6,
+                keys: 4,
+            },
+            Span {
+                start: 6,
+                queries: 6,
+                keys: 6,
+            },
+        ];
+        check(
+            Positions::Rotary {
+                cos: &cos,
+                sin: &sin,
+            },
+            &spans,
+            12,
+        );
+        check(Positions::None, &spans, 12);
+    }
+
+    #[test]
+    fn overlapping_spans_are_an_error() {
+        let spans = [
+            Span {
+                start: 0,
+                queries: 4,
+                keys: 4,
+            },
+            Span {
+                start: 3,
+                queries: 2,
+                keys: 2,
+            },
+        ];
+        let qkv = Tensor::zeros((5, 3 * H * DH), DType::F32, &Device::Cpu).unwrap();
+        let attention = FusedAttention {
+            spans: &spans,
+            heads: H,
+            head_dim: DH,
+            scale: 1.0,
+            positions: Positions::None,
+        };
+        assert!(attention
+            .forward(&qkv)
+            .unwrap_err()
+            .to_string()
+            .contains("bad span"));
+    }
+}
