@@ -135,6 +135,7 @@ impl FusedAttention<'_> {
 }
 
 /// Softmax of one row of scores, in place.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
 fn softmax(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     row.iter_mut().for_each(|s| *s = exp(*s - max));

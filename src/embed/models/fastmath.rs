@@ -4,11 +4,13 @@
 use std::f32::consts::{FRAC_1_SQRT_2, LOG2_E};
 
 /// `0.5 · x · (1 + erf(x / √2))`.
+#[inline(always)]
 pub(crate) fn gelu_erf(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * FRAC_1_SQRT_2))
 }
 
 /// Abramowitz & Stegun 7.1.26: `1 − t·P(t)·e^(−x²)` with `t = 1 / (1 + p·|x|)`, odd in x.
+#[inline(always)]
 fn erf(x: f32) -> f32 {
     const P: f32 = 0.327_591_1;
     const A: [f32; 5] = [
@@ -28,6 +30,7 @@ fn erf(x: f32) -> f32 {
 /// polynomial (relative error about 1e-7 there), and `2^n` written into the exponent bits.
 /// Relative error below 3e-7 (tested).
 /// Inputs are clamped to the range where the result is a normal f32.
+#[inline(always)]
 pub(crate) fn exp(x: f32) -> f32 {
     // ln 2 = LN2_HI + LN2_LO, LN2_HI = 355/512 so that `n · LN2_HI` is exact for the n here;
     // LN2_LO is ln 2 − 355/512 to f32 precision (not `LN_2 − LN2_HI`, which would carry
