@@ -73,24 +73,23 @@ impl FusedAttention<'_> {
         self.heads * self.head_dim
     }
 
-    /// Every head of `span`; `out` is the span's `queries` rows of the output.
-    fn span(&self, qkv: &[f32], span: Span, scratch: &mut Scratch, out: &mut [f32]) {
+    /// Head `h` of `span`; `out` is that head's context for the span's queries, `[queries,
+    /// head_dim]`.
+    fn head(&self, qkv: &[f32], span: Span, h: usize, scratch: &mut Scratch, out: &mut [f32]) {
         let (d, dh) = (self.width(), self.head_dim);
         let (nq, nk) = (span.queries, span.keys);
         let rows = &qkv[span.start * 3 * d..];
-        for h in 0..self.heads {
-            let q = self.operand(rows, h * dh, nq, &mut scratch.q);
-            let k = self.operand(rows, d + h * dh, nk, &mut scratch.k);
-            let v = View::rows(&rows[2 * d + h * dh..], nk, dh, 3 * d);
-            let scores = &mut scratch.scores;
-            scores.clear();
-            scores.resize(nq * nk, 0.0);
-            let biased = self.add_alibi(h, nk, scores);
-            matmul_into(scores, nk, q, k.t(), self.scale, biased);
-            scores.chunks_exact_mut(nk).for_each(softmax);
-            let probs = View::rows(scores, nq, nk, nk);
-            matmul_into(&mut out[h * dh..], d, probs, v, 1.0, false);
-        }
+        let q = self.operand(rows, h * dh, nq, &mut scratch.q);
+        let k = self.operand(rows, d + h * dh, nk, &mut scratch.k);
+        let v = View::rows(&rows[2 * d + h * dh..], nk, dh, 3 * d);
+        let scores = &mut scratch.scores;
+        scores.clear();
+        scores.resize(nq * nk, 0.0);
+        let biased = self.add_alibi(h, nk, scores);
+        matmul_into(scores, nk, q, k.t(), self.scale, biased);
+        scores.chunks_exact_mut(nk).for_each(softmax);
+        let probs = View::rows(scores, nq, nk, nk);
+        matmul_into(out, dh, probs, v, 1.0, false);
     }
 
     /// The first `n` rows of the `dh` columns at `column` of `rows` (width `3d`): in place, or
@@ -156,23 +155,35 @@ impl CustomOp1 for FusedAttention<'_> {
             candle_core::bail!("fused-attention: input width {width}, expected {}", 3 * d);
         }
         self.check_spans(n)?;
-        let mut out = vec![0f32; n * d];
-        // Each span's output rows, tagged with the span's index.
-        let mut pieces = Vec::with_capacity(self.spans.len());
-        let (mut rest, mut at) = (out.as_mut_slice(), 0);
-        for (i, span) in self.spans.iter().enumerate() {
-            let (_, tail) = rest.split_at_mut((span.start - at) * d);
-            let (piece, tail) = tail.split_at_mut(span.queries * d);
-            pieces.push((i, piece));
-            (rest, at) = (tail, span.start + span.queries);
+        // Head-major `[H, N, dh]`, so that every (span, head) pair owns one contiguous piece
+        // and all pairs can run in parallel; transposed to `[N, d]` at the end.
+        let (dh, count) = (self.head_dim, self.spans.len());
+        let mut by_head = vec![0f32; n * d];
+        let mut pieces = Vec::with_capacity(self.heads * count);
+        for (h, block) in by_head.chunks_exact_mut(n * dh).enumerate() {
+            let (mut rest, mut at) = (block, 0);
+            for (i, span) in self.spans.iter().enumerate() {
+                let (_, tail) = rest.split_at_mut((span.start - at) * dh);
+                let (piece, tail) = tail.split_at_mut(span.queries * dh);
+                pieces.push((h * count + i, piece));
+                (rest, at) = (tail, span.start + span.queries);
+            }
         }
         let work: usize = self.spans.iter().map(|s| s.queries * s.keys * d).sum();
         pieces_in_parallel(
             pieces,
             thread_count(2 * work),
             Scratch::default,
-            |scratch, i, piece| self.span(qkv, self.spans[i], scratch, piece),
+            |scratch, tag, piece| {
+                self.head(qkv, self.spans[tag % count], tag / count, scratch, piece)
+            },
         );
+        let mut out = vec![0f32; n * d];
+        for (h, block) in by_head.chunks_exact(n * dh).enumerate() {
+            for (row, context) in out.chunks_exact_mut(d).zip(block.chunks_exact(dh)) {
+                row[h * dh..(h + 1) * dh].copy_from_slice(context);
+            }
+        }
         Ok((CpuStorage::F32(out), Shape::from((n, d))))
     }
 }

@@ -37,11 +37,16 @@ pub struct Dense {
     out_dim: usize,
 }
 
+/// Whether constant CPU weights take [`Panels`]: not in the `mkl` build, whose point is that
+/// candle's matmul (there MKL's sgemm) does the projections.
+const PANELS: bool = !cfg!(feature = "mkl");
+
 /// How a [`Dense`] weight is stored.
 enum Weight {
     /// A constant f32 weight on the CPU, in gemm's panel layout (the bias inside).
     Panels(Panels),
-    /// A constant weight on another device or dtype: `[in, out]`, contiguous.
+    /// A constant weight on another device or dtype, or in the `mkl` build: `[in, out]`,
+    /// contiguous.
     Transposed(Tensor),
     /// A trainable weight (fine-tuning), `[out, in]` as given: the optimiser updates that very
     /// variable in place, so a rearranged copy would go stale.
@@ -54,7 +59,7 @@ impl Dense {
         let out_dim = weight.dim(0)?;
         let weight = if weight.track_op() {
             Weight::Trainable(weight)
-        } else if weight.device().is_cpu() && weight.dtype() == DType::F32 {
+        } else if PANELS && weight.device().is_cpu() && weight.dtype() == DType::F32 {
             let panels = Panels::new(&weight, bias.as_ref())?;
             return Ok(Dense {
                 weight: Weight::Panels(panels),
@@ -245,7 +250,7 @@ mod tests {
             .forward(&x)
             .unwrap();
         let frozen = Dense::new(w, Some(b.clone())).unwrap();
-        assert!(matches!(frozen.weight, Weight::Panels(_)));
+        assert_eq!(matches!(frozen.weight, Weight::Panels(_)), PANELS);
         let got = frozen.forward(&x).unwrap();
         assert_eq!(got.dims(), &[3, 4, 5]);
         assert!(max_diff(&got, &want) < 1e-5);

@@ -9,6 +9,8 @@
 //! most [`block_rows`] rows of `x`. gemm then reads the panel in place, since it is already
 //! contiguous in the order the microkernel walks it.
 
+use std::ops::Range;
+
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::matmul::{matmul_into, View};
@@ -61,21 +63,86 @@ impl Panels {
         x.contiguous()?.apply_op1_no_bwd(self)
     }
 
-    /// `y` (rows of width `n`, the bias already in them, or zeros) `+= x·W` for the same rows
-    /// of `x`: panel by panel, and inside each panel in blocks of [`block_rows`] rows.
-    fn multiply_into(&self, x: &[f32], y: &mut [f32]) {
+    /// `y` `+= x·W` over the columns of `panels`: `y` holds the same rows as `x`, `stride`
+    /// apart, starting at W's column `64 · panels.start`, with the bias already in them (or
+    /// zeros). Panel by panel, and inside each panel in blocks of [`block_rows`] rows.
+    fn multiply_into(&self, x: &[f32], panels: Range<usize>, y: &mut [f32], stride: usize) {
         let (k, n) = (self.k, self.n);
-        let rows = y.len() / n;
+        let rows = y.len() / stride;
         let block = block_rows();
-        for p in 0..n.div_ceil(PANEL) {
+        let first = panels.start * PANEL;
+        for p in panels {
             let width = PANEL.min(n - p * PANEL);
             let panel = View::rows(&self.data[p * k * PANEL..], k, width, PANEL);
             for start in (0..rows).step_by(block) {
                 let count = block.min(rows - start);
                 let x = View::rows(&x[start * k..], count, k, k);
-                matmul_into(&mut y[start * n + p * PANEL..], n, x, panel, 1.0, true);
+                let y = &mut y[start * stride + p * PANEL - first..];
+                matmul_into(y, stride, x, panel, 1.0, true);
             }
         }
+    }
+
+    /// `m` rows of the bias over `columns` (zeros without a bias).
+    fn initial(&self, m: usize, columns: Range<usize>) -> Vec<f32> {
+        match &self.bias {
+            Some(bias) => bias[columns].repeat(m),
+            None => vec![0f32; m * columns.len()],
+        }
+    }
+
+    /// Threads take whole runs of rows, each multiplying its rows by every panel: the right
+    /// split when rows are many (each thread reuses a panel over its rows).
+    fn by_rows(&self, x: &[f32], m: usize, threads: usize) -> Vec<f32> {
+        let (k, n) = (self.k, self.n);
+        let mut y = self.initial(m, 0..n);
+        let piece = m.div_ceil(threads.max(1)) * n;
+        let panels = 0..n.div_ceil(PANEL);
+        in_parallel(
+            &mut y,
+            piece,
+            threads,
+            || (),
+            |_, offset, piece| {
+                let first = offset / n;
+                self.multiply_into(&x[first * k..], panels.clone(), piece, n)
+            },
+        );
+        y
+    }
+
+    /// Threads take runs of panels, each multiplying every row by its panels: for few rows
+    /// (one sequence), where splitting rows would make each thread stream every weight from
+    /// memory. Each thread fills its own columns, which are then copied into place.
+    fn by_columns(&self, x: &[f32], m: usize, threads: usize) -> Vec<f32> {
+        let n = self.n;
+        let panels = n.div_ceil(PANEL);
+        let share = panels.div_ceil(threads);
+        let parts: Vec<(Range<usize>, Vec<f32>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..panels)
+                .step_by(share)
+                .map(|p0| {
+                    let range = p0..(p0 + share).min(panels);
+                    scope.spawn(move || {
+                        let columns = range.start * PANEL..(range.end * PANEL).min(n);
+                        let mut part = self.initial(m, columns.clone());
+                        self.multiply_into(x, range, &mut part, columns.len());
+                        (columns, part)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a panel-matmul thread panicked"))
+                .collect()
+        });
+        let mut y = vec![0f32; m * n];
+        for (columns, part) in parts {
+            for (row, src) in y.chunks_exact_mut(n).zip(part.chunks_exact(columns.len())) {
+                row[columns.clone()].copy_from_slice(src);
+            }
+        }
+        y
     }
 }
 
@@ -90,25 +157,13 @@ impl CustomOp1 for Panels {
         if k != self.k {
             candle_core::bail!("panel-matmul: input width {k}, weight expects {}", self.k);
         }
-        let n = self.n;
-        let mut y = match &self.bias {
-            Some(bias) => bias.repeat(m),
-            None => vec![0f32; m * n],
+        let threads = thread_count(m * self.n * k).min(self.n.div_ceil(PANEL));
+        let y = if threads > 1 && m < 4 * threads * block_rows() {
+            self.by_columns(x, m, threads)
+        } else {
+            self.by_rows(x, m, threads.min(m.div_ceil(block_rows())))
         };
-        // Threads take whole runs of rows, each multiplying its rows by every panel.
-        let threads = thread_count(m * n * k).min(m.div_ceil(block_rows()));
-        let piece = m.div_ceil(threads.max(1)) * n;
-        in_parallel(
-            &mut y,
-            piece,
-            threads,
-            || (),
-            |_, offset, piece| {
-                let first = offset / n;
-                self.multiply_into(&x[first * k..], piece)
-            },
-        );
-        Ok((CpuStorage::F32(y), Shape::from((m, n))))
+        Ok((CpuStorage::F32(y), Shape::from((m, self.n))))
     }
 }
 
@@ -140,6 +195,25 @@ mod tests {
             let biased = Panels::new(&w, Some(&b)).unwrap().matmul(&x).unwrap();
             let want = want.broadcast_add(&b).unwrap();
             assert!(max_diff(&biased, &want) < 1e-4, "{m}x{k}x{n} with bias");
+        }
+    }
+
+    /// Splitting rows or panels among threads changes nothing.
+    #[test]
+    fn row_and_column_splits_agree_with_one_thread() {
+        let (m, k, n) = (50, 33, 200);
+        let x: Vec<f32> = (0..m * k).map(|i| ((i * 31) % 17) as f32 - 8.0).collect();
+        let w = Tensor::randn(0f32, 1.0, (n, k), &Device::Cpu).unwrap();
+        let b = Tensor::randn(0f32, 1.0, n, &Device::Cpu).unwrap();
+        let panels = Panels::new(&w, Some(&b)).unwrap();
+        let one = panels.by_rows(&x, m, 1);
+        for split in [panels.by_rows(&x, m, 3), panels.by_columns(&x, m, 3)] {
+            let worst = one
+                .iter()
+                .zip(&split)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(worst < 1e-5, "{worst}");
         }
     }
 
