@@ -12,6 +12,7 @@
 use std::ops::Range;
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
 
 use super::matmul::{matmul_into, View};
 use super::ops::contiguous_f32;
@@ -118,24 +119,18 @@ impl Panels {
         let n = self.n;
         let panels = n.div_ceil(PANEL);
         let share = panels.div_ceil(threads);
-        let parts: Vec<(Range<usize>, Vec<f32>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..panels)
-                .step_by(share)
-                .map(|p0| {
-                    let range = p0..(p0 + share).min(panels);
-                    scope.spawn(move || {
-                        let columns = range.start * PANEL..(range.end * PANEL).min(n);
-                        let mut part = self.initial(m, columns.clone());
-                        self.multiply_into(x, range, &mut part, columns.len());
-                        (columns, part)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a panel-matmul thread panicked"))
-                .collect()
-        });
+        let parts: Vec<(Range<usize>, Vec<f32>)> = (0..panels)
+            .step_by(share)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|p0| {
+                let range = p0..(p0 + share).min(panels);
+                let columns = range.start * PANEL..(range.end * PANEL).min(n);
+                let mut part = self.initial(m, columns.clone());
+                self.multiply_into(x, range, &mut part, columns.len());
+                (columns, part)
+            })
+            .collect();
         let mut y = vec![0f32; m * n];
         for (columns, part) in parts {
             for (row, src) in y.chunks_exact_mut(n).zip(part.chunks_exact(columns.len())) {

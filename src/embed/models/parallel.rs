@@ -1,4 +1,4 @@
-//! Splitting host-side loops across threads without unsafe code.
+//! Splitting host-side loops across rayon's threads without unsafe code.
 
 /// A job of fewer multiply-adds than this per thread runs on fewer threads (spawning costs more).
 const MIN_WORK_PER_THREAD: usize = 1 << 15;
@@ -48,10 +48,12 @@ pub(crate) fn pieces_in_parallel<S>(
     for (i, piece) in pieces.into_iter().enumerate() {
         shares[i % threads].push(piece);
     }
-    std::thread::scope(|scope| {
+    // rayon's pool (the one candle and gemm use) keeps its threads, and with them their
+    // allocator heaps: spawning threads per call made every call fault in fresh pages.
+    rayon::scope(|scope| {
         for share in shares {
             let (init, f) = (&init, &f);
-            scope.spawn(move || {
+            scope.spawn(move |_| {
                 let mut state = init();
                 share
                     .into_iter()
