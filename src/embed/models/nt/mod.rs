@@ -11,6 +11,7 @@
 //! `position_embedding_type` and token dropout `token_dropout`, as in both references.
 
 mod layers;
+mod rotary;
 mod tokenizer;
 
 use std::path::Path;

@@ -1,4 +1,5 @@
 use super::layers::*;
+use super::rotary::*;
 use super::tokenizer::*;
 use super::*;
 use crate::embed::models::{fixture, Family, ModelEmbedder};
