@@ -139,6 +139,16 @@ impl LinearModel {
         offset(m, &self.mean, &self.scale)
     }
 
+    /// The raw column values whose standardised offset is `z`: the inverse of
+    /// [`Self::standardised_offset`].
+    pub fn raw_from_offset(&self, z: &[f64]) -> Vec<f64> {
+        z.iter()
+            .zip(&self.mean)
+            .zip(&self.scale)
+            .map(|((z, m), s)| m + z * s)
+            .collect()
+    }
+
     /// Whether this model was fitted blind to a direction ([`Self::fit_removing`]).
     pub fn removes_a_direction(&self) -> bool {
         self.removed.is_some()

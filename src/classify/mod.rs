@@ -17,7 +17,7 @@ pub mod shift;
 pub mod tune;
 
 pub use crate::split::{stratified_folds, stratified_split};
-pub use fusion::{argmax, decide, fuse, Decision, FusionParams};
+pub use fusion::{argmax, decide, extend_linear, fuse, Decision, FusionParams};
 pub use knn::{vote, Vote};
 pub use linear::LinearModel;
 pub use shift::{Adapt, Shift};

@@ -37,11 +37,13 @@ impl ReadArgs {
 /// `--adapt`: covariate-shift correction of a query set.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AdaptArg {
-    /// Correct a query set that as a whole sits far from the training records: `auto` does
-    /// so when the shift is material (beyond noise, RMS at least 0.1 standard deviations, at
-    /// least 100 queries), refitting the linear model blind to the shift direction and
-    /// leaving the kNN vote out of the probabilities; `never` or `always`.
-    #[arg(long, default_value = "auto")]
+    /// Covariate-shift correction, opt-in: `never` (the default) answers each sequence on
+    /// its own; `auto` looks at the query set as a whole and, when what a mix of the
+    /// training classes cannot explain of its mean is material (beyond noise, RMS at least
+    /// 0.1 standard deviations, at least 100 queries), refits the linear model blind to that
+    /// direction and leaves the kNN vote out (every such prediction says `adapted`);
+    /// `always` corrects regardless.
+    #[arg(long, default_value = "never")]
     pub adapt: genovec::classify::Adapt,
 }
 

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use genovec::engine::{self, ClassifyOptions, Prediction};
+use genovec::engine::{self, ClassifierStatus, ClassifyOptions, Prediction};
 
 use super::args::{AdaptArg, ReadArgs};
 use super::output::{self, num};
@@ -38,33 +38,36 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let queries = genovec::seq::read_all(&args.input, &args.read.options(None))?;
-    let (labels, predictions) = match (&args.finetuned, &args.collection) {
+    let (predictions, status) = match (&args.finetuned, &args.collection) {
         (Some(dir), _) => {
-            let (predictions, report) = engine::classify_finetuned(dir, &queries)
+            let (predictions, _) = engine::classify_finetuned(dir, &queries)
                 .with_context(|| format!("loading {}", dir.display()))?;
-            (report.labels, predictions)
+            (predictions, None)
         }
-        (None, Some(collection)) => by_collection(collection, &args, &queries)?,
+        (None, Some(collection)) => {
+            let classified = by_collection(collection, &args, &queries)?;
+            (classified.predictions, Some(classified.classifier))
+        }
         (None, None) => unreachable!("clap requires --collection or --finetuned"),
     };
     let mut out = output::stdout();
     if args.json {
         predictions
             .iter()
-            .try_for_each(|p| output::json_line(&mut out, &json(p)))?;
+            .try_for_each(|p| output::json_line(&mut out, &json(p, status.as_ref())))?;
     } else {
-        write_tsv(&mut out, &labels, &predictions)?;
+        write_tsv(&mut out, &predictions)?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// The labels and predictions of kNN + fusion against a collection.
+/// kNN + fusion against a collection; states that change the answers go to stderr.
 fn by_collection(
     collection: &str,
     args: &Args,
     queries: &[genovec::seq::SeqRecord],
-) -> anyhow::Result<(Vec<String>, Vec<Prediction>)> {
+) -> anyhow::Result<engine::Classified> {
     let path = engine::collection_path(collection);
     let (collection, embedder) =
         engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
@@ -84,17 +87,39 @@ fn by_collection(
     if let Some(shift) = &classified.shift {
         note_shift(shift);
     }
-    Ok((collection.labels().to_vec(), classified.predictions))
+    note_status(&classified.classifier);
+    Ok(classified)
+}
+
+/// Tells stderr when the classifier does not reflect every stored record.
+fn note_status(status: &ClassifierStatus) {
+    if !status.trained {
+        eprintln!("note: no trained classifier: the kNN vote alone answers (`genovec train`)");
+        return;
+    }
+    if status.stale() {
+        eprintln!(
+            "note: the classifier was fitted on {} records; {} added and {} deleted since \
+             (they are searched and vote; `genovec train` refits)",
+            status.trained_on, status.added_since, status.deleted_since
+        );
+    }
+    if !status.untrained_labels.is_empty() {
+        eprintln!(
+            "note: labels the linear model has not seen, scored by the kNN vote alone: {}",
+            status.untrained_labels.join(", ")
+        );
+    }
 }
 
 /// Tells stderr when a query set's covariate shift was corrected.
 pub fn note_shift(shift: &genovec::classify::Shift) {
     if shift.adapted {
         eprintln!(
-            "note: the {} queries sit far from the collection (RMS shift {} standard \
-             deviations, {}x the sampling noise): the linear model was refitted blind to the \
-             shift direction and the kNN vote left out of the probabilities (--adapt never \
-             turns this off)",
+            "note: adapted: the {} queries sit far from the collection beyond what a mix of \
+             its classes explains (RMS shift {} standard deviations, {}x the sampling noise): \
+             the linear model was refitted blind to that direction and the kNN vote left out \
+             of the probabilities, so these predictions depend on the whole query set",
             shift.n_queries,
             num(shift.rms),
             num(shift.noise_ratio)
@@ -102,28 +127,43 @@ pub fn note_shift(shift: &genovec::classify::Shift) {
     }
 }
 
-/// The JSON shape: probabilities as an object keyed by label.
-pub fn json(p: &Prediction) -> serde_json::Value {
-    let probabilities: serde_json::Map<String, serde_json::Value> = p
-        .probabilities
-        .iter()
-        .map(|(l, v)| (l.clone(), (*v).into()))
-        .collect();
+/// Probabilities as a JSON object keyed by label.
+fn by_label(p: &[(String, f64)]) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> =
+        p.iter().map(|(l, v)| (l.clone(), (*v).into())).collect();
+    map.into()
+}
+
+/// The JSON shape: the fused probabilities with the parts they came from, the evidence and
+/// the classifier's state (none for a fine-tuned model).
+pub fn json(p: &Prediction, status: Option<&ClassifierStatus>) -> serde_json::Value {
     serde_json::json!({
         "name": p.name,
         "label": p.label,
         "confidence": p.confidence,
-        "probabilities": probabilities,
+        "probabilities": by_label(&p.probabilities),
+        "vote_probabilities": by_label(&p.vote),
+        "linear_probabilities": p.linear.as_deref().map(by_label),
+        "fusion_weight": p.weight_knn,
+        "k": p.k,
+        "answered_by": p.answered_by,
+        "adapted": p.adapted,
         "neighbours": p.neighbours,
+        "classifier": status,
     })
 }
 
-fn write_tsv(
-    out: &mut impl Write,
-    labels: &[String],
-    predictions: &[Prediction],
-) -> anyhow::Result<()> {
-    let p_columns: Vec<String> = labels.iter().map(|l| format!("p_{l}")).collect();
+/// TSV: one `p_<label>` column per label of the first prediction (every prediction of one
+/// call has the same labels); the neighbours as `id:label:distance` joined by `;`, with the
+/// label escaped (see [`output::tsv_field`]).
+fn write_tsv(out: &mut impl Write, predictions: &[Prediction]) -> anyhow::Result<()> {
+    let labels: Vec<&str> = predictions.first().map_or(Vec::new(), |p| {
+        p.probabilities.iter().map(|(l, _)| l.as_str()).collect()
+    });
+    let p_columns: Vec<String> = labels
+        .iter()
+        .map(|l| format!("p_{}", output::tsv_field(l)))
+        .collect();
     writeln!(
         out,
         "name\tpredicted\tconfidence\t{}\tneighbours",
@@ -134,13 +174,16 @@ fn write_tsv(
         let evidence: Vec<String> = p
             .neighbours
             .iter()
-            .map(|n| format!("{}:{}:{}", n.id, n.label, num(n.distance as f64)))
+            .map(|n| {
+                let label = output::tsv_field(&n.label).replace([':', ';'], "_");
+                format!("{}:{label}:{}", n.id, num(n.distance as f64))
+            })
             .collect();
         writeln!(
             out,
             "{}\t{}\t{}\t{}\t{}",
-            p.name,
-            p.label,
+            output::tsv_field(&p.name),
+            output::tsv_field(&p.label),
             num(p.confidence),
             probs.join("\t"),
             evidence.join(";")

@@ -33,6 +33,10 @@ pub struct Args {
     /// Train the linear model on the embedding alone, without the handcrafted features.
     #[arg(long)]
     no_handcrafted: bool,
+    /// Leave the classifier as it is (reported stale) instead of training it at the end;
+    /// `genovec train` trains it later.
+    #[arg(long)]
+    no_train: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -43,6 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         batch: args.batch,
         allow_duplicates: args.allow_duplicates,
         handcrafted: !args.no_handcrafted,
+        train: !args.no_train,
     };
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template(
@@ -68,12 +73,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ""
         }
     );
-    if let Some(c) = report.classifier {
-        let p = c.params;
-        eprintln!(
-            "classifier: k={} weight_knn={} C={} (inner validation accuracy {:.4})",
-            p.k, p.weight_knn, p.c, c.val_accuracy
-        );
+    match &report.trained {
+        Some(trained) => super::train::report(trained),
+        None => eprintln!("classifier: not trained (--no-train); `genovec train` trains it"),
     }
     Ok(())
 }

@@ -25,9 +25,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Collection::open_reader(&path).with_context(|| format!("opening {}", path.display()))?;
     let info = collection.info();
     let classifier = engine::load_state(&collection)?;
+    let status = engine::status(&collection, classifier.as_ref());
     let mut out = output::stdout();
     if args.json {
-        let params = classifier.as_ref().map(|c| serde_json::json!({"params": c.params, "val_accuracy": c.val_accuracy, "trained_on": c.trained_on}));
+        let mut params = serde_json::to_value(&status)?;
+        if let Some(c) = &classifier {
+            params["val_accuracy"] = c.val_accuracy.into();
+        }
         let labels: serde_json::Map<String, serde_json::Value> = info
             .labels
             .iter()
@@ -62,11 +66,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?;
         writeln!(out, "tail         {} (searched exactly)", info.tail)?;
         writeln!(out, "tombstones   {}", info.tombstones)?;
-        match classifier {
-            Some(c) => writeln!(out, "classifier   k={} vote={} weight_knn={} C={} (inner validation accuracy {:.4}, {} records)", c.params.k, c.params.vote, c.params.weight_knn, c.params.c, c.val_accuracy, c.trained_on)?,
-            None => writeln!(out, "classifier   none (kNN vote only)")?,
-        }
+        write_classifier(&mut out, classifier.as_ref(), &status)?;
     }
     out.flush()?;
+    Ok(())
+}
+
+fn write_classifier(
+    out: &mut impl Write,
+    state: Option<&engine::ClassifierState>,
+    status: &engine::ClassifierStatus,
+) -> anyhow::Result<()> {
+    let Some(c) = state else {
+        writeln!(out, "classifier   none (kNN vote only; `genovec train` trains one)")?;
+        return Ok(());
+    };
+    let p = &c.params;
+    writeln!(
+        out,
+        "classifier   k={} vote={} weight_knn={} C={} (inner validation accuracy {:.4})",
+        p.k, p.vote, p.weight_knn, p.c, c.val_accuracy
+    )?;
+    writeln!(
+        out,
+        "  trained on {} records; {} added and {} deleted since",
+        status.trained_on, status.added_since, status.deleted_since
+    )?;
+    writeln!(out, "  labels     {}", status.labels.join(", "))?;
+    if !status.untrained_labels.is_empty() {
+        writeln!(
+            out,
+            "  not yet trained on (the kNN vote scores them): {}",
+            status.untrained_labels.join(", ")
+        )?;
+    }
     Ok(())
 }

@@ -29,15 +29,8 @@ pub fn delete(args: DeleteArgs) -> anyhow::Result<()> {
 
 pub fn compact(args: CompactArgs) -> anyhow::Result<()> {
     let path = args.collection.path();
-    let classifier = engine::compact(&path)?;
-    eprintln!(
-        "compacted {}{}",
-        path.display(),
-        if classifier.is_some() {
-            ", classifier retrained"
-        } else {
-            ""
-        }
-    );
+    let trained = engine::compact(&path)?;
+    eprintln!("compacted {}", path.display());
+    super::train::report(&trained);
     Ok(())
 }

@@ -14,6 +14,7 @@ mod output;
 mod plots;
 mod search;
 mod serve;
+mod train;
 
 use std::process::ExitCode;
 
@@ -40,8 +41,10 @@ enum Command {
     Info(info::Args),
     /// Delete records by id (tombstones until `compact`).
     Delete(maintain::DeleteArgs),
-    /// Drop deleted records, rebuild the graph and retrain the classifier.
+    /// Drop deleted records, rebuild the graph and bring the classifier up to date.
     Compact(maintain::CompactArgs),
+    /// Train the classifier: refit the linear model, re-tuning k, weight and C when due.
+    Train(train::Args),
     /// Evaluate the pipeline: train/test or seeded stratified cross-validation.
     Eval(eval::Args),
     /// Index seeded synthetic data and classify held-out sequences.
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Info(a) => info::run(a),
         Command::Delete(a) => maintain::delete(a),
         Command::Compact(a) => maintain::compact(a),
+        Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),

@@ -26,3 +26,33 @@ pub fn json_line(out: &mut impl Write, value: &impl serde::Serialize) -> anyhow:
 pub fn num(x: f64) -> String {
     format!("{x:.4}")
 }
+
+/// A name or label made safe for a TSV field: backslash, tab, newline and carriage return
+/// become `\\`, `\t`, `\n` and `\r`, so every row keeps its columns.
+pub fn tsv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['\\', '\t', '\n', '\r']) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tsv_field;
+
+    #[test]
+    fn tsv_fields_keep_their_columns() {
+        assert_eq!(tsv_field("plain"), "plain");
+        assert_eq!(tsv_field("a\tb\nc\\d\r"), "a\\tb\\nc\\\\d\\r");
+    }
+}

@@ -1,15 +1,17 @@
 //! Covariate-shift correction for a query set (the measure is [`crate::classify::shift`]).
 //!
-//! When the queries as a whole sit far from the training records (a dataset built another
-//! way, another genome), the classifier was tuned on cues the queries may not share. The
-//! correction refits the linear model blind to the direction that separates the query mean
-//! from the training mean ([`LinearModel::fit_removing`](crate::classify::LinearModel)), and
-//! drops the kNN vote from the probabilities: neighbours drawn from the training
-//! distribution cannot be re-weighted for the shift, while a linear model can be refitted.
-//! k, C and the vote are kept as tuned; only the fusion weight changes (to 0).
+//! Opt-in (`--adapt auto|always`): it looks at the query set as a whole, so a prediction
+//! then depends on the other queries, and every adapted prediction says so. When the queries
+//! sit far from the training records in a way no mix of the training classes explains (a
+//! dataset built another way, another genome), the classifier was tuned on cues the queries
+//! may not share. The correction refits the linear model blind to that unexplained direction
+//! ([`LinearModel::fit_removing`](crate::classify::LinearModel)), and drops the kNN vote from
+//! the probabilities: neighbours drawn from the training distribution cannot be re-weighted
+//! for the shift, while a linear model can be refitted. k, C and the vote are kept as
+//! tuned; only the fusion weight changes (to 0).
 
-use super::classify::{fit_final, training_rows, ClassifierState};
-use crate::classify::shift::{Adapt, Shift, MIN_QUERIES};
+use super::train::{class_means, fit_final, snapshot, ClassifierState};
+use crate::classify::shift::{explain_by_mixture, Adapt, Shift, MIN_QUERIES};
 use crate::classify::FusionParams;
 use crate::store::Collection;
 use crate::{Error, Result};
@@ -34,21 +36,24 @@ pub(super) fn respond(
     if adapt == Adapt::Never || n_queries < MIN_QUERIES {
         return Ok((None, None));
     }
-    let mean = column_means(design, state.model.n_features());
-    let offset = state.model.standardised_offset(&mean);
-    let mut shift = Shift::measure(&offset, n_queries, state.trained_on);
+    let model = &state.model;
+    let offset = model.standardised_offset(&column_means(design, model.n_features()));
+    let means = stored_or_computed_means(collection, state)?;
+    let class_offsets: Vec<Vec<f64>> = means
+        .iter()
+        .filter(|m| m.len() == model.n_features())
+        .map(|m| model.standardised_offset(m))
+        .collect();
+    let (mix, residual) = explain_by_mixture(&offset, &class_offsets);
+    let mut shift = Shift::measure(&residual, n_queries, state.trained_on);
+    shift.class_mix = spread_mix(&mix, &means);
     if adapt == Adapt::Auto && !shift.is_material() {
         return Ok((None, Some(shift)));
     }
-    let rows = training_rows(collection, state.design())?;
-    let n_classes = collection.labels().len();
-    let model = fit_final(
-        &rows.design,
-        &rows.y,
-        n_classes,
-        state.params.c,
-        Some(&mean),
-    )?;
+    let snap = snapshot(collection, state.design())?;
+    let target = model.raw_from_offset(&residual);
+    let n_classes = snap.labels.len();
+    let model = fit_final(&snap.design, &snap.y, n_classes, state.params.c, Some(&target))?;
     shift.adapted = true;
     let corrected = ClassifierState {
         params: FusionParams {
@@ -59,6 +64,27 @@ pub(super) fn respond(
         ..state.clone()
     };
     Ok((Some(corrected), Some(shift)))
+}
+
+/// The class means stored with the classifier, or (older states) computed from the records.
+fn stored_or_computed_means(
+    collection: &Collection,
+    state: &ClassifierState,
+) -> Result<Vec<Vec<f64>>> {
+    if !state.class_means.is_empty() {
+        return Ok(state.class_means.clone());
+    }
+    let snap = snapshot(collection, state.design())?;
+    Ok(class_means(&snap.design, &snap.y, snap.labels.len()))
+}
+
+/// The mixture weights of the classes that have means, placed at their class indices.
+fn spread_mix(mix: &[f64], means: &[Vec<f64>]) -> Vec<f64> {
+    let mut weights = mix.iter();
+    means
+        .iter()
+        .map(|m| if m.is_empty() { 0.0 } else { *weights.next().unwrap_or(&0.0) })
+        .collect()
 }
 
 /// Column means of the queries' design rows (`width` columns; at least one row).

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::classify::{classify_batch, load_state, ClassifyOptions, Prediction};
+use super::classify::{classify_batch, ClassifyOptions, Prediction};
+use super::train::load_state;
 use super::index::{index_records, IndexOptions};
 use super::search::open_for_queries;
 use crate::classify::{stratified_folds, Adapt, FusionParams, Shift};

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::classify::Prediction;
+use super::classify::{AnsweredBy, Prediction};
 use crate::embed;
 use crate::finetune::{self, FinetuneOptions, FinetuneReport, Finetuned, Progress};
 use crate::seq::SeqRecord;
@@ -68,6 +68,12 @@ pub fn predict(
                 label: labels[best].clone(),
                 confidence,
                 probabilities: labels.iter().cloned().zip(p).collect(),
+                vote: Vec::new(),
+                linear: None,
+                weight_knn: 0.0,
+                k: 0,
+                answered_by: AnsweredBy::FineTuned,
+                adapted: false,
                 neighbours: Vec::new(),
             }
         })

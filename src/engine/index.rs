@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::classify::{load_state, train, ClassifierState, MIN_TRAIN_RECORDS};
+use super::train::{load_state, train, TrainMode, TrainOptions, Trained};
 use crate::embed::{self, Embedder};
 use crate::seq::{self, ReadOptions, SeqRecord};
 use crate::store::{Collection, CollectionConfig, NewRecord};
@@ -22,6 +22,9 @@ pub struct IndexOptions {
     /// Fuse the handcrafted features into the linear model's rows (the default); false
     /// trains it on the embedding alone.
     pub handcrafted: bool,
+    /// Train the classifier at the end ([`super::train()`]: tuned when due, else refitted);
+    /// false leaves it as it was, reported stale until `genovec train`.
+    pub train: bool,
 }
 
 impl Default for IndexOptions {
@@ -32,6 +35,7 @@ impl Default for IndexOptions {
             batch: 1000,
             allow_duplicates: false,
             handcrafted: true,
+            train: true,
         }
     }
 }
@@ -47,8 +51,8 @@ pub struct IndexReport {
     pub total: usize,
     /// Whether the graph was rebuilt at the end.
     pub rebuilt_graph: bool,
-    /// The classifier trained at the end, if the collection is large enough.
-    pub classifier: Option<ClassifierState>,
+    /// What training did at the end (`None` with `train: false`).
+    pub trained: Option<Trained>,
 }
 
 /// Reads every input file first (so bad input fails before anything is written), then
@@ -90,9 +94,12 @@ pub fn index_records(
     if rebuilt_graph {
         collection.rebuild_graph()?;
     }
-    let stale = added > 0 || load_state(&collection)?.is_none();
-    let classifier = if stale {
-        retrain(&mut collection, opts.handcrafted)?
+    let trained = if opts.train {
+        let train_opts = TrainOptions {
+            mode: TrainMode::Auto,
+            handcrafted: opts.handcrafted,
+        };
+        Some(train(&mut collection, train_opts)?)
     } else {
         None
     };
@@ -101,16 +108,8 @@ pub fn index_records(
         added,
         total: collection.len(),
         rebuilt_graph,
-        classifier,
+        trained,
     })
-}
-
-/// Trains the classifier when the collection is large enough to tune one.
-fn retrain(collection: &mut Collection, handcrafted: bool) -> Result<Option<ClassifierState>> {
-    if collection.len() < MIN_TRAIN_RECORDS {
-        return Ok(None);
-    }
-    train(collection, handcrafted).map(Some)
 }
 
 /// Marks records deleted.
@@ -118,13 +117,23 @@ pub fn delete(path: &Path, ids: &[u64]) -> Result<()> {
     Collection::open_writer(path)?.delete(ids)
 }
 
-/// Drops deleted records, rebuilds the graph and retrains the classifier.
-pub fn compact(path: &Path) -> Result<Option<ClassifierState>> {
+/// Drops deleted records and rebuilds the graph, then brings the classifier up to date
+/// (refitted, or re-tuned when due; see [`super::train()`]).
+pub fn compact(path: &Path) -> Result<Trained> {
     let mut collection = Collection::open_writer(path)?;
     collection.compact()?;
     // Keep the collection's design-row choice.
     let handcrafted = load_state(&collection)?.is_none_or(|s| s.handcrafted);
-    retrain(&mut collection, handcrafted)
+    let opts = TrainOptions {
+        mode: TrainMode::Auto,
+        handcrafted,
+    };
+    train(&mut collection, opts)
+}
+
+/// Trains a collection's classifier now (see [`super::train()`]).
+pub fn train_collection(path: &Path, opts: TrainOptions) -> Result<Trained> {
+    train(&mut Collection::open_writer(path)?, opts)
 }
 
 fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {

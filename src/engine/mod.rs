@@ -5,20 +5,29 @@
 mod adapt;
 mod classify;
 mod compare;
+mod design;
 mod eval;
 mod finetune;
 mod index;
 mod search;
+mod train;
 
 pub use classify::{
-    classify_batch, classify_records, design_row, load_state, train, Classified, ClassifierState,
-    ClassifyOptions, Design, Prediction,
+    classify_batch, classify_records, AnsweredBy, Classified, ClassifyOptions, Prediction,
 };
+pub use design::{design_row, design_width, Design};
+pub use train::{
+    load_state, plan, save_state, snapshot, status, train, ClassifierState, ClassifierStatus,
+    Snapshot, TrainAction, TrainMode, TrainOptions, Trained, Watermark, MIN_TRAIN_RECORDS,
+    RETUNE_FRACTION,
+};
+pub use train::fit as fit_classifier;
 pub use compare::{compare, CompareOptions, CompareReport, Method, PipelineResult};
 pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport, RowOutcome};
 pub use finetune::{classify_finetuned, finetune_records, predict};
 pub use index::{
-    compact, delete, embed_records, index_files, index_records, IndexOptions, IndexReport,
+    compact, delete, embed_records, index_files, index_records, train_collection, IndexOptions,
+    IndexReport,
 };
 pub use search::{
     embed_queries, label_filter, neighbours, open_for_queries, search_sequences, search_vectors,

@@ -134,6 +134,20 @@ impl Collection {
         self.vectors.len() - self.graph_nodes()
     }
 
+    /// The id the next stored record will get; every stored id is below it.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// For each label index, whether any live record carries it.
+    pub fn live_label_mask(&self) -> Vec<bool> {
+        let mut live = vec![false; self.labels.len()];
+        self.vectors
+            .live_rows()
+            .for_each(|(_, _, label)| live[label as usize] = true);
+        live
+    }
+
     /// Live record counts per label, in label order; labels with no live record are left out.
     pub fn label_counts(&self) -> Vec<(String, usize)> {
         let mut counts = vec![0usize; self.labels.len()];

@@ -1,7 +1,8 @@
 use ndarray::array;
 
 use super::*;
-use crate::features::positional_profile;
+use crate::engine::design::{design_row, design_width};
+use crate::features::{handcrafted_into, positional_profile, HANDCRAFTED_DIM, PROFILE_DIM};
 
 fn state(handcrafted: bool, profile: bool) -> ClassifierState {
     let x = array![[0.0, 1.0], [1.0, 0.0], [0.1, 0.9], [0.9, 0.2]];
@@ -12,6 +13,10 @@ fn state(handcrafted: bool, profile: bool) -> ClassifierState {
         handcrafted,
         profile,
         model: LinearModel::fit(&x, &[0, 1, 0, 1], 2, 1.0, 50).unwrap(),
+        labels: vec!["a".into(), "b".into()],
+        trained_next_id: Some(4),
+        tuned: None,
+        class_means: Vec::new(),
     }
 }
 

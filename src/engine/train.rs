@@ -1,0 +1,421 @@
+//! Training the classifier: a step of its own, off the write path.
+//!
+//! The classifier is derived data, like the graph. It records what it was trained on (the
+//! live records below an id watermark), so its state can always be reported: records added
+//! or deleted since, labels it knows. Tuning (k, fusion weight, C by inner validation,
+//! [`crate::classify::tune`]) is the slow part; between tunings the stored settings are kept
+//! and only the linear model is refitted on the live records. A retune happens when none was
+//! done, when the collection changed by [`RETUNE_FRACTION`] of what was tuned on, or when
+//! asked.
+//!
+//! Training reads a [`Snapshot`] (a short read), fits outside any lock, and stores the new
+//! state in one small write, so a server can train in the background and swap the result in.
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use super::design::{design_matrix, Design};
+use crate::classify::linear::DEFAULT_MAX_ITER;
+use crate::classify::{tune, FusionParams, LinearModel, TuneInput, Vote};
+use crate::store::Collection;
+use crate::{Error, Result};
+
+/// Seed of the inner validation split.
+pub(super) const TUNE_SEED: u64 = 17;
+/// Cap on the records the final linear model is fitted on (seeded, stratified), which
+/// bounds training time on large collections.
+pub const MAX_LINEAR_ROWS: usize = 20_000;
+/// Collections smaller than this are not trained: they classify by the kNN vote alone.
+pub const MIN_TRAIN_RECORDS: usize = 20;
+/// A change (added plus deleted records) of at least this share of the records the settings
+/// were tuned on makes the next training a retune.
+pub const RETUNE_FRACTION: f64 = 0.1;
+
+/// What a collection stores about its classifier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassifierState {
+    /// Chosen by inner validation.
+    pub params: FusionParams,
+    /// Inner validation accuracy of `params`.
+    pub val_accuracy: f64,
+    /// Live records the linear model was fitted on.
+    pub trained_on: usize,
+    /// Whether the design rows append the handcrafted features (Z-curve, GC, k-mer
+    /// composition) to the embedding: the fusion the pipeline defaults to.
+    #[serde(default = "handcrafted_default")]
+    pub handcrafted: bool,
+    /// Whether the handcrafted features end with the positional profile. Collections
+    /// trained before the profile existed lack the field and keep their 16-column rows.
+    #[serde(default)]
+    pub profile: bool,
+    /// The linear model over [embedding | handcrafted features], or the embedding alone.
+    pub model: LinearModel,
+    /// The label of each class the linear model scores (older states: empty, and the
+    /// collection's first `model.n_classes()` labels).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// The collection's next record id when the model was fitted: it was fitted on the live
+    /// records below it.
+    #[serde(default)]
+    pub trained_next_id: Option<u64>,
+    /// Live records, and the next id, when `params` were tuned.
+    #[serde(default)]
+    pub tuned: Option<Watermark>,
+    /// Each class's mean design row over the records fitted on (empty for older states):
+    /// what `--adapt auto` explains a query mean by.
+    #[serde(default)]
+    pub class_means: Vec<Vec<f64>>,
+}
+
+/// The live records below an id, at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watermark {
+    /// Live records then.
+    pub records: usize,
+    /// The collection's next id then.
+    pub next_id: u64,
+}
+
+fn handcrafted_default() -> bool {
+    true
+}
+
+impl ClassifierState {
+    /// The columns of this state's design rows.
+    pub fn design(&self) -> Design {
+        Design {
+            handcrafted: self.handcrafted,
+            profile: self.handcrafted && self.profile,
+        }
+    }
+
+    /// The labels the linear model scores, in class order.
+    pub fn known_labels<'a>(&'a self, collection: &'a Collection) -> &'a [String] {
+        if self.labels.is_empty() {
+            let n = self.model.n_classes().min(collection.labels().len());
+            &collection.labels()[..n]
+        } else {
+            &self.labels
+        }
+    }
+
+    /// When the linear model was fitted.
+    fn fitted(&self) -> Option<Watermark> {
+        self.trained_next_id.map(|next_id| Watermark {
+            records: self.trained_on,
+            next_id,
+        })
+    }
+}
+
+/// Records added and deleted since a watermark. Without one (states stored before
+/// watermarks existed) the net change of the count is all that is known.
+fn changes(collection: &Collection, mark: Option<Watermark>, records: usize) -> (usize, usize) {
+    let Some(mark) = mark else {
+        let now = collection.len();
+        return (now.saturating_sub(records), records.saturating_sub(now));
+    };
+    let vectors = collection.vectors();
+    let older = vectors
+        .live_rows()
+        .filter(|&(_, id, _)| id < mark.next_id)
+        .count();
+    (collection.len() - older, mark.records.saturating_sub(older))
+}
+
+/// The classifier's state as every output reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassifierStatus {
+    /// Whether a linear model is stored (else classification is the kNN vote alone).
+    pub trained: bool,
+    /// Live records the linear model was fitted on.
+    pub trained_on: usize,
+    /// Records added since it was fitted.
+    pub added_since: usize,
+    /// Records deleted since it was fitted.
+    pub deleted_since: usize,
+    /// The labels it scores.
+    pub labels: Vec<String>,
+    /// Labels with live records that it has not seen: the kNN vote alone scores them until
+    /// the next training.
+    pub untrained_labels: Vec<String>,
+    /// The stored settings (k, fusion weight, C, vote).
+    pub params: Option<FusionParams>,
+}
+
+impl ClassifierStatus {
+    /// True when records were added or deleted since the model was fitted.
+    pub fn stale(&self) -> bool {
+        self.added_since + self.deleted_since > 0
+    }
+}
+
+/// The classifier's state against the collection as it is now.
+pub fn status(collection: &Collection, state: Option<&ClassifierState>) -> ClassifierStatus {
+    let live = collection.live_label_mask();
+    let live_labels = collection
+        .labels()
+        .iter()
+        .zip(&live)
+        .filter(|(_, &l)| l)
+        .map(|(name, _)| name.clone());
+    let Some(state) = state else {
+        return ClassifierStatus {
+            trained: false,
+            trained_on: 0,
+            added_since: collection.len(),
+            deleted_since: 0,
+            labels: Vec::new(),
+            untrained_labels: live_labels.collect(),
+            params: None,
+        };
+    };
+    let known = state.known_labels(collection);
+    let (added_since, deleted_since) = changes(collection, state.fitted(), state.trained_on);
+    ClassifierStatus {
+        trained: true,
+        trained_on: state.trained_on,
+        added_since,
+        deleted_since,
+        labels: known.to_vec(),
+        untrained_labels: live_labels.filter(|l| !known.contains(l)).collect(),
+        params: Some(state.params.clone()),
+    }
+}
+
+/// What a training run should do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrainMode {
+    /// Tune when due (see the module docs), refit when anything changed, else nothing.
+    #[default]
+    Auto,
+    /// Re-tune k, the fusion weight and C, then fit.
+    Retune,
+}
+
+/// What a training run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainAction {
+    /// k, the fusion weight and C were tuned, then the linear model fitted.
+    Tuned,
+    /// The linear model was refitted with the stored settings.
+    Refitted,
+    /// Nothing changed since the last fit.
+    UpToDate,
+    /// Fewer than [`MIN_TRAIN_RECORDS`] live records: the kNN vote alone answers.
+    TooFew,
+}
+
+/// The action a training run with `mode` takes on `collection`.
+pub fn plan(collection: &Collection, state: Option<&ClassifierState>, mode: TrainMode) -> TrainAction {
+    if collection.len() < MIN_TRAIN_RECORDS {
+        return TrainAction::TooFew;
+    }
+    let Some(state) = state else {
+        return TrainAction::Tuned;
+    };
+    if mode == TrainMode::Retune {
+        return TrainAction::Tuned;
+    }
+    let tuned_on = state.tuned.map_or(state.trained_on, |t| t.records);
+    let (added, deleted) = changes(collection, state.tuned, tuned_on);
+    if (added + deleted) as f64 >= RETUNE_FRACTION * tuned_on.max(1) as f64 {
+        return TrainAction::Tuned;
+    }
+    if status(collection, Some(state)).stale() {
+        TrainAction::Refitted
+    } else {
+        TrainAction::UpToDate
+    }
+}
+
+/// Everything a fit needs, read from the collection in one short pass.
+pub struct Snapshot {
+    /// The live records' embeddings (stored form).
+    pub embeddings: Vec<Vec<f32>>,
+    /// Their design rows.
+    pub design: Array2<f64>,
+    /// Their label indices.
+    pub y: Vec<u32>,
+    /// The collection's labels then.
+    pub labels: Vec<String>,
+    /// The collection's next id then.
+    pub next_id: u64,
+    /// Which design rows.
+    pub layout: Design,
+}
+
+/// Reads the live records' training rows.
+pub fn snapshot(collection: &Collection, layout: Design) -> Result<Snapshot> {
+    let records = collection.live_records()?;
+    let vectors = collection.vectors();
+    let rows: Vec<usize> = vectors.live_rows().map(|(r, _, _)| r).collect();
+    let embeddings: Vec<Vec<f32>> = rows.iter().map(|&r| vectors.row(r).to_vec()).collect();
+    let y: Vec<u32> = rows.iter().map(|&r| vectors.labels[r]).collect();
+    let seqs = records.iter().map(|r| r.seq.as_slice());
+    let design = design_matrix(&embeddings, seqs, layout);
+    Ok(Snapshot {
+        embeddings,
+        design,
+        y,
+        labels: collection.labels().to_vec(),
+        next_id: collection.next_id(),
+        layout,
+    })
+}
+
+/// Fits a classifier on a snapshot: tuned anew for [`TrainAction::Tuned`], else with the
+/// settings of `previous`.
+pub fn fit(
+    snap: &Snapshot,
+    previous: Option<&ClassifierState>,
+    action: TrainAction,
+) -> Result<ClassifierState> {
+    let n_classes = snap.labels.len();
+    let mark = Watermark {
+        records: snap.y.len(),
+        next_id: snap.next_id,
+    };
+    let (params, val_accuracy, tuned) = match (action, previous) {
+        (TrainAction::Refitted, Some(p)) => (p.params.clone(), p.val_accuracy, p.tuned),
+        _ => {
+            let t = tune(&TuneInput {
+                embeddings: &snap.embeddings,
+                design: &snap.design,
+                y: &snap.y,
+                n_classes,
+                vote: Vote::Distance,
+                seed: TUNE_SEED,
+                max_iter: DEFAULT_MAX_ITER,
+            })?;
+            (t.params, t.val_accuracy, Some(mark))
+        }
+    };
+    let model = fit_final(&snap.design, &snap.y, n_classes, params.c, None)?;
+    Ok(ClassifierState {
+        params,
+        val_accuracy,
+        trained_on: snap.y.len(),
+        handcrafted: snap.layout.handcrafted,
+        profile: snap.layout.profile,
+        model,
+        labels: snap.labels.clone(),
+        trained_next_id: Some(snap.next_id),
+        tuned,
+        class_means: class_means(&snap.design, &snap.y, n_classes),
+    })
+}
+
+/// Mean design row of each class (empty for a class with no row).
+pub(super) fn class_means(design: &Array2<f64>, y: &[u32], n_classes: usize) -> Vec<Vec<f64>> {
+    let mut sums = vec![vec![0f64; design.ncols()]; n_classes];
+    let mut counts = vec![0usize; n_classes];
+    for (row, &label) in design.rows().into_iter().zip(y) {
+        let sum = &mut sums[label as usize];
+        sum.iter_mut().zip(row).for_each(|(s, x)| *s += x);
+        counts[label as usize] += 1;
+    }
+    for (sum, n) in sums.iter_mut().zip(counts) {
+        if n == 0 {
+            sum.clear();
+        }
+        sum.iter_mut().for_each(|s| *s /= n as f64);
+    }
+    sums
+}
+
+/// The final linear model, on at most [`MAX_LINEAR_ROWS`] rows; with `target_mean`, blind to
+/// that query set's shift direction ([`LinearModel::fit_removing`]).
+pub(super) fn fit_final(
+    design: &Array2<f64>,
+    y: &[u32],
+    n_classes: usize,
+    c: f64,
+    target_mean: Option<&[f64]>,
+) -> Result<LinearModel> {
+    let fit = |x: &Array2<f64>, y: &[u32]| match target_mean {
+        Some(t) => LinearModel::fit_removing(x, y, n_classes, c, DEFAULT_MAX_ITER, t),
+        None => LinearModel::fit(x, y, n_classes, c, DEFAULT_MAX_ITER),
+    };
+    if y.len() <= MAX_LINEAR_ROWS {
+        return fit(design, y);
+    }
+    let frac = MAX_LINEAR_ROWS as f64 / y.len() as f64;
+    let (keep, _) = crate::classify::stratified_split(y, frac, TUNE_SEED);
+    let sub = design.select(ndarray::Axis(0), &keep);
+    let sub_y: Vec<u32> = keep.iter().map(|&i| y[i]).collect();
+    fit(&sub, &sub_y)
+}
+
+/// Stores a classifier state durably.
+pub fn save_state(collection: &mut Collection, state: &ClassifierState) -> Result<()> {
+    let blob = serde_json::to_vec(state).map_err(|e| Error::Classifier {
+        message: e.to_string(),
+    })?;
+    collection.save_classifier_blob(&blob)
+}
+
+/// The stored classifier, if one was trained.
+pub fn load_state(collection: &Collection) -> Result<Option<ClassifierState>> {
+    let Some(blob) = collection.classifier_blob()? else {
+        return Ok(None);
+    };
+    let state = serde_json::from_slice(&blob).map_err(|e| Error::Corrupt {
+        path: collection.path().to_path_buf(),
+        message: format!("classifier: {e}"),
+    })?;
+    Ok(Some(state))
+}
+
+/// Options of a training run.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainOptions {
+    /// Tune when due, or always.
+    pub mode: TrainMode,
+    /// Design rows for a first training; later ones keep the stored choice.
+    pub handcrafted: bool,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            mode: TrainMode::Auto,
+            handcrafted: true,
+        }
+    }
+}
+
+/// What a training run did, and the classifier afterwards.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// The action taken.
+    pub action: TrainAction,
+    /// The classifier now stored (unchanged for `UpToDate`, `None` for `TooFew` without one).
+    pub state: Option<ClassifierState>,
+}
+
+/// Trains the collection's classifier as [`plan`] says and stores it.
+pub fn train(collection: &mut Collection, opts: TrainOptions) -> Result<Trained> {
+    let previous = load_state(collection)?;
+    let action = plan(collection, previous.as_ref(), opts.mode);
+    if matches!(action, TrainAction::UpToDate | TrainAction::TooFew) {
+        return Ok(Trained {
+            action,
+            state: previous,
+        });
+    }
+    let layout = previous
+        .as_ref()
+        .map_or(Design::new(opts.handcrafted), ClassifierState::design);
+    let snap = snapshot(collection, layout)?;
+    let state = fit(&snap, previous.as_ref(), action)?;
+    save_state(collection, &state)?;
+    Ok(Trained {
+        action,
+        state: Some(state),
+    })
+}
+
+#[cfg(test)]
+mod tests;
