@@ -74,7 +74,7 @@ fn by_collection(
     let state = engine::load_state(&collection)?;
     let opts = ClassifyOptions {
         k: args.k,
-        threshold: args.threshold,
+        threshold: args.threshold.map(engine::check_threshold).transpose()?,
         adapt: args.adapt.adapt,
     };
     let classified = engine::classify_batch(

@@ -35,6 +35,10 @@ pub struct Args {
     /// Worker threads (default: the CPUs this process may use).
     #[arg(long)]
     threads: Option<usize>,
+    /// Do not train the classifier in the background after writes (it is then reported
+    /// stale until `genovec train`).
+    #[arg(long)]
+    no_train: bool,
 }
 
 impl Args {
@@ -57,6 +61,7 @@ impl Args {
             api_key,
             protect_reads: self.api_key_reads,
             limits,
+            no_train: self.no_train,
         })
     }
 }

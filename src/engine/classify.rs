@@ -17,7 +17,7 @@ use crate::classify::{argmax, decide, extend_linear, fuse, vote, Decision, Fusio
 use crate::embed::Embedder;
 use crate::seq::SeqRecord;
 use crate::store::Collection;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Which parts of the classifier gave a prediction's label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,6 +72,17 @@ pub struct ClassifyOptions {
     pub threshold: Option<f32>,
     /// Whether to correct the query set's covariate shift (default: never).
     pub adapt: Adapt,
+}
+
+/// Checks a distance threshold: finite and at least 0 (the CLI and HTTP share this).
+pub fn check_threshold(threshold: f32) -> Result<f32> {
+    if threshold.is_finite() && threshold >= 0.0 {
+        return Ok(threshold);
+    }
+    Err(Error::InvalidArgument {
+        what: "threshold".into(),
+        message: format!("must be a finite distance of at least 0, got {threshold}"),
+    })
 }
 
 /// Predictions for a query set, with the classifier's state and any measured shift.

@@ -13,7 +13,7 @@ mod search;
 mod train;
 
 pub use classify::{
-    classify_batch, classify_records, AnsweredBy, Classified, ClassifyOptions, Prediction,
+    check_threshold, classify_batch, classify_records, AnsweredBy, Classified, ClassifyOptions, Prediction,
 };
 pub use design::{design_row, design_width, Design};
 pub use train::{

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::engine::{Neighbour, Prediction};
+use crate::engine::{AnsweredBy, ClassifierStatus, Neighbour, Prediction};
 
 /// `GET /healthz`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,6 +69,20 @@ pub struct CollectionDetail {
     pub graph: GraphState,
     /// True when a classifier was trained (else classify is a kNN vote).
     pub classifier: bool,
+    /// What the classifier was trained on and what changed since.
+    pub classifier_state: ClassifierStateOut,
+}
+
+/// The classifier's state: what it was trained on, what changed since, what it knows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClassifierStateOut {
+    /// Trained-on, added and deleted counts, known and untrained labels, settings.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub status: ClassifierStatus,
+    /// True while a background training is queued or running; the result is swapped in
+    /// whole when it ends.
+    pub training: bool,
 }
 
 /// `POST /v1/collections/{name}/search`: `sequences` or `vectors`, not both.
@@ -126,14 +140,23 @@ pub struct SearchResponse {
     pub results: Vec<SearchResult>,
 }
 
-/// `POST /v1/collections/{name}/classify`.
+/// `POST /v1/collections/{name}/classify`: the options of `genovec classify`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifyRequest {
     /// Sequences to classify.
     pub sequences: Vec<String>,
     /// Voting neighbours (default: the collection's tuned k).
+    #[schema(minimum = 1, maximum = 1000)]
     pub k: Option<usize>,
+    /// Answer `unknown` when the nearest neighbour is farther than this distance (finite,
+    /// at least 0).
+    #[schema(minimum = 0)]
+    pub threshold: Option<f32>,
+    /// Covariate-shift correction over the whole request: `never` (the default: each
+    /// sequence is answered on its own), `auto` or `always` (see `genovec classify --adapt`).
+    #[schema(value_type = Option<String>, example = "never")]
+    pub adapt: Option<String>,
 }
 
 /// One classified sequence with its evidence.
@@ -143,19 +166,43 @@ pub struct ClassifyResult {
     pub label: String,
     /// Probability of the predicted label.
     pub confidence: f64,
-    /// Probability of every label.
+    /// Fused probability of every live label.
     pub probabilities: BTreeMap<String, f64>,
+    /// The neighbours' vote per label.
+    pub vote_probabilities: BTreeMap<String, f64>,
+    /// The linear model's probabilities per label (null without a trained classifier).
+    pub linear_probabilities: Option<BTreeMap<String, f64>>,
+    /// The vote's weight in the fusion; the linear model has 1 − weight.
+    pub fusion_weight: f64,
+    /// Neighbours that voted.
+    pub k: usize,
+    /// `fusion`, `vote` or `linear`: which parts gave the label.
+    #[schema(value_type = String)]
+    pub answered_by: AnsweredBy,
+    /// True when the linear model was refitted for this request's shift (`adapt`).
+    pub adapted: bool,
     /// The nearest records the vote used.
     pub neighbours: Vec<NeighbourOut>,
+    /// The classifier's state when this answer was given.
+    #[schema(value_type = Object)]
+    pub classifier: ClassifierStatus,
 }
 
-impl From<Prediction> for ClassifyResult {
-    fn from(p: Prediction) -> Self {
+impl ClassifyResult {
+    /// The API shape of a prediction, with the classifier's state.
+    pub fn new(p: Prediction, classifier: ClassifierStatus) -> Self {
         ClassifyResult {
             label: p.label,
             confidence: p.confidence,
             probabilities: p.probabilities.into_iter().collect(),
+            vote_probabilities: p.vote.into_iter().collect(),
+            linear_probabilities: p.linear.map(|l| l.into_iter().collect()),
+            fusion_weight: p.weight_knn,
+            k: p.k,
+            answered_by: p.answered_by,
+            adapted: p.adapted,
             neighbours: p.neighbours.into_iter().map(Into::into).collect(),
+            classifier,
         }
     }
 }

@@ -27,6 +27,7 @@ mod records;
 mod router;
 mod routes;
 pub mod state;
+mod training;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -5,11 +5,13 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::Json;
 
-use super::api::{ClassifyRequest, ClassifyResponse, SearchRequest, SearchResponse, SearchResult};
+use super::api::{
+    ClassifyRequest, ClassifyResponse, ClassifyResult, SearchRequest, SearchResponse, SearchResult,
+};
 use super::blocking;
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::parse::{check_batch, check_k, parse_sequences};
-use super::state::{AppState, Served};
+use super::state::{AppState, Limits, Served};
 use crate::classify::Adapt;
 use crate::engine::{self, ClassifyOptions};
 use crate::seq::SeqRecord;
@@ -165,31 +167,47 @@ pub async fn classify(
     let limits = &app.config.limits;
     check_batch("sequences", req.sequences.len(), limits)?;
     let queries = parse_sequences(&req.sequences)?;
-    let k = req.k.map(|k| check_k(k, limits)).transpose()?;
-    let results = blocking(move || {
+    let opts = classify_options(&req, limits)?;
+    let classified = blocking(move || {
         let collection = served.read();
-        if collection.labels().is_empty() {
+        if collection.is_empty() {
             return Err(ApiError::invalid(
                 "the collection has no records to classify against",
             ));
         }
-        // One request's predictions never depend on the other sequences in it.
-        let opts = ClassifyOptions {
-            k,
-            threshold: None,
-            adapt: Adapt::Never,
-        };
         let embedder = served.embedder.as_ref();
-        let state = served.classifier.as_ref();
-        Ok(engine::classify_records(
+        let state = served.classifier();
+        Ok(engine::classify_batch(
             &collection,
             embedder,
-            state,
+            state.as_deref(),
             &queries,
             opts,
         )?)
     })
     .await?;
-    let results = results.into_iter().map(Into::into).collect();
+    let status = classified.classifier;
+    let results = classified
+        .predictions
+        .into_iter()
+        .map(|p| ClassifyResult::new(p, status.clone()))
+        .collect();
     Ok(Json(ClassifyResponse { results }))
+}
+
+/// The request's options, validated as the CLI validates its flags.
+fn classify_options(req: &ClassifyRequest, limits: &Limits) -> Result<ClassifyOptions, ApiError> {
+    let k = req.k.map(|k| check_k(k, limits)).transpose()?;
+    let threshold = req.threshold.map(engine::check_threshold).transpose()?;
+    let adapt = req
+        .adapt
+        .as_deref()
+        .map(str::parse::<Adapt>)
+        .transpose()?
+        .unwrap_or_default();
+    Ok(ClassifyOptions {
+        k,
+        threshold,
+        adapt,
+    })
 }

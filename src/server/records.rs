@@ -43,6 +43,7 @@ pub async fn insert(
         let batch = engine::embed_records(served.embedder.as_ref(), &records)?;
         let outcome = served.write().insert_batch(&batch, false)?;
         served.rebuild_if_needed();
+        served.train_in_background();
         Ok(outcome)
     })
     .await?;
@@ -79,6 +80,11 @@ pub async fn delete(
             format!("no record with id {id:?}"),
         )
     })?;
-    blocking(move || served.write().delete(&[id]).map_err(|e: Error| e.into())).await?;
+    blocking(move || {
+        served.write().delete(&[id]).map_err(|e: Error| ApiError::from(e))?;
+        served.train_in_background();
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,9 +8,12 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 
-use super::api::{CollectionDetail, CollectionList, CollectionSummary, GraphState, Health};
+use super::api::{
+    ClassifierStateOut, CollectionDetail, CollectionList, CollectionSummary, GraphState, Health,
+};
 use super::error::{ApiError, ErrorBody};
 use super::state::{AppState, Served};
+use crate::engine;
 
 /// Liveness.
 #[utoipa::path(get, path = "/healthz", tag = "meta",
@@ -42,7 +45,11 @@ pub async fn list(State(app): State<Arc<AppState>>) -> Json<CollectionList> {
 }
 
 fn detail(served: &Served) -> CollectionDetail {
-    let info = served.read().info();
+    let collection = served.read();
+    let info = collection.info();
+    let state = served.classifier();
+    let status = engine::status(&collection, state.as_deref());
+    drop(collection);
     CollectionDetail {
         name: served.name.clone(),
         records: info.records,
@@ -57,7 +64,11 @@ fn detail(served: &Served) -> CollectionDetail {
             tombstones: info.tombstones,
             rebuilding: served.rebuilding.load(Ordering::Acquire),
         },
-        classifier: served.classifier.is_some(),
+        classifier: status.trained,
+        classifier_state: ClassifierStateOut {
+            status,
+            training: served.training.load(Ordering::Acquire),
+        },
     }
 }
 

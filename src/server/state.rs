@@ -51,6 +51,9 @@ pub struct ServerConfig {
     pub protect_reads: bool,
     /// Request limits.
     pub limits: Limits,
+    /// Leave the classifier as it is after writes (by default it is refitted, or re-tuned
+    /// when due, in the background and swapped in when done).
+    pub no_train: bool,
 }
 
 /// One served collection.
@@ -60,25 +63,43 @@ pub struct Served {
     collection: RwLock<Collection>,
     /// The embedder the collection was built with.
     pub embedder: Box<dyn Embedder>,
-    /// The classifier stored at open time (the server does not retrain; `compact` does).
-    pub classifier: Option<ClassifierState>,
+    /// The classifier in use: the stored one, replaced whole when a background training
+    /// finishes ([`Served::train_in_background`]).
+    pub(super) classifier: RwLock<Option<Arc<ClassifierState>>>,
     /// True while a background graph rebuild is queued or running.
     pub rebuilding: AtomicBool,
+    /// True while a background training is queued or running.
+    pub training: AtomicBool,
+    /// Set by a write during a training: train once more when it ends.
+    pub(super) train_again: AtomicBool,
+    /// Whether writes start a background training.
+    pub(super) auto_train: bool,
 }
 
 impl Served {
     /// Opens a collection file for writing, with its embedder and classifier.
-    pub fn open(path: &Path) -> Result<Self> {
+    pub fn open(path: &Path, auto_train: bool) -> Result<Self> {
         let collection = Collection::open_writer(path)?;
         let embedder = engine::embedder_for(&collection)?;
-        let classifier = engine::load_state(&collection)?;
+        let classifier = engine::load_state(&collection)?.map(Arc::new);
         Ok(Served {
             name: api_name(path)?,
             collection: RwLock::new(collection),
             embedder,
-            classifier,
+            classifier: RwLock::new(classifier),
             rebuilding: AtomicBool::new(false),
+            training: AtomicBool::new(false),
+            train_again: AtomicBool::new(false),
+            auto_train,
         })
+    }
+
+    /// The classifier in use now.
+    pub fn classifier(&self) -> Option<Arc<ClassifierState>> {
+        self.classifier
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The read lock: many holders at once.
@@ -146,7 +167,7 @@ impl AppState {
     pub fn open(paths: &[PathBuf], config: ServerConfig) -> Result<Self> {
         let mut collections = BTreeMap::new();
         for path in paths {
-            let served = Served::open(path)?;
+            let served = Served::open(path, !config.no_train)?;
             if collections.contains_key(&served.name) {
                 return Err(Error::InvalidArgument {
                     what: "--collection".into(),
