@@ -107,6 +107,10 @@ impl LinearModel {
                 r.scaled_add(-dot, &u);
             }
         }
+        // Column-major rows: the solver's gradient `Xᵀ·r` then runs over contiguous columns
+        // (ndarray's matrix-vector product strides through a row-major Xᵀ, which was most
+        // of a fit's time).
+        let xs = column_major(xs);
         let present = present_classes(y);
         let params = match present.len() {
             1 => Params {
@@ -253,6 +257,11 @@ fn standardiser(x: &Array2<f64>) -> (Vec<f64>, Vec<f64>) {
 fn standardise(x: &Array2<f64>, mean: &[f64], scale: &[f64]) -> Array2<f64> {
     let (mean, scale) = (Array1::from(mean.to_vec()), Array1::from(scale.to_vec()));
     (x - &mean) / &scale
+}
+
+/// The same matrix in column-major (Fortran) layout.
+fn column_major(x: Array2<f64>) -> Array2<f64> {
+    x.reversed_axes().as_standard_layout().into_owned().reversed_axes()
 }
 
 fn offset(row: &[f64], mean: &[f64], scale: &[f64]) -> Vec<f64> {

@@ -292,7 +292,8 @@ pub fn fit(
             (t.params, t.val_accuracy, Some(mark))
         }
     };
-    let model = fit_final(&snap.design, &snap.y, n_classes, params.c, None)?;
+    // A refit is a fit from scratch, so the model depends only on the records stored.
+    let model = fit_final(&snap.design, &snap.y, n_classes, params.c, Fit::Plain)?;
     Ok(ClassifierState {
         params,
         val_accuracy,
@@ -325,18 +326,26 @@ pub(super) fn class_means(design: &Array2<f64>, y: &[u32], n_classes: usize) -> 
     sums
 }
 
-/// The final linear model, on at most [`MAX_LINEAR_ROWS`] rows; with `target_mean`, blind to
-/// that query set's shift direction ([`LinearModel::fit_removing`]).
+/// How the final linear model is fitted.
+pub(super) enum Fit<'a> {
+    /// An ordinary fit ([`LinearModel::fit`]).
+    Plain,
+    /// Blind to a query set's shift direction, given by its raw column means
+    /// ([`LinearModel::fit_removing`]).
+    Removing(&'a [f64]),
+}
+
+/// The final linear model, on at most [`MAX_LINEAR_ROWS`] rows.
 pub(super) fn fit_final(
     design: &Array2<f64>,
     y: &[u32],
     n_classes: usize,
     c: f64,
-    target_mean: Option<&[f64]>,
+    how: Fit,
 ) -> Result<LinearModel> {
-    let fit = |x: &Array2<f64>, y: &[u32]| match target_mean {
-        Some(t) => LinearModel::fit_removing(x, y, n_classes, c, DEFAULT_MAX_ITER, t),
-        None => LinearModel::fit(x, y, n_classes, c, DEFAULT_MAX_ITER),
+    let fit = |x: &Array2<f64>, y: &[u32]| match how {
+        Fit::Removing(t) => LinearModel::fit_removing(x, y, n_classes, c, DEFAULT_MAX_ITER, t),
+        Fit::Plain => LinearModel::fit(x, y, n_classes, c, DEFAULT_MAX_ITER),
     };
     if y.len() <= MAX_LINEAR_ROWS {
         return fit(design, y);

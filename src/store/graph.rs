@@ -125,8 +125,12 @@ pub fn build(ids: &[u64], data: &[f32], dim: usize, params: &GraphParams) -> Gra
         return empty_layout(params);
     }
     let hnsw = Hnsw::<f32, DistL2>::new(params.m, n, 16, params.ef_construction, DistL2 {});
-    let rows: Vec<(&[f32], usize)> = data.chunks_exact(dim).zip(0..n).collect();
-    hnsw.parallel_insert_slice(&rows);
+    // One insertion after another, in row order: hnsw_rs draws levels from a fixed seed, so
+    // the same rows always give the same graph, and so the same answers. Parallel insertion
+    // links nodes in whatever order the threads reach them.
+    for row in data.chunks_exact(dim).zip(0..n) {
+        hnsw.insert_slice(row);
+    }
     flatten(&hnsw, ids, params)
 }
 

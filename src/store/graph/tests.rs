@@ -98,3 +98,15 @@ fn validate_rejects_out_of_range_neighbours() {
     layout.adj0[0] = 999;
     assert!(layout.validate(50).is_err());
 }
+
+#[test]
+fn the_same_rows_always_give_the_same_graph() {
+    let (n, dim) = (2000, 12);
+    let data = random_unit_vectors(n, dim, 5);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let params = GraphParams::default();
+    let first = build(&ids, &data, dim, &params);
+    for _ in 0..3 {
+        assert_eq!(build(&ids, &data, dim, &params), first);
+    }
+}
