@@ -9,10 +9,15 @@
 //! Classes overlap on purpose (weak CpG islands, mutated boxes), so accuracy is high but not
 //! perfect.
 
+use std::collections::HashSet;
+use std::path::Path;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::seq::{DnaSeq, SeqRecord};
+use crate::store::Collection;
+use crate::Result;
 
 /// The demo's class names.
 pub const CLASSES: [&str; 3] = ["tata_promoter", "cpg_island", "background"];
@@ -39,6 +44,29 @@ pub fn generate(seed: u64, n_per_class: usize) -> Vec<SeqRecord> {
         }
     }
     out
+}
+
+/// True when the collection at `path` holds exactly `records` (same names, labels and
+/// sequences, in any order) and nothing else: what `genovec demo` wrote there. The demo
+/// replaces such a file freely and any other only when told to.
+pub fn holds_exactly(path: &Path, records: &[SeqRecord]) -> Result<bool> {
+    let collection = Collection::open_reader(path)?;
+    if collection.len() != records.len() {
+        return Ok(false);
+    }
+    let expected: HashSet<(&str, &str, &[u8])> = records
+        .iter()
+        .map(|r| {
+            let label = r.label.as_deref().unwrap_or("");
+            (r.name.as_str(), label, r.seq.as_bytes())
+        })
+        .collect();
+    let stored = collection.live_records()?;
+    Ok(stored.len() == expected.len()
+        && stored.iter().all(|row| {
+            let label = collection.label_name(row.label);
+            expected.contains(&(row.name.as_str(), label, row.seq.as_slice()))
+        }))
 }
 
 /// Random bases with the given A+T fraction.
@@ -114,5 +142,29 @@ mod tests {
         };
         assert!(count("cpg_island", b"CG") > 3 * count("background", b"CG"));
         assert!(count("tata_promoter", b"TCAGT") >= 50);
+    }
+
+    #[test]
+    fn a_collection_is_the_demo_s_only_with_exactly_its_records() {
+        use crate::engine::{index_records, IndexOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let records = generate(3, 4);
+        let index = |path: &Path, recs: &[SeqRecord]| {
+            index_records(path, recs, &IndexOptions::default(), &mut |_, _, _| {}).unwrap();
+        };
+        let own = dir.path().join("own.redb");
+        index(&own, &records);
+        assert!(holds_exactly(&own, &records).unwrap());
+        let fewer = dir.path().join("fewer.redb");
+        index(&fewer, &records[1..]);
+        assert!(!holds_exactly(&fewer, &records).unwrap());
+        let mut renamed = records.clone();
+        renamed[0].name = "mine".into();
+        let other = dir.path().join("other.redb");
+        index(&other, &renamed);
+        assert!(!holds_exactly(&other, &records).unwrap());
+        let not_redb = dir.path().join("notes.redb");
+        std::fs::write(&not_redb, b"my notes").unwrap();
+        assert!(holds_exactly(&not_redb, &records).is_err());
     }
 }

@@ -1,28 +1,55 @@
 //! `genovec demo`: the main job on built-in defaults, with no external data.
 
 use std::io::Write;
+use std::path::Path;
 
+use anyhow::bail;
 use genovec::demo;
 use genovec::engine::{self, ClassifyOptions, IndexOptions};
+use genovec::seq::SeqRecord;
 
 use super::output::{self, num};
 
 /// Arguments of `demo`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Where to write the demo collection (replaced on every run).
+    /// Where to write the demo collection (a previous demo collection there is replaced).
     #[arg(long, default_value = "demo")]
     collection: String,
+    /// Replace the collection even when it holds other records than the demo's.
+    #[arg(long)]
+    force: bool,
 }
 
 const SEED: u64 = 2024;
 
+/// Removes a collection a previous demo wrote at `path`; any other file there is kept
+/// (an error) unless `force`.
+fn clear_previous(path: &Path, train: &[SeqRecord], force: bool) -> anyhow::Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    if !force {
+        let shown = path.display();
+        match demo::holds_exactly(path, train) {
+            Ok(true) => {}
+            Ok(false) => bail!(
+                "{shown} holds records that `genovec demo` did not write; pass --force to \
+                 replace it, or choose another --collection"
+            ),
+            Err(e) => bail!(
+                "{shown} exists and is not a demo collection ({e}); pass --force to replace \
+                 it, or choose another --collection"
+            ),
+        }
+    }
+    std::fs::remove_file(path).map_err(|e| anyhow::anyhow!("removing {}: {e}", path.display()))
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let path = engine::collection_path(&args.collection);
-    if path.exists() {
-        std::fs::remove_file(&path)?;
-    }
     let train = demo::generate(SEED, 400);
+    clear_previous(&path, &train, args.force)?;
     let held_out = demo::generate(SEED + 1, 60);
     let mut out = output::stdout();
     writeln!(

@@ -1,5 +1,6 @@
 //! `genovec search`.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -15,7 +16,7 @@ use super::output::{self, num};
 pub struct Args {
     #[command(flatten)]
     collection: CollectionArg,
-    /// Query files.
+    /// Query files (`-` reads standard input).
     #[arg(long, num_args = 1.., required_unless_present = "sequence", conflicts_with = "sequence")]
     input: Vec<PathBuf>,
     /// One query sequence.
@@ -89,14 +90,49 @@ fn write_tsv(out: &mut impl Write, results: &[QueryResult]) -> anyhow::Result<()
             writeln!(
                 out,
                 "{}\t{}\t{}\t{}\t{}\t{}",
-                r.query,
+                tsv_field(&r.query),
                 rank + 1,
                 n.id,
-                n.name,
-                n.label,
+                tsv_field(&n.name),
+                tsv_field(&n.label),
                 num(n.distance as f64)
             )?;
         }
     }
     Ok(())
+}
+
+/// A text field for TSV output: backslash, tab, line feed and carriage return are written
+/// as `\\`, `\t`, `\n` and `\r`, so every row has its columns whatever a stored name holds.
+pub fn tsv_field(s: &str) -> Cow<'_, str> {
+    if !s.contains(['\\', '\t', '\n', '\r']) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsv_fields_escape_separators_and_backslash() {
+        assert!(matches!(tsv_field("chr1_a b"), Cow::Borrowed("chr1_a b")));
+        assert_eq!(tsv_field("a\tb\nc\rd\\e"), "a\\tb\\nc\\rd\\\\e");
+        assert_eq!(
+            tsv_field("\\t"),
+            "\\\\t",
+            "a literal backslash-t stays distinct"
+        );
+    }
 }

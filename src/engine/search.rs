@@ -7,6 +7,46 @@ use crate::seq::SeqRecord;
 use crate::store::Collection;
 use crate::{Error, Result};
 
+/// The largest `k` a search accepts: the CLI's limit and the HTTP server's default
+/// `max_k`, so both refuse the same values with the same message.
+pub const MAX_K: usize = 1000;
+
+/// The largest graph beam width a search accepts (or `max_k`, when that is larger).
+pub const MAX_EF: usize = 10_000;
+
+/// Checks a neighbour count: `k` must be in `1..=max_k`. The CLI (`search --k`,
+/// `classify --k`) and the server (`"k"`) both call this, with [`MAX_K`] unless a server
+/// sets its own limit.
+pub fn check_k(k: usize, max_k: usize) -> Result<usize> {
+    if k == 0 || k > max_k {
+        return Err(Error::InvalidArgument {
+            what: "k".into(),
+            message: format!("k must be between 1 and {max_k}, got {k}"),
+        });
+    }
+    Ok(k)
+}
+
+/// Checks a graph beam width: `ef` must be in `1..=max(MAX_EF, max_k)` (a beam narrower
+/// than `k` is widened by the search itself).
+pub fn check_ef(ef: usize, max_k: usize) -> Result<usize> {
+    let max = MAX_EF.max(max_k);
+    if ef == 0 || ef > max {
+        return Err(Error::InvalidArgument {
+            what: "ef".into(),
+            message: format!("ef must be between 1 and {max}, got {ef}"),
+        });
+    }
+    Ok(ef)
+}
+
+/// Checks `k` and `ef` against the library's own limits.
+fn check_search(k: usize, ef: Option<usize>) -> Result<()> {
+    check_k(k, MAX_K)?;
+    ef.map(|ef| check_ef(ef, MAX_K)).transpose()?;
+    Ok(())
+}
+
 /// One neighbour of a query, with everything a user needs as evidence.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Neighbour {
@@ -65,7 +105,8 @@ pub fn label_filter(collection: &Collection, labels: &[String]) -> Result<Option
     ids.collect::<Result<Vec<u32>>>().map(Some)
 }
 
-/// Searches every query; `labels` (names) restricts the neighbours to those labels.
+/// Searches every query; `labels` (names) restricts the neighbours to those labels. `k`
+/// outside `1..=MAX_K` or `ef` outside `1..=MAX_EF` is an error ([`check_k`], [`check_ef`]).
 pub fn search_sequences(
     collection: &Collection,
     embedder: &dyn Embedder,
@@ -74,6 +115,7 @@ pub fn search_sequences(
     ef: Option<usize>,
     labels: &[String],
 ) -> Result<Vec<QueryResult>> {
+    check_search(k, ef)?;
     let filter = label_filter(collection, labels)?;
     let vectors = embed_queries(embedder, queries)?;
     queries
@@ -90,7 +132,8 @@ pub fn search_sequences(
 }
 
 /// Searches query vectors (in the embedder's space, as stored); `labels` (names) restricts
-/// the neighbours to those labels. A vector of the wrong dimension is an error.
+/// the neighbours to those labels. A vector of the wrong dimension is an error, and so are
+/// `k` and `ef` out of range, as for [`search_sequences`].
 pub fn search_vectors(
     collection: &Collection,
     vectors: &[Vec<f32>],
@@ -98,6 +141,7 @@ pub fn search_vectors(
     ef: Option<usize>,
     labels: &[String],
 ) -> Result<Vec<Vec<Neighbour>>> {
+    check_search(k, ef)?;
     let filter = label_filter(collection, labels)?;
     vectors
         .iter()
@@ -122,4 +166,26 @@ pub fn neighbours(collection: &Collection, hits: &[crate::store::Hit]) -> Result
             distance: h.distance,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k_and_ef_limits_and_messages() {
+        assert_eq!(check_k(1, MAX_K).unwrap(), 1);
+        assert_eq!(check_k(MAX_K, MAX_K).unwrap(), MAX_K);
+        let zero = check_k(0, MAX_K).unwrap_err().to_string();
+        assert_eq!(zero, "invalid k: k must be between 1 and 1000, got 0");
+        assert!(check_k(1001, MAX_K).is_err());
+        assert!(check_k(5, 4).is_err());
+        assert_eq!(check_ef(MAX_EF, MAX_K).unwrap(), MAX_EF);
+        let ef = check_ef(0, MAX_K).unwrap_err().to_string();
+        assert_eq!(ef, "invalid ef: ef must be between 1 and 10000, got 0");
+        assert!(check_ef(MAX_EF + 1, MAX_K).is_err());
+        assert_eq!(check_ef(20_000, 20_000).unwrap(), 20_000);
+        assert!(check_search(3, None).is_ok());
+        assert!(check_search(3, Some(0)).is_err());
+    }
 }

@@ -8,16 +8,15 @@ use std::path::Path;
 use needletail::errors::{ParseError, ParseErrorKind};
 use needletail::parser::SequenceRecord;
 
-use super::{
-    fallback_name, open_input, parse_seq, skip_leading_whitespace, source_name, ReadOptions,
-    SeqRecord,
-};
+use super::input::{skip_leading_whitespace, Input};
+use super::{fallback_name, parse_seq, source_name, ReadOptions, SeqRecord};
 use crate::{Error, Result};
 
-/// Reads every record of a FASTA file (leading blank lines are skipped).
-pub(super) fn read_fasta(path: &Path, opts: &ReadOptions) -> Result<Vec<SeqRecord>> {
+/// Reads every record of a FASTA stream opened from `path` (leading blank lines are
+/// skipped).
+pub(super) fn read_fasta(input: Input, path: &Path, opts: &ReadOptions) -> Result<Vec<SeqRecord>> {
     // needletail wants '>' as the very first byte; tolerate blank lines before it.
-    let mut input = BufReader::new(open_input(path)?);
+    let mut input = BufReader::new(input);
     let skipped = skip_leading_whitespace(&mut input).map_err(|e| Error::io(path, e))?;
     let mut reader = needletail::parse_fastx_reader(input).map_err(|e| parse_error(path, 1, &e))?;
     let mut records = Vec::new();
@@ -51,6 +50,7 @@ fn convert(
 }
 
 /// Splits a header line into its first word (the name) and the value of a `label=` token.
+/// Words are split at any whitespace, so neither can hold a tab or a line break.
 fn split_header(header: &str) -> (&str, Option<&str>) {
     let mut words = header.split_whitespace();
     let name = words.next().unwrap_or("");
@@ -96,6 +96,16 @@ mod tests {
         assert_eq!(split_header("chr1 labels=EI"), ("chr1", None));
         assert_eq!(split_header("chr1 label= label=IE"), ("chr1", Some("IE")));
         assert_eq!(split_header(""), ("", None));
+    }
+
+    #[test]
+    fn a_tab_in_the_header_ends_the_name() {
+        assert_eq!(split_header("a\tb label=x"), ("a", Some("x")));
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_file(dir.path(), "t.fa", b">r1\tdesc\tlabel=EI\r\nAC\n");
+        let recs = read(&p, &ReadOptions::default()).unwrap();
+        assert_eq!(recs[0].name, "r1");
+        assert_eq!(recs[0].label.as_deref(), Some("EI"));
     }
 
     #[test]

@@ -14,22 +14,28 @@
 //!
 //! # Input files
 //!
-//! [`read_records`] reads one file, [`read_all`] several. Gzip compression is detected by
-//! its magic bytes, whatever the file is called. With [`Format::Auto`] the format comes
-//! from the extension (after stripping `.gz`): `.fa .fasta .fna .fas` are FASTA, `.csv` is
-//! CSV, `.tsv .txt` are TSV; any other name is sniffed: FASTA if the first non-whitespace
-//! byte is `>`, CSV otherwise. See [`ReadOptions`] for how columns and labels are chosen.
+//! [`read_records`] reads one file, [`read_all`] several; the path `-` ([`STDIN`]) reads
+//! standard input. Gzip compression is detected by its magic bytes, whatever the file is
+//! called. With [`Format::Auto`] the format comes from the extension (after stripping
+//! `.gz`): `.fa .fasta .fna .fas` are FASTA, `.csv` is CSV, `.tsv .txt` are TSV; standard
+//! input and any other name are sniffed from the first bytes (the stream is opened once):
+//! FASTA if the first non-whitespace byte is `>`, else TSV if the header line holds a tab
+//! and no comma, else CSV. See [`ReadOptions`] for how columns and labels are chosen.
 //! Every error names the file and the line (tables) or record (FASTA) it concerns.
+//!
+//! Names and labels may not hold a tab, line feed or carriage return ([`check_field`]):
+//! they would break tab-separated output. A FASTA name is the header's first word, so
+//! it never holds one; a table cell or `--label` that does is refused.
 
 mod dna;
 mod fasta;
+mod input;
 mod table;
 
 pub use dna::{reverse_complement, DnaSeq, LetterError};
+pub use input::STDIN;
 
 use std::fmt;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -104,17 +110,38 @@ pub struct ReadOptions {
     pub label: Option<String>,
 }
 
-/// Reads every record of one file.
+/// Reads every record of one file, or of standard input when the path is `-` ([`STDIN`]).
+///
+/// The input is opened once: with [`Format::Auto`] and no telling extension the format is
+/// sniffed from the stream's first bytes, which are then read again from memory.
 pub fn read_records(path: &Path, opts: &ReadOptions) -> Result<Vec<SeqRecord>> {
-    match resolve_format(path, opts.format)? {
-        Format::Fasta => fasta::read_fasta(path, opts),
-        Format::Tsv => table::read_table(path, b'\t', opts),
-        _ => table::read_table(path, b',', opts),
+    if let Some(label) = &opts.label {
+        check_field("label", label).map_err(|message| Error::InvalidArgument {
+            what: "label".into(),
+            message,
+        })?;
+    }
+    let input = input::open_input(path)?;
+    let (format, input) = match resolve_format(path, opts.format) {
+        Some(format) => (format, input),
+        None => input::sniff(input, path)?,
+    };
+    match format {
+        Format::Fasta => fasta::read_fasta(input, path, opts),
+        Format::Tsv => table::read_table(input, b'\t', path, opts),
+        _ => table::read_table(input, b',', path, opts),
     }
 }
 
-/// Reads every record of several files, concatenated in the order given.
+/// Reads every record of several files, concatenated in the order given. Standard input
+/// (`-`) can be read only once, so it may appear only once.
 pub fn read_all(paths: &[PathBuf], opts: &ReadOptions) -> Result<Vec<SeqRecord>> {
+    if paths.iter().filter(|p| input::is_stdin(p)).count() > 1 {
+        return Err(Error::InvalidArgument {
+            what: "input".into(),
+            message: "standard input (-) is given more than once; it can be read only once".into(),
+        });
+    }
     let mut all = Vec::new();
     for path in paths {
         all.extend(read_records(path, opts)?);
@@ -122,22 +149,36 @@ pub fn read_all(paths: &[PathBuf], opts: &ReadOptions) -> Result<Vec<SeqRecord>>
     Ok(all)
 }
 
-/// Turns [`Format::Auto`] into a concrete format.
-fn resolve_format(path: &Path, format: Format) -> Result<Format> {
+/// Checks a record's name or label: a tab, line feed or carriage return would break
+/// tab-separated output, so they are refused. The error says which field and character.
+pub fn check_field(field: &str, value: &str) -> std::result::Result<(), String> {
+    let Some(ch) = value.chars().find(|c| matches!(c, '\t' | '\n' | '\r')) else {
+        return Ok(());
+    };
+    let what = match ch {
+        '\t' => "a tab",
+        '\n' => "a line feed",
+        _ => "a carriage return",
+    };
+    Err(format!(
+        "{field} {value:?} contains {what} (names and labels may not contain tabs, line \
+         feeds or carriage returns)"
+    ))
+}
+
+/// The concrete format when the option or the file name settles it; `None` means sniff.
+fn resolve_format(path: &Path, format: Format) -> Option<Format> {
     if format != Format::Auto {
-        return Ok(format);
+        return Some(format);
     }
-    if let Some(found) = format_from_name(path) {
-        return Ok(found);
-    }
-    Ok(match first_content_byte(path)? {
-        Some(b'>') => Format::Fasta,
-        _ => Format::Csv,
-    })
+    format_from_name(path)
 }
 
 /// The format implied by the file name's extension, ignoring a trailing `.gz`.
 fn format_from_name(path: &Path) -> Option<Format> {
+    if input::is_stdin(path) {
+        return None;
+    }
     let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
     let ext = name.rsplit_once('.')?.1;
@@ -149,53 +190,19 @@ fn format_from_name(path: &Path) -> Option<Format> {
     }
 }
 
-/// The first non-whitespace byte of the (decompressed) file, if any.
-fn first_content_byte(path: &Path) -> Result<Option<u8>> {
-    let mut reader = BufReader::new(open_input(path)?);
-    skip_leading_whitespace(&mut reader).map_err(|e| Error::io(path, e))?;
-    let buf = reader.fill_buf().map_err(|e| Error::io(path, e))?;
-    Ok(buf.first().copied())
-}
-
-/// Consumes leading ASCII whitespace; returns how many line feeds it skipped.
-fn skip_leading_whitespace(reader: &mut impl BufRead) -> std::io::Result<u64> {
-    let mut newlines = 0;
-    loop {
-        let buf = reader.fill_buf()?;
-        let blank = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
-        newlines += buf[..blank].iter().filter(|&&b| b == b'\n').count() as u64;
-        let done = blank < buf.len() || buf.is_empty();
-        reader.consume(blank);
-        if done {
-            return Ok(newlines);
-        }
-    }
-}
-
-/// Opens a file for reading, transparently decompressing gzip (detected by magic bytes).
-fn open_input(path: &Path) -> Result<Box<dyn Read + Send>> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut magic = Vec::with_capacity(2);
-    file.by_ref()
-        .take(2)
-        .read_to_end(&mut magic)
-        .map_err(|e| Error::io(path, e))?;
-    let is_gzip = magic == [0x1f, 0x8b];
-    let whole = Cursor::new(magic).chain(file);
-    if is_gzip {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(whole)))
-    } else {
-        Ok(Box::new(whole))
-    }
-}
-
-/// The path as shown in error messages.
+/// The path as shown in error messages (`<stdin>` for `-`).
 fn source_name(path: &Path) -> String {
+    if input::is_stdin(path) {
+        return "<stdin>".into();
+    }
     path.display().to_string()
 }
 
-/// The fallback record name: `<file name>:<line>`.
+/// The fallback record name: `<file name>:<line>` (`stdin:<line>` for `-`).
 fn fallback_name(path: &Path, line: u64) -> String {
+    if input::is_stdin(path) {
+        return format!("stdin:{line}");
+    }
     let file = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -232,7 +239,7 @@ mod tests {
 
     pub(super) fn write_gz(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
         let path = dir.join(name);
-        let file = File::create(&path).unwrap();
+        let file = std::fs::File::create(&path).unwrap();
         let mut enc = flate2::write::GzEncoder::new(file, flate2::Compression::default());
         enc.write_all(content).unwrap();
         enc.finish().unwrap();
@@ -278,7 +285,7 @@ mod tests {
     }
 
     #[test]
-    fn read_all_concatenates_in_order_and_open_failure_is_io() {
+    fn read_all_concatenates_in_order_and_a_missing_file_is_named_once() {
         let dir = tempfile::tempdir().unwrap();
         let a = write_file(dir.path(), "a.fa", b">a\nAC\n");
         let b = write_file(dir.path(), "b.csv", b"sequence,name\nGG,b\n");
@@ -287,10 +294,43 @@ mod tests {
         assert_eq!(names, ["b", "a"]);
         let missing = dir.path().join("missing.fa");
         let err = read_all(&[a, missing.clone()], &ReadOptions::default()).unwrap_err();
-        match &err {
-            Error::Io { path, .. } => assert_eq!(path, &missing),
-            other => panic!("expected Io, got {other:?}"),
-        }
-        assert!(err.to_string().contains("missing.fa"));
+        assert!(matches!(&err, Error::InvalidArgument { .. }), "{err:?}");
+        let msg = err.to_string();
+        assert_eq!(msg.matches("missing.fa").count(), 1, "{msg}");
+        assert!(msg.ends_with("does not exist"), "{msg}");
+    }
+
+    #[test]
+    fn stdin_twice_is_refused_before_reading() {
+        let twice = [PathBuf::from(STDIN), PathBuf::from(STDIN)];
+        let err = read_all(&twice, &ReadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("only once"), "{err}");
+        assert_eq!(source_name(Path::new(STDIN)), "<stdin>");
+        assert_eq!(fallback_name(Path::new(STDIN), 4), "stdin:4");
+        assert_eq!(format_from_name(Path::new(STDIN)), None);
+    }
+
+    #[test]
+    fn names_and_labels_refuse_tabs_and_line_breaks() {
+        assert!(check_field("name", "chr1_a b").is_ok());
+        let tab = check_field("name", "a\tb").unwrap_err();
+        assert!(tab.starts_with("name \"a\\tb\" contains a tab"), "{tab}");
+        assert!(check_field("label", "x\n")
+            .unwrap_err()
+            .contains("a line feed"));
+        assert!(check_field("label", "x\ry")
+            .unwrap_err()
+            .contains("carriage return"));
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_file(dir.path(), "a.fa", b">a\nAC\n");
+        let opts = ReadOptions {
+            label: Some("bad\tlabel".into()),
+            ..Default::default()
+        };
+        let err = read_records(&p, &opts).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidArgument { what, .. } if what == "label"),
+            "{err}"
+        );
     }
 }

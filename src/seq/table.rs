@@ -4,15 +4,21 @@ use std::path::Path;
 
 use csv::StringRecord;
 
-use super::{fallback_name, open_input, parse_seq, source_name, ReadOptions, SeqRecord};
+use super::input::Input;
+use super::{check_field, fallback_name, parse_seq, source_name, ReadOptions, SeqRecord};
 use crate::{Error, Result};
 
-/// Reads a delimited table (comma or tab) into records.
-pub(super) fn read_table(path: &Path, delimiter: u8, opts: &ReadOptions) -> Result<Vec<SeqRecord>> {
+/// Reads a delimited table (comma or tab) opened from `path` into records.
+pub(super) fn read_table(
+    input: Input,
+    delimiter: u8,
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<Vec<SeqRecord>> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .trim(csv::Trim::All)
-        .from_reader(open_input(path)?);
+        .from_reader(input);
     let headers = reader.headers().map_err(|e| csv_error(path, e))?.clone();
     if headers.iter().all(str::is_empty) {
         return Err(Error::Parse {
@@ -67,6 +73,16 @@ impl Columns {
             Some(label) if !label.is_empty() => Some(label.to_string()),
             _ => opts.label.clone(),
         };
+        let fields = [("name", Some(&name)), ("label", label.as_ref())];
+        for (field, value) in fields {
+            if let Some(Err(message)) = value.map(|v| check_field(field, v)) {
+                return Err(Error::Parse {
+                    source_name: source_name(path),
+                    location: format!("line {line}"),
+                    message,
+                });
+            }
+        }
         Ok(SeqRecord { name, seq, label })
     }
 }
@@ -273,6 +289,32 @@ mod tests {
         let r = write_file(dir.path(), "empty.csv", b"");
         let err = read(&r, &ReadOptions::default()).unwrap_err();
         assert!(matches!(&err, Error::Parse { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn quoted_tabs_and_line_breaks_in_names_or_labels_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = b"name,sequence,label\nok,AC,x\n\"a\tb\",GG,y\n";
+        let p = write_file(dir.path(), "t.csv", body);
+        let err = read(&p, &ReadOptions::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            matches!(&err, Error::Parse { location, .. } if location == "line 3"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("t.csv") && msg.contains("name \"a\\tb\" contains a tab"),
+            "{msg}"
+        );
+        let q = write_file(dir.path(), "n.csv", b"sequence,label\nAC,\"x\ny\"\n");
+        let msg = read(&q, &ReadOptions::default()).unwrap_err().to_string();
+        assert!(
+            msg.contains("line 2") && msg.contains("label \"x\\ny\""),
+            "{msg}"
+        );
+        let r = write_file(dir.path(), "r.tsv", b"name\tsequence\n\"c\rd\"\tAC\n");
+        let msg = read(&r, &ReadOptions::default()).unwrap_err().to_string();
+        assert!(msg.contains("carriage return"), "{msg}");
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Turning request fields into validated library values; every error names where in the
 //! request the fault is (`sequences[2]`, `records[0] ("chr1_a")`).
 
+use axum::http::StatusCode;
+
 use super::api::RecordIn;
 use super::error::ApiError;
 use super::state::Limits;
-use crate::seq::{DnaSeq, LetterError, SeqRecord};
+use crate::seq::{check_field, DnaSeq, LetterError, SeqRecord};
 use crate::Error;
 
 /// What request sequences are called in error messages.
@@ -18,7 +20,8 @@ pub fn check_batch(what: &str, n: usize, limits: &Limits) -> Result<(), ApiError
     Ok(())
 }
 
-/// `k` must be in 1..=max_k.
+/// `k` must be in 1..=max_k; the message is the engine's (`engine::check_k`), which the
+/// CLI gives for `--k`.
 pub fn check_k(k: usize, limits: &Limits) -> Result<usize, ApiError> {
     if k == 0 || k > limits.max_k {
         let message = format!("k must be between 1 and {}, got {k}", limits.max_k);
@@ -76,6 +79,7 @@ pub fn parse_records(raw: &[RecordIn]) -> Result<Vec<SeqRecord>, ApiError> {
 }
 
 fn parse_record(i: usize, r: &RecordIn) -> Result<SeqRecord, ApiError> {
+    check_fields(i, r)?;
     let name = r.name.clone().unwrap_or_else(|| format!("records[{i}]"));
     let location = || format!("records[{i}] ({name:?})");
     if r.label.trim().is_empty() {
@@ -91,6 +95,29 @@ fn parse_record(i: usize, r: &RecordIn) -> Result<SeqRecord, ApiError> {
         seq,
         label: Some(r.label.clone()),
     })
+}
+
+/// 422 when a record's name or label holds a tab, line feed or carriage return.
+fn check_fields(i: usize, r: &RecordIn) -> Result<(), ApiError> {
+    let fields = [
+        ("name", r.name.as_deref()),
+        ("label", Some(r.label.as_str())),
+    ];
+    for (field, value) in fields {
+        if let Some(Err(message)) = value.map(|v| check_field(field, v)) {
+            let e = Error::Parse {
+                source_name: SOURCE.into(),
+                location: format!("records[{i}]"),
+                message,
+            };
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.code(),
+                e.to_string(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -128,5 +155,33 @@ mod tests {
         };
         let err = parse_records(&[unlabelled]).unwrap_err();
         assert_eq!((err.status.as_u16(), err.code), (422, "missing_label"));
+    }
+
+    #[test]
+    fn tabs_and_line_breaks_in_names_or_labels_are_422_naming_the_record() {
+        let record = |name: Option<&str>, label: &str| RecordIn {
+            name: name.map(str::to_string),
+            sequence: "ACGT".into(),
+            label: label.into(),
+        };
+        let ok = record(Some("a b"), "x");
+        let err = parse_records(&[ok, record(Some("a\tb"), "x")]).unwrap_err();
+        assert_eq!((err.status.as_u16(), err.code), (422, "parse_error"));
+        assert!(
+            err.message.contains("records[1]") && err.message.contains("name \"a\\tb\""),
+            "{}",
+            err.message
+        );
+        let err = parse_records(&[record(None, "x\r\n")]).unwrap_err();
+        assert_eq!(err.status.as_u16(), 422);
+        assert!(err.message.contains("records[0]: label"), "{}", err.message);
+    }
+
+    #[test]
+    fn k_out_of_range_is_the_engine_message() {
+        let limits = Limits::default();
+        let k = check_k(0, &limits).unwrap_err();
+        assert_eq!((k.status.as_u16(), k.code), (400, "invalid_argument"));
+        assert_eq!(k.message, "invalid k: k must be between 1 and 1000, got 0");
     }
 }
