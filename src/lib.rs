@@ -13,6 +13,7 @@ pub mod error;
 pub mod features;
 pub mod finetune;
 pub mod metrics;
+pub mod progress;
 pub mod seq;
 pub mod server;
 pub mod split;

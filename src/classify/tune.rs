@@ -90,6 +90,7 @@ pub fn tune(input: &TuneInput) -> Result<TuneResult> {
     let linear = linear_probabilities(input, &fit, &val)?;
     let ks: Vec<usize> = K_GRID.iter().copied().filter(|&k| k <= fit.len()).collect();
     let neighbours = nearest(input, &fit, &val, ks[ks.len() - 1]);
+    crate::progress::advance(C_GRID.len() as u64 + 1);
     let truth: Vec<u32> = val.iter().map(|&r| input.y[r]).collect();
     let mut best: Option<(Score, FusionParams)> = None;
     for &k in ks.iter().rev() {
@@ -180,8 +181,10 @@ fn linear_probabilities(
     let y_fit: Vec<u32> = fit.iter().map(|&r| input.y[r]).collect();
     C_GRID
         .iter()
-        .map(|&c| {
+        .enumerate()
+        .map(|(i, &c)| {
             let model = LinearModel::fit(&x_fit, &y_fit, input.n_classes, c, input.max_iter)?;
+            crate::progress::advance(i as u64 + 1);
             Ok(model.predict_proba_batch(&x_val))
         })
         .collect()

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use genovec::engine::{self, IndexOptions};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{CollectionArg, ReadArgs};
 
@@ -49,18 +48,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         handcrafted: !args.no_handcrafted,
         train: !args.no_train,
     };
-    let bar = ProgressBar::new(0);
-    bar.set_style(ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} records {per_sec} {msg}",
-    )?);
-    let mut on_commit = |done: usize, of: usize, total: usize| {
-        bar.set_length(of as u64);
-        bar.set_position(done as u64);
+    let mut on_commit = |_done: usize, _of: usize, total: usize| {
         // `committed N` is printed only after the batch's transaction is durable.
-        bar.suspend(|| eprintln!("committed {total}"));
+        genovec::progress::note(&format!("committed {total}"));
     };
     let report = engine::index_files(&path, &args.input, &opts, &mut on_commit)?;
-    bar.finish_and_clear();
     eprintln!(
         "indexed {}: read {}, added {}, total {}{}",
         path.display(),

@@ -12,6 +12,7 @@ mod info;
 mod maintain;
 mod output;
 mod plots;
+mod progress;
 mod search;
 mod serve;
 mod train;
@@ -61,6 +62,7 @@ enum Command {
 pub fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
+    progress::install();
     let result = match cli.command {
         Command::Index(a) => index::run(a),
         Command::Search(a) => search::run(a),

@@ -1,6 +1,5 @@
 //! `genovec search`.
 
-use std::borrow::Cow;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -90,49 +89,14 @@ fn write_tsv(out: &mut impl Write, results: &[QueryResult]) -> anyhow::Result<()
             writeln!(
                 out,
                 "{}\t{}\t{}\t{}\t{}\t{}",
-                tsv_field(&r.query),
+                output::tsv_field(&r.query),
                 rank + 1,
                 n.id,
-                tsv_field(&n.name),
-                tsv_field(&n.label),
+                output::tsv_field(&n.name),
+                output::tsv_field(&n.label),
                 num(n.distance as f64)
             )?;
         }
     }
     Ok(())
-}
-
-/// A text field for TSV output: backslash, tab, line feed and carriage return are written
-/// as `\\`, `\t`, `\n` and `\r`, so every row has its columns whatever a stored name holds.
-pub fn tsv_field(s: &str) -> Cow<'_, str> {
-    if !s.contains(['\\', '\t', '\n', '\r']) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tsv_fields_escape_separators_and_backslash() {
-        assert!(matches!(tsv_field("chr1_a b"), Cow::Borrowed("chr1_a b")));
-        assert_eq!(tsv_field("a\tb\nc\rd\\e"), "a\\tb\\nc\\rd\\\\e");
-        assert_eq!(
-            tsv_field("\\t"),
-            "\\\\t",
-            "a literal backslash-t stays distinct"
-        );
-    }
 }

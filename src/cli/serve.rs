@@ -83,11 +83,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
+        let shutdown = server::shutdown_signal();
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("binding {}", args.addr))?;
         eprintln!("listening on http://{}", listener.local_addr()?);
-        server::serve(listener, Arc::new(state), server::shutdown_signal()).await?;
+        server::serve(listener, Arc::new(state), shutdown).await?;
         eprintln!("shut down");
         anyhow::Ok(())
     })

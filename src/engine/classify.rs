@@ -15,6 +15,7 @@ use super::train::{status, ClassifierState, ClassifierStatus};
 use crate::classify::shift::{Adapt, Shift};
 use crate::classify::{argmax, decide, extend_linear, fuse, vote, Decision, FusionParams};
 use crate::embed::Embedder;
+use crate::progress;
 use crate::seq::SeqRecord;
 use crate::store::Collection;
 use crate::{Error, Result};
@@ -140,12 +141,19 @@ pub fn classify_batch(
         live: collection.live_label_mask(),
         opts,
     };
+    progress::phase("search and classify", Some(queries.len() as u64));
     let predictions = queries
         .iter()
         .zip(&vectors)
         .enumerate()
-        .map(|(i, (q, v))| ctx.classify_one(q, v, design.get(i).map(Vec::as_slice)))
+        .map(|(i, (q, v))| {
+            if i % 256 == 255 {
+                progress::advance(i as u64 + 1);
+            }
+            ctx.classify_one(q, v, design.get(i).map(Vec::as_slice))
+        })
         .collect::<Result<_>>()?;
+    progress::finish();
     Ok(Classified {
         predictions,
         shift,

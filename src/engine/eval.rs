@@ -115,7 +115,8 @@ pub fn eval_folds(data: &[SeqRecord], n_folds: usize, opts: &EvalOptions) -> Res
     let y: Vec<u32> = data.iter().map(|r| label_of(r, &labels)).collect();
     let mut pooled: Vec<Option<Prediction>> = vec![None; data.len()];
     let mut folds = Vec::new();
-    for fold in stratified_folds(&y, n_folds, opts.seed) {
+    for (i, fold) in stratified_folds(&y, n_folds, opts.seed).into_iter().enumerate() {
+        let _scope = crate::progress::scope(format!("fold {}/{n_folds}", i + 1));
         let in_fold: BTreeSet<usize> = fold.iter().copied().collect();
         let train: Vec<SeqRecord> = (0..data.len())
             .filter(|i| !in_fold.contains(i))

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::train::{load_state, train, TrainMode, TrainOptions, Trained};
 use crate::embed::{self, Embedder};
+use crate::progress;
 use crate::seq::{self, ReadOptions, SeqRecord};
 use crate::store::{Collection, CollectionConfig, NewRecord};
 use crate::{Error, Result};
@@ -63,6 +64,7 @@ pub fn index_files(
     opts: &IndexOptions,
     on_commit: &mut dyn FnMut(usize, usize, usize),
 ) -> Result<IndexReport> {
+    crate::progress::phase("read", None);
     let records = seq::read_all(inputs, &opts.read)?;
     index_records(path, &records, opts, on_commit)
 }
@@ -79,6 +81,7 @@ pub fn index_records(
     let config = CollectionConfig::new(&opts.embedder, &embedder.identity(), embedder.dim());
     let mut collection = Collection::create_or_open(path, &config)?;
     let mut added = 0;
+    progress::phase("embed and store", Some(records.len() as u64));
     for (chunk_index, chunk) in records.chunks(opts.batch.max(1)).enumerate() {
         let start = chunk_index * opts.batch.max(1);
         let batch = embed_chunk(
@@ -88,6 +91,7 @@ pub fn index_records(
         )?;
         let outcome = collection.insert_batch(&batch, opts.allow_duplicates)?;
         added += outcome.ids.iter().filter(|id| id.is_some()).count();
+        progress::advance((start + chunk.len()) as u64);
         on_commit(start + chunk.len(), records.len(), outcome.total);
     }
     let rebuilt_graph = collection.needs_rebuild();
@@ -103,6 +107,7 @@ pub fn index_records(
     } else {
         None
     };
+    progress::finish();
     Ok(IndexReport {
         read: records.len(),
         added,
@@ -121,6 +126,7 @@ pub fn delete(path: &Path, ids: &[u64]) -> Result<()> {
 /// (refitted, or re-tuned when due; see [`super::train()`]).
 pub fn compact(path: &Path) -> Result<Trained> {
     let mut collection = Collection::open_writer(path)?;
+    progress::phase("compact: drop deleted records", None);
     collection.compact()?;
     // Keep the collection's design-row choice.
     let handcrafted = load_state(&collection)?.is_none_or(|s| s.handcrafted);
@@ -128,12 +134,16 @@ pub fn compact(path: &Path) -> Result<Trained> {
         mode: TrainMode::Auto,
         handcrafted,
     };
-    train(&mut collection, opts)
+    let trained = train(&mut collection, opts);
+    progress::finish();
+    trained
 }
 
 /// Trains a collection's classifier now (see [`super::train()`]).
 pub fn train_collection(path: &Path, opts: TrainOptions) -> Result<Trained> {
-    train(&mut Collection::open_writer(path)?, opts)
+    let trained = train(&mut Collection::open_writer(path)?, opts);
+    progress::finish();
+    trained
 }
 
 fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {

@@ -30,8 +30,8 @@ pub use index::{
     IndexReport,
 };
 pub use search::{
-    embed_queries, label_filter, neighbours, open_for_queries, search_sequences, search_vectors,
-    Neighbour, QueryResult,
+    check_ef, check_k, embed_queries, label_filter, neighbours, open_for_queries,
+    search_sequences, search_vectors, Neighbour, QueryResult, MAX_EF, MAX_K,
 };
 
 use std::path::{Path, PathBuf};

@@ -79,9 +79,11 @@ pub fn open_for_queries(path: &Path) -> Result<(Collection, Box<dyn Embedder>)> 
 /// Embeds query records in batches.
 pub fn embed_queries(embedder: &dyn Embedder, queries: &[SeqRecord]) -> Result<Vec<Vec<f32>>> {
     let mut out = Vec::with_capacity(queries.len());
+    crate::progress::phase("embed queries", Some(queries.len() as u64));
     for chunk in queries.chunks(1024) {
         let seqs: Vec<&[u8]> = chunk.iter().map(|r| r.seq.as_bytes()).collect();
         out.extend(embedder.embed_batch(&seqs)?);
+        crate::progress::advance(out.len() as u64);
     }
     Ok(out)
 }

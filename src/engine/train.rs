@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::design::{design_matrix, Design};
 use crate::classify::linear::DEFAULT_MAX_ITER;
+use crate::classify::tune::C_GRID;
 use crate::classify::{tune, FusionParams, LinearModel, TuneInput, Vote};
+use crate::progress;
 use crate::store::Collection;
 use crate::{Error, Result};
 
@@ -280,6 +282,7 @@ pub fn fit(
     let (params, val_accuracy, tuned) = match (action, previous) {
         (TrainAction::Refitted, Some(p)) => (p.params.clone(), p.val_accuracy, p.tuned),
         _ => {
+            progress::phase("tune classifier (k, weight, C)", Some(C_GRID.len() as u64 + 1));
             let t = tune(&TuneInput {
                 embeddings: &snap.embeddings,
                 design: &snap.design,
@@ -292,6 +295,7 @@ pub fn fit(
             (t.params, t.val_accuracy, Some(mark))
         }
     };
+    progress::phase("fit classifier", None);
     // A refit is a fit from scratch, so the model depends only on the records stored.
     let model = fit_final(&snap.design, &snap.y, n_classes, params.c, Fit::Plain)?;
     Ok(ClassifierState {
@@ -417,6 +421,7 @@ pub fn train(collection: &mut Collection, opts: TrainOptions) -> Result<Trained>
     let layout = previous
         .as_ref()
         .map_or(Design::new(opts.handcrafted), ClassifierState::design);
+    progress::phase("read training rows", None);
     let snap = snapshot(collection, layout)?;
     let state = fit(&snap, previous.as_ref(), action)?;
     save_state(collection, &state)?;

@@ -94,8 +94,10 @@ pub struct SearchRequest {
     /// Query vectors in the collection's embedding space.
     pub vectors: Option<Vec<Vec<f32>>>,
     /// Neighbours per query (default 10).
+    #[schema(minimum = 1, maximum = 1000)]
     pub k: Option<usize>,
     /// Graph beam width (default: the collection's).
+    #[schema(minimum = 1, maximum = 10000)]
     pub ef: Option<usize>,
     /// Only return records with one of these labels.
     #[serde(default)]

@@ -23,14 +23,7 @@ pub fn check_batch(what: &str, n: usize, limits: &Limits) -> Result<(), ApiError
 /// `k` must be in 1..=max_k; the message is the engine's (`engine::check_k`), which the
 /// CLI gives for `--k`.
 pub fn check_k(k: usize, limits: &Limits) -> Result<usize, ApiError> {
-    if k == 0 || k > limits.max_k {
-        let message = format!("k must be between 1 and {}, got {k}", limits.max_k);
-        return Err(ApiError::from(Error::InvalidArgument {
-            what: "k".into(),
-            message,
-        }));
-    }
-    Ok(k)
+    Ok(crate::engine::check_k(k, limits.max_k)?)
 }
 
 fn parse_seq(raw: &str, location: impl FnOnce() -> String) -> Result<DnaSeq, ApiError> {

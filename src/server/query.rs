@@ -57,16 +57,14 @@ impl Search {
             }
         };
         let k = check_k(req.k.unwrap_or(DEFAULT_K), limits)?;
-        if req
+        let ef = req
             .ef
-            .is_some_and(|ef| ef == 0 || ef > limits.max_k.max(10_000))
-        {
-            return Err(ApiError::invalid("ef must be between 1 and 10000"));
-        }
+            .map(|ef| engine::check_ef(ef, limits.max_k))
+            .transpose()?;
         Ok(Search {
             input,
             k,
-            ef: req.ef,
+            ef,
             labels: req.labels,
         })
     }

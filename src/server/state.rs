@@ -36,7 +36,7 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 8 << 20,
             max_batch: 1000,
-            max_k: 1000,
+            max_k: engine::MAX_K,
             timeout: Duration::from_secs(30),
         }
     }

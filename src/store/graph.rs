@@ -128,9 +128,14 @@ pub fn build(ids: &[u64], data: &[f32], dim: usize, params: &GraphParams) -> Gra
     // One insertion after another, in row order: hnsw_rs draws levels from a fixed seed, so
     // the same rows always give the same graph, and so the same answers. Parallel insertion
     // links nodes in whatever order the threads reach them.
+    crate::progress::phase("graph build", Some(n as u64));
     for row in data.chunks_exact(dim).zip(0..n) {
         hnsw.insert_slice(row);
+        if row.1 % 256 == 255 {
+            crate::progress::advance(row.1 as u64 + 1);
+        }
     }
+    crate::progress::advance(n as u64);
     flatten(&hnsw, ids, params)
 }
 
