@@ -28,7 +28,7 @@ fn eval_json_on_gue_emp_h3_has_the_contract_fields_and_beats_chance() {
     );
     let out = ok_in(
         dir.path(),
-        &["eval", "--train", &train, "--test", &test, "--json"],
+        &["eval", "--train", &train, "--test", &test, "--json", "--adapt", "auto"],
     );
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     let accuracy = fraction(&v, "accuracy");
@@ -49,7 +49,8 @@ fn eval_json_on_gue_emp_h3_has_the_contract_fields_and_beats_chance() {
         .sum();
     assert_eq!(confusion, 1497, "every test row is in the confusion matrix");
     assert_eq!(v["folds"].as_array().unwrap().len(), 1);
-    // GUE's dev and test rows come from one distribution: measured, not corrected.
+    // GUE's dev and test rows come from one distribution: with --adapt auto, measured and
+    // not corrected.
     let shift = &v["folds"][0]["shift"];
     assert_eq!(shift["adapted"], serde_json::json!(false), "{shift}");
     // Balanced classes: chance is 0.5; the scikit-learn k-mer baseline reaches 0.79.
@@ -177,14 +178,14 @@ fn index_search_and_classify_real_promoters() {
 
 #[test]
 #[ignore = "needs GENOVEC_SHARED"]
-fn eval_default_does_not_collapse_on_the_gue_to_genomic_benchmarks_shift() {
+fn eval_adapt_auto_does_not_collapse_on_the_gue_to_genomic_benchmarks_shift() {
     let dir = tempfile::tempdir().unwrap();
     let (dev, test, nontata) = (
         path_str("gue/prom/prom_300_notata/dev.csv"),
         path_str("gue/prom/prom_300_notata/test.csv"),
         path_str("genomic_benchmarks/human_nontata_promoters/test.csv"),
     );
-    let args = ["eval", "--train", &dev, &test, "--test", &nontata, "--json"];
+    let args = ["eval", "--train", &dev, &test, "--test", &nontata, "--json", "--adapt", "auto"];
     let v: Value = serde_json::from_str(ok_in(dir.path(), &args).trim()).unwrap();
     let shift = &v["folds"][0]["shift"];
     assert_eq!(shift["adapted"], serde_json::json!(true), "{shift}");
