@@ -26,3 +26,5 @@ run prom_300_tata --train "$G/prom_300_tata/train.csv" --test "$G/prom_300_tata/
 run emp_h3 --train "$D/gue/EMP/H3/dev.csv" --test "$D/gue/EMP/H3/test.csv"
 run nontata_cv --data "$NT" --folds 5 --seed 42
 run shift --train "$G/prom_300_notata/dev.csv" "$G/prom_300_notata/test.csv" --test "$NT"
+# The same shift with the opt-in correction (the default answers each query on its own).
+run shift_adapt_auto --train "$G/prom_300_notata/dev.csv" "$G/prom_300_notata/test.csv" --test "$NT" --adapt auto

@@ -28,7 +28,9 @@ fn eval_json_on_gue_emp_h3_has_the_contract_fields_and_beats_chance() {
     );
     let out = ok_in(
         dir.path(),
-        &["eval", "--train", &train, "--test", &test, "--json", "--adapt", "auto"],
+        &[
+            "eval", "--train", &train, "--test", &test, "--json", "--adapt", "auto",
+        ],
     );
     let v: Value = serde_json::from_str(out.trim()).unwrap();
     let accuracy = fraction(&v, "accuracy");
@@ -185,7 +187,9 @@ fn eval_adapt_auto_does_not_collapse_on_the_gue_to_genomic_benchmarks_shift() {
         path_str("gue/prom/prom_300_notata/test.csv"),
         path_str("genomic_benchmarks/human_nontata_promoters/test.csv"),
     );
-    let args = ["eval", "--train", &dev, &test, "--test", &nontata, "--json", "--adapt", "auto"];
+    let args = [
+        "eval", "--train", &dev, &test, "--test", &nontata, "--json", "--adapt", "auto",
+    ];
     let v: Value = serde_json::from_str(ok_in(dir.path(), &args).trim()).unwrap();
     let shift = &v["folds"][0]["shift"];
     assert_eq!(shift["adapted"], serde_json::json!(true), "{shift}");

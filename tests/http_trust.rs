@@ -54,7 +54,12 @@ fn wait_trained(server: &Server) -> Value {
 fn labels(results: &[Value]) -> Vec<(String, f64)> {
     results
         .iter()
-        .map(|r| (r["label"].as_str().unwrap().to_string(), r["confidence"].as_f64().unwrap()))
+        .map(|r| {
+            (
+                r["label"].as_str().unwrap().to_string(),
+                r["confidence"].as_f64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -78,7 +83,10 @@ fn a_new_label_inserted_then_deleted_leaves_the_answers_as_they_were() {
     let during = classify(&server, &queries, json!({}));
     assert!(during.iter().all(|r| r["linear_probabilities"].is_object()));
     let state = wait_trained(&server);
-    assert!(state["labels"].as_array().unwrap().contains(&json!("enhancer")));
+    assert!(state["labels"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("enhancer")));
     let gone = server.delete(&format!("/v1/collections/trust/records/{id}"), &[]);
     assert_eq!(gone.status, 204);
     let state = wait_trained(&server);
@@ -110,12 +118,23 @@ fn http_takes_the_cli_options_and_gives_the_cli_answers() {
     let input = dir.path().join("q.fa");
     std::fs::write(&input, fasta).unwrap();
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_genovec"))
-        .args(["classify", "--collection", path.to_str().unwrap(), "--json", "--k", "7"])
+        .args([
+            "classify",
+            "--collection",
+            path.to_str().unwrap(),
+            "--json",
+            "--k",
+            "7",
+        ])
         .arg("--input")
         .arg(&input)
         .output()
         .unwrap();
-    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     let cli: Vec<Value> = String::from_utf8(cli.stdout)
         .unwrap()
         .lines()
@@ -126,7 +145,14 @@ fn http_takes_the_cli_options_and_gives_the_cli_answers() {
     let http = classify(&server, &queries, json!({"k": 7, "adapt": "never"}));
     assert_eq!(labels(&cli), labels(&http));
     for (c, h) in cli.iter().zip(&http) {
-        for key in ["vote_probabilities", "linear_probabilities", "fusion_weight", "k", "answered_by", "adapted"] {
+        for key in [
+            "vote_probabilities",
+            "linear_probabilities",
+            "fusion_weight",
+            "k",
+            "answered_by",
+            "adapted",
+        ] {
             assert_eq!(c[key], h[key], "{key}");
         }
         assert_eq!(h["k"], json!(7));

@@ -23,7 +23,14 @@ fn classify(path: &Path, queries: &[SeqRecord], adapt: Adapt) -> engine::Classif
         adapt,
         ..ClassifyOptions::default()
     };
-    engine::classify_batch(&collection, embedder.as_ref(), state.as_ref(), queries, opts).unwrap()
+    engine::classify_batch(
+        &collection,
+        embedder.as_ref(),
+        state.as_ref(),
+        queries,
+        opts,
+    )
+    .unwrap()
 }
 
 fn of_class(records: &[SeqRecord], class: &str) -> Vec<SeqRecord> {
@@ -45,7 +52,11 @@ fn by_default_a_prediction_is_the_same_alone_in_one_class_and_in_a_mix() {
         let alone = classify(&path, &single, Adapt::default()).predictions;
         for p in &alone {
             let q = together.iter().find(|t| t.name == p.name).unwrap();
-            assert_eq!(p, q, "{} differs between a one-class file and a mix", p.name);
+            assert_eq!(
+                p, q,
+                "{} differs between a one-class file and a mix",
+                p.name
+            );
         }
     }
     // One at a time, too.
@@ -75,7 +86,11 @@ fn auto_adaptation_reads_a_one_class_batch_as_label_shift_not_covariate_shift() 
         if class != "background" {
             let (collection, _) = engine::open_for_queries(&path).unwrap();
             let index = collection.label_index(class).unwrap() as usize;
-            assert!(shift.class_mix[index] > 0.8, "{class}: {:?}", shift.class_mix);
+            assert!(
+                shift.class_mix[index] > 0.8,
+                "{class}: {:?}",
+                shift.class_mix
+            );
         }
         let never = classify(&path, &single, Adapt::Never);
         assert_eq!(auto.predictions, never.predictions);
@@ -90,7 +105,10 @@ fn predictions_explain_their_parts() {
     let classified = classify(&path, &queries, Adapt::Never);
     assert!(classified.classifier.trained && !classified.classifier.stale());
     for p in &classified.predictions {
-        let linear = p.linear.as_ref().expect("a trained collection has a linear model");
+        let linear = p
+            .linear
+            .as_ref()
+            .expect("a trained collection has a linear model");
         let w = p.weight_knn;
         for (i, (label, fused)) in p.probabilities.iter().enumerate() {
             assert_eq!(&p.vote[i].0, label);
@@ -133,9 +151,15 @@ fn a_new_label_keeps_the_linear_model_on_and_vanishes_when_deleted() {
         .filter(|(a, b)| a.label != b.label)
         .count();
     assert!(changed <= queries.len() / 50, "{changed} labels changed");
-    Collection::open_writer(&path).unwrap().delete(&[id]).unwrap();
+    Collection::open_writer(&path)
+        .unwrap()
+        .delete(&[id])
+        .unwrap();
     let after = classify(&path, &queries, Adapt::Never);
-    assert_eq!(before.predictions, after.predictions, "the label is gone again");
+    assert_eq!(
+        before.predictions, after.predictions,
+        "the label is gone again"
+    );
     assert!(after.classifier.untrained_labels.is_empty());
     assert_eq!(after.classifier.added_since, 0);
 }
@@ -154,7 +178,10 @@ fn training_refits_between_retunings_and_retunes_when_due() {
     let trained = report.trained.unwrap();
     assert_eq!(trained.action, TrainAction::Refitted);
     let state = trained.state.unwrap();
-    assert_eq!((state.params.clone(), state.trained_on), (first.params.clone(), 126));
+    assert_eq!(
+        (state.params.clone(), state.trained_on),
+        (first.params.clone(), 126)
+    );
     // Nothing changed: nothing to do.
     let again = engine::train_collection(&path, TrainOptions::default()).unwrap();
     assert_eq!(again.action, TrainAction::UpToDate);

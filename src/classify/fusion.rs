@@ -36,7 +36,9 @@ pub fn extend_linear(p_knn: &[f64], p_lin: &[f64], live: &[bool]) -> Vec<f64> {
     let unseen: f64 = (known..n).filter(|&j| is_live(j)).map(|j| p_knn[j]).sum();
     let known_mass: f64 = (0..known).filter(|&j| is_live(j)).map(|j| p_lin[j]).sum();
     if known_mass <= 0.0 {
-        return (0..n).map(|j| if is_live(j) { p_knn[j] } else { 0.0 }).collect();
+        return (0..n)
+            .map(|j| if is_live(j) { p_knn[j] } else { 0.0 })
+            .collect();
     }
     (0..n)
         .map(|j| match (is_live(j), j < known) {
@@ -142,9 +144,14 @@ mod tests {
         assert!((p[0]).abs() < 1e-12 && (p[1] - 0.5).abs() < 1e-12 && (p[2] - 0.5).abs() < 1e-12);
         let q = extend_linear(&[0.2, 0.2, 0.6], &[0.25, 0.75], &[true, true, true]);
         assert!((q.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-        assert!((q[0] - 0.1).abs() < 1e-12 && (q[1] - 0.3).abs() < 1e-12 && (q[2] - 0.6).abs() < 1e-12);
+        assert!(
+            (q[0] - 0.1).abs() < 1e-12 && (q[1] - 0.3).abs() < 1e-12 && (q[2] - 0.6).abs() < 1e-12
+        );
         // No known label alive: the vote answers.
-        assert_eq!(extend_linear(&[0.0, 1.0], &[1.0], &[false, true]), vec![0.0, 1.0]);
+        assert_eq!(
+            extend_linear(&[0.0, 1.0], &[1.0], &[false, true]),
+            vec![0.0, 1.0]
+        );
     }
 
     #[test]

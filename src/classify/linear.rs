@@ -261,7 +261,10 @@ fn standardise(x: &Array2<f64>, mean: &[f64], scale: &[f64]) -> Array2<f64> {
 
 /// The same matrix in column-major (Fortran) layout.
 fn column_major(x: Array2<f64>) -> Array2<f64> {
-    x.reversed_axes().as_standard_layout().into_owned().reversed_axes()
+    x.reversed_axes()
+        .as_standard_layout()
+        .into_owned()
+        .reversed_axes()
 }
 
 fn offset(row: &[f64], mean: &[f64], scale: &[f64]) -> Vec<f64> {

@@ -120,10 +120,12 @@ pub fn explain_by_mixture(target: &[f64], means: &[Vec<f64>]) -> (Vec<f64>, Vec<
     let lipschitz = 2.0 * (0..c).map(|i| gram[i][i]).sum::<f64>().max(1e-12);
     let mut w = vec![1.0 / c as f64; c];
     for _ in 0..2000 {
-        let grad: Vec<f64> = (0..c)
-            .map(|i| 2.0 * (dot(&gram[i], &w) - b[i]))
+        let grad: Vec<f64> = (0..c).map(|i| 2.0 * (dot(&gram[i], &w) - b[i])).collect();
+        let step: Vec<f64> = w
+            .iter()
+            .zip(&grad)
+            .map(|(x, g)| x - g / lipschitz)
             .collect();
-        let step: Vec<f64> = w.iter().zip(&grad).map(|(x, g)| x - g / lipschitz).collect();
         w = project_to_simplex(&step);
     }
     let mut residual = target.to_vec();
@@ -163,7 +165,11 @@ mod tests {
 
     #[test]
     fn a_mixture_of_class_means_is_recovered_and_leaves_no_residual() {
-        let means = vec![vec![1.0, 0.0, 2.0], vec![-1.0, 0.5, 0.0], vec![0.0, -2.0, 1.0]];
+        let means = vec![
+            vec![1.0, 0.0, 2.0],
+            vec![-1.0, 0.5, 0.0],
+            vec![0.0, -2.0, 1.0],
+        ];
         let target: Vec<f64> = (0..3)
             .map(|j| 0.7 * means[0][j] + 0.3 * means[1][j])
             .collect();
@@ -171,7 +177,10 @@ mod tests {
         assert!((w[0] - 0.7).abs() < 1e-6 && (w[1] - 0.3).abs() < 1e-6 && w[2] < 1e-6);
         assert!(r.iter().all(|x| x.abs() < 1e-6));
         // A direction no class takes is left whole in the residual.
-        let (_, r) = explain_by_mixture(&[0.0, 0.0, 0.0, 3.0], &[vec![1.0, 0.0, 0.0, 0.0], vec![-1.0, 0.0, 0.0, 0.0]]);
+        let (_, r) = explain_by_mixture(
+            &[0.0, 0.0, 0.0, 3.0],
+            &[vec![1.0, 0.0, 0.0, 0.0], vec![-1.0, 0.0, 0.0, 0.0]],
+        );
         assert!((r[3] - 3.0).abs() < 1e-9 && r[..3].iter().all(|x| x.abs() < 1e-6));
     }
 

@@ -73,7 +73,10 @@ fn by_collection(
         engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
     let state = engine::load_state(&collection)?;
     let opts = ClassifyOptions {
-        k: args.k.map(|k| engine::check_k(k, engine::MAX_K)).transpose()?,
+        k: args
+            .k
+            .map(|k| engine::check_k(k, engine::MAX_K))
+            .transpose()?,
         threshold: args.threshold.map(engine::check_threshold).transpose()?,
         adapt: args.adapt.adapt,
     };

@@ -78,7 +78,10 @@ fn write_classifier(
     status: &engine::ClassifierStatus,
 ) -> anyhow::Result<()> {
     let Some(c) = state else {
-        writeln!(out, "classifier   none (kNN vote only; `genovec train` trains one)")?;
+        writeln!(
+            out,
+            "classifier   none (kNN vote only; `genovec train` trains one)"
+        )?;
         return Ok(());
     };
     let p = &c.params;

@@ -54,6 +54,10 @@ mod tests {
     fn tsv_fields_keep_their_columns() {
         assert_eq!(tsv_field("plain"), "plain");
         assert_eq!(tsv_field("a\tb\nc\\d\r"), "a\\tb\\nc\\\\d\\r");
-        assert_eq!(tsv_field("\\t"), "\\\\t", "a literal backslash-t stays distinct");
+        assert_eq!(
+            tsv_field("\\t"),
+            "\\\\t",
+            "a literal backslash-t stays distinct"
+        );
     }
 }

@@ -50,7 +50,10 @@ impl CliReporter {
                 ProgressBar::new(n),
                 "{msg} {bar:30} {pos}/{len} [{elapsed_precise}, eta {eta}]",
             ),
-            None => (ProgressBar::new_spinner(), "{spinner} {msg} [{elapsed_precise}]"),
+            None => (
+                ProgressBar::new_spinner(),
+                "{spinner} {msg} [{elapsed_precise}]",
+            ),
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);

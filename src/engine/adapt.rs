@@ -10,7 +10,8 @@
 //! for the shift, while a linear model can be refitted. k, C and the vote are kept as
 //! tuned; only the fusion weight changes (to 0).
 
-use super::train::{class_means, fit_final, snapshot, ClassifierState, Fit};
+use super::classifier::ClassifierState;
+use super::train::{class_means, fit_final, snapshot, Fit};
 use crate::classify::shift::{explain_by_mixture, Adapt, Shift, MIN_QUERIES};
 use crate::classify::FusionParams;
 use crate::store::Collection;
@@ -53,7 +54,13 @@ pub(super) fn respond(
     let snap = snapshot(collection, state.design())?;
     let target = model.raw_from_offset(&residual);
     let n_classes = snap.labels.len();
-    let model = fit_final(&snap.design, &snap.y, n_classes, state.params.c, Fit::Removing(&target))?;
+    let model = fit_final(
+        &snap.design,
+        &snap.y,
+        n_classes,
+        state.params.c,
+        Fit::Removing(&target),
+    )?;
     shift.adapted = true;
     let corrected = ClassifierState {
         params: FusionParams {
@@ -83,7 +90,13 @@ fn spread_mix(mix: &[f64], means: &[Vec<f64>]) -> Vec<f64> {
     let mut weights = mix.iter();
     means
         .iter()
-        .map(|m| if m.is_empty() { 0.0 } else { *weights.next().unwrap_or(&0.0) })
+        .map(|m| {
+            if m.is_empty() {
+                0.0
+            } else {
+                *weights.next().unwrap_or(&0.0)
+            }
+        })
         .collect()
 }
 

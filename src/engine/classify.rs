@@ -9,9 +9,9 @@
 
 use serde::Serialize;
 
+use super::classifier::{status, ClassifierState, ClassifierStatus};
 use super::design::{design_row, design_width};
 use super::search::{embed_queries, neighbours, Neighbour};
-use super::train::{status, ClassifierState, ClassifierStatus};
 use crate::classify::shift::{Adapt, Shift};
 use crate::classify::{argmax, decide, extend_linear, fuse, vote, Decision, FusionParams};
 use crate::embed::Embedder;
@@ -191,7 +191,8 @@ impl Context<'_> {
         let hits = collection.search(vector, k, None, None)?;
         let pairs: Vec<(u32, f32)> = hits.iter().map(|h| (h.label, h.distance)).collect();
         let p_knn = vote(&pairs, n_classes, params.vote);
-        let p_lin = linear.map(|(s, row)| extend_linear(&p_knn, &s.model.predict_proba(row), &self.live));
+        let p_lin =
+            linear.map(|(s, row)| extend_linear(&p_knn, &s.model.predict_proba(row), &self.live));
         let fused = match &p_lin {
             Some(p) => fuse(&p_knn, p, params.weight_knn),
             None => p_knn.clone(),
@@ -211,7 +212,11 @@ impl Context<'_> {
             probabilities: self.named(&fused),
             vote: self.named(&p_knn),
             linear: p_lin.as_deref().map(|p| self.named(p)),
-            weight_knn: if p_lin.is_some() { params.weight_knn } else { 1.0 },
+            weight_knn: if p_lin.is_some() {
+                params.weight_knn
+            } else {
+                1.0
+            },
             k,
             answered_by,
             adapted: self.adapted,
@@ -223,7 +228,8 @@ impl Context<'_> {
         let Some(state) = self.state else {
             return AnsweredBy::Vote;
         };
-        let untrained = matches!(decision, Decision::Label(i) if i as usize >= state.model.n_classes());
+        let untrained =
+            matches!(decision, Decision::Label(i) if i as usize >= state.model.n_classes());
         if weight_knn >= 1.0 || untrained {
             AnsweredBy::Vote
         } else if weight_knn <= 0.0 {

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
+use super::classifier::load_state;
 use super::classify::{classify_records, ClassifyOptions, Prediction};
-use super::train::load_state;
 use super::eval::{label_set, Scored};
 use super::finetune::{finetune_records, predict};
 use super::index::{index_records, IndexOptions};

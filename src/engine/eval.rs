@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use super::classifier::load_state;
 use super::classify::{classify_batch, ClassifyOptions, Prediction};
-use super::train::load_state;
 use super::index::{index_records, IndexOptions};
 use super::search::open_for_queries;
 use crate::classify::{stratified_folds, Adapt, FusionParams, Shift};
@@ -115,7 +115,10 @@ pub fn eval_folds(data: &[SeqRecord], n_folds: usize, opts: &EvalOptions) -> Res
     let y: Vec<u32> = data.iter().map(|r| label_of(r, &labels)).collect();
     let mut pooled: Vec<Option<Prediction>> = vec![None; data.len()];
     let mut folds = Vec::new();
-    for (i, fold) in stratified_folds(&y, n_folds, opts.seed).into_iter().enumerate() {
+    for (i, fold) in stratified_folds(&y, n_folds, opts.seed)
+        .into_iter()
+        .enumerate()
+    {
         let _scope = crate::progress::scope(format!("fold {}/{n_folds}", i + 1));
         let in_fold: BTreeSet<usize> = fold.iter().copied().collect();
         let train: Vec<SeqRecord> = (0..data.len())

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::train::{load_state, train, TrainMode, TrainOptions, Trained};
+use super::classifier::load_state;
+use super::train::{train, TrainMode, TrainOptions, Trained};
 use crate::embed::{self, Embedder};
 use crate::progress;
 use crate::seq::{self, ReadOptions, SeqRecord};

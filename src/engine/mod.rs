@@ -3,6 +3,7 @@
 //! The CLI and the HTTP server call these functions and only parse and format around them.
 
 mod adapt;
+mod classifier;
 mod classify;
 mod compare;
 mod design;
@@ -12,17 +13,15 @@ mod index;
 mod search;
 mod train;
 
+pub use classifier::{
+    load_state, save_state, status, ClassifierState, ClassifierStatus, Watermark,
+};
 pub use classify::{
-    check_threshold, classify_batch, classify_records, AnsweredBy, Classified, ClassifyOptions, Prediction,
+    check_threshold, classify_batch, classify_records, AnsweredBy, Classified, ClassifyOptions,
+    Prediction,
 };
-pub use design::{design_row, design_width, Design};
-pub use train::{
-    load_state, plan, save_state, snapshot, status, train, ClassifierState, ClassifierStatus,
-    Snapshot, TrainAction, TrainMode, TrainOptions, Trained, Watermark, MIN_TRAIN_RECORDS,
-    RETUNE_FRACTION,
-};
-pub use train::fit as fit_classifier;
 pub use compare::{compare, CompareOptions, CompareReport, Method, PipelineResult};
+pub use design::{design_row, design_width, Design};
 pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport, RowOutcome};
 pub use finetune::{classify_finetuned, finetune_records, predict};
 pub use index::{
@@ -30,8 +29,13 @@ pub use index::{
     IndexReport,
 };
 pub use search::{
-    check_ef, check_k, embed_queries, label_filter, neighbours, open_for_queries,
-    search_sequences, search_vectors, Neighbour, QueryResult, MAX_EF, MAX_K,
+    check_ef, check_k, embed_queries, label_filter, neighbours, open_for_queries, search_sequences,
+    search_vectors, Neighbour, QueryResult, MAX_EF, MAX_K,
+};
+pub use train::fit as fit_classifier;
+pub use train::{
+    plan, snapshot, train, Snapshot, TrainAction, TrainMode, TrainOptions, Trained,
+    MIN_TRAIN_RECORDS, RETUNE_FRACTION,
 };
 
 use std::path::{Path, PathBuf};

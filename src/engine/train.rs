@@ -12,15 +12,16 @@
 //! state in one small write, so a server can train in the background and swap the result in.
 
 use ndarray::Array2;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::classifier::{changes, load_state, save_state, status, ClassifierState, Watermark};
 use super::design::{design_matrix, Design};
 use crate::classify::linear::DEFAULT_MAX_ITER;
 use crate::classify::tune::C_GRID;
-use crate::classify::{tune, FusionParams, LinearModel, TuneInput, Vote};
+use crate::classify::{tune, LinearModel, TuneInput, Vote};
 use crate::progress;
 use crate::store::Collection;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Seed of the inner validation split.
 pub(super) const TUNE_SEED: u64 = 17;
@@ -32,158 +33,6 @@ pub const MIN_TRAIN_RECORDS: usize = 20;
 /// A change (added plus deleted records) of at least this share of the records the settings
 /// were tuned on makes the next training a retune.
 pub const RETUNE_FRACTION: f64 = 0.1;
-
-/// What a collection stores about its classifier.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ClassifierState {
-    /// Chosen by inner validation.
-    pub params: FusionParams,
-    /// Inner validation accuracy of `params`.
-    pub val_accuracy: f64,
-    /// Live records the linear model was fitted on.
-    pub trained_on: usize,
-    /// Whether the design rows append the handcrafted features (Z-curve, GC, k-mer
-    /// composition) to the embedding: the fusion the pipeline defaults to.
-    #[serde(default = "handcrafted_default")]
-    pub handcrafted: bool,
-    /// Whether the handcrafted features end with the positional profile. Collections
-    /// trained before the profile existed lack the field and keep their 16-column rows.
-    #[serde(default)]
-    pub profile: bool,
-    /// The linear model over [embedding | handcrafted features], or the embedding alone.
-    pub model: LinearModel,
-    /// The label of each class the linear model scores (older states: empty, and the
-    /// collection's first `model.n_classes()` labels).
-    #[serde(default)]
-    pub labels: Vec<String>,
-    /// The collection's next record id when the model was fitted: it was fitted on the live
-    /// records below it.
-    #[serde(default)]
-    pub trained_next_id: Option<u64>,
-    /// Live records, and the next id, when `params` were tuned.
-    #[serde(default)]
-    pub tuned: Option<Watermark>,
-    /// Each class's mean design row over the records fitted on (empty for older states):
-    /// what `--adapt auto` explains a query mean by.
-    #[serde(default)]
-    pub class_means: Vec<Vec<f64>>,
-}
-
-/// The live records below an id, at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Watermark {
-    /// Live records then.
-    pub records: usize,
-    /// The collection's next id then.
-    pub next_id: u64,
-}
-
-fn handcrafted_default() -> bool {
-    true
-}
-
-impl ClassifierState {
-    /// The columns of this state's design rows.
-    pub fn design(&self) -> Design {
-        Design {
-            handcrafted: self.handcrafted,
-            profile: self.handcrafted && self.profile,
-        }
-    }
-
-    /// The labels the linear model scores, in class order.
-    pub fn known_labels<'a>(&'a self, collection: &'a Collection) -> &'a [String] {
-        if self.labels.is_empty() {
-            let n = self.model.n_classes().min(collection.labels().len());
-            &collection.labels()[..n]
-        } else {
-            &self.labels
-        }
-    }
-
-    /// When the linear model was fitted.
-    fn fitted(&self) -> Option<Watermark> {
-        self.trained_next_id.map(|next_id| Watermark {
-            records: self.trained_on,
-            next_id,
-        })
-    }
-}
-
-/// Records added and deleted since a watermark. Without one (states stored before
-/// watermarks existed) the net change of the count is all that is known.
-fn changes(collection: &Collection, mark: Option<Watermark>, records: usize) -> (usize, usize) {
-    let Some(mark) = mark else {
-        let now = collection.len();
-        return (now.saturating_sub(records), records.saturating_sub(now));
-    };
-    let vectors = collection.vectors();
-    let older = vectors
-        .live_rows()
-        .filter(|&(_, id, _)| id < mark.next_id)
-        .count();
-    (collection.len() - older, mark.records.saturating_sub(older))
-}
-
-/// The classifier's state as every output reports it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ClassifierStatus {
-    /// Whether a linear model is stored (else classification is the kNN vote alone).
-    pub trained: bool,
-    /// Live records the linear model was fitted on.
-    pub trained_on: usize,
-    /// Records added since it was fitted.
-    pub added_since: usize,
-    /// Records deleted since it was fitted.
-    pub deleted_since: usize,
-    /// The labels it scores.
-    pub labels: Vec<String>,
-    /// Labels with live records that it has not seen: the kNN vote alone scores them until
-    /// the next training.
-    pub untrained_labels: Vec<String>,
-    /// The stored settings (k, fusion weight, C, vote).
-    pub params: Option<FusionParams>,
-}
-
-impl ClassifierStatus {
-    /// True when records were added or deleted since the model was fitted.
-    pub fn stale(&self) -> bool {
-        self.added_since + self.deleted_since > 0
-    }
-}
-
-/// The classifier's state against the collection as it is now.
-pub fn status(collection: &Collection, state: Option<&ClassifierState>) -> ClassifierStatus {
-    let live = collection.live_label_mask();
-    let live_labels = collection
-        .labels()
-        .iter()
-        .zip(&live)
-        .filter(|(_, &l)| l)
-        .map(|(name, _)| name.clone());
-    let Some(state) = state else {
-        return ClassifierStatus {
-            trained: false,
-            trained_on: 0,
-            added_since: collection.len(),
-            deleted_since: 0,
-            labels: Vec::new(),
-            untrained_labels: live_labels.collect(),
-            params: None,
-        };
-    };
-    let known = state.known_labels(collection);
-    let (added_since, deleted_since) = changes(collection, state.fitted(), state.trained_on);
-    ClassifierStatus {
-        trained: true,
-        trained_on: state.trained_on,
-        added_since,
-        deleted_since,
-        labels: known.to_vec(),
-        untrained_labels: live_labels.filter(|l| !known.contains(l)).collect(),
-        params: Some(state.params.clone()),
-    }
-}
 
 /// What a training run should do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -210,7 +59,11 @@ pub enum TrainAction {
 }
 
 /// The action a training run with `mode` takes on `collection`.
-pub fn plan(collection: &Collection, state: Option<&ClassifierState>, mode: TrainMode) -> TrainAction {
+pub fn plan(
+    collection: &Collection,
+    state: Option<&ClassifierState>,
+    mode: TrainMode,
+) -> TrainAction {
     if collection.len() < MIN_TRAIN_RECORDS {
         return TrainAction::TooFew;
     }
@@ -282,7 +135,10 @@ pub fn fit(
     let (params, val_accuracy, tuned) = match (action, previous) {
         (TrainAction::Refitted, Some(p)) => (p.params.clone(), p.val_accuracy, p.tuned),
         _ => {
-            progress::phase("tune classifier (k, weight, C)", Some(C_GRID.len() as u64 + 1));
+            progress::phase(
+                "tune classifier (k, weight, C)",
+                Some(C_GRID.len() as u64 + 1),
+            );
             let t = tune(&TuneInput {
                 embeddings: &snap.embeddings,
                 design: &snap.design,
@@ -359,26 +215,6 @@ pub(super) fn fit_final(
     let sub = design.select(ndarray::Axis(0), &keep);
     let sub_y: Vec<u32> = keep.iter().map(|&i| y[i]).collect();
     fit(&sub, &sub_y)
-}
-
-/// Stores a classifier state durably.
-pub fn save_state(collection: &mut Collection, state: &ClassifierState) -> Result<()> {
-    let blob = serde_json::to_vec(state).map_err(|e| Error::Classifier {
-        message: e.to_string(),
-    })?;
-    collection.save_classifier_blob(&blob)
-}
-
-/// The stored classifier, if one was trained.
-pub fn load_state(collection: &Collection) -> Result<Option<ClassifierState>> {
-    let Some(blob) = collection.classifier_blob()? else {
-        return Ok(None);
-    };
-    let state = serde_json::from_slice(&blob).map_err(|e| Error::Corrupt {
-        path: collection.path().to_path_buf(),
-        message: format!("classifier: {e}"),
-    })?;
-    Ok(Some(state))
 }
 
 /// Options of a training run.

@@ -81,7 +81,10 @@ pub async fn delete(
         )
     })?;
     blocking(move || {
-        served.write().delete(&[id]).map_err(|e: Error| ApiError::from(e))?;
+        served
+            .write()
+            .delete(&[id])
+            .map_err(|e: Error| ApiError::from(e))?;
         served.train_in_background();
         Ok(())
     })

@@ -1,6 +1,7 @@
 use ndarray::array;
 
 use super::*;
+use crate::classify::FusionParams;
 use crate::engine::design::{design_row, design_width};
 use crate::features::{handcrafted_into, positional_profile, HANDCRAFTED_DIM, PROFILE_DIM};
 
