@@ -21,27 +21,31 @@ pub fn fuse(p_knn: &[f64], p_lin: &[f64], weight_knn: f64) -> Vec<f64> {
 }
 
 /// The linear model's probabilities spread over every label of a collection that has grown
-/// or shrunk since the model was fitted. `p_lin` scores the first `p_lin.len()` labels;
-/// `live[j]` says whether label `j` still has records.
+/// or shrunk since the model was fitted. `known[j]` says whether the model scores label `j`
+/// (`p_lin[j]`); `live[j]` whether label `j` still has records.
 ///
 /// A label the model has not seen takes the vote's probability `p_knn[j]`; the labels it
 /// knows share what is left in the model's proportions; a label with no live record gets 0.
 /// With no new and no dead label this is `p_lin` itself, so a collection that only grew
 /// keeps its answers wherever no new label is near. When no known live label keeps any
 /// probability the vote answers alone.
-pub fn extend_linear(p_knn: &[f64], p_lin: &[f64], live: &[bool]) -> Vec<f64> {
+pub fn extend_linear(p_knn: &[f64], p_lin: &[f64], known: &[bool], live: &[bool]) -> Vec<f64> {
     let n = p_knn.len();
-    let known = p_lin.len().min(n);
     let is_live = |j: usize| live.get(j).copied().unwrap_or(false);
-    let unseen: f64 = (known..n).filter(|&j| is_live(j)).map(|j| p_knn[j]).sum();
-    let known_mass: f64 = (0..known).filter(|&j| is_live(j)).map(|j| p_lin[j]).sum();
+    let scored = |j: usize| known.get(j).copied().unwrap_or(false) && j < p_lin.len();
+    let live_labels = || (0..n).filter(|&j| is_live(j));
+    let unseen: f64 = live_labels()
+        .filter(|&j| !scored(j))
+        .map(|j| p_knn[j])
+        .sum();
+    let known_mass: f64 = live_labels().filter(|&j| scored(j)).map(|j| p_lin[j]).sum();
     if known_mass <= 0.0 {
         return (0..n)
             .map(|j| if is_live(j) { p_knn[j] } else { 0.0 })
             .collect();
     }
     (0..n)
-        .map(|j| match (is_live(j), j < known) {
+        .map(|j| match (is_live(j), scored(j)) {
             (false, _) => 0.0,
             (true, true) => (1.0 - unseen) * p_lin[j] / known_mass,
             (true, false) => p_knn[j],
@@ -134,24 +138,33 @@ mod tests {
     #[test]
     fn extend_linear_leaves_a_known_collection_alone() {
         let p_lin = [0.2, 0.8];
-        assert_eq!(extend_linear(&[0.6, 0.4], &p_lin, &[true, true]), p_lin);
+        let all = [true, true];
+        assert_eq!(extend_linear(&[0.6, 0.4], &p_lin, &all, &all), p_lin);
     }
 
     #[test]
     fn extend_linear_gives_new_labels_the_vote_and_drops_dead_ones() {
         // Label 2 is new (the vote gives it 0.5), label 0 has no live record left.
-        let p = extend_linear(&[0.0, 0.5, 0.5], &[0.3, 0.7], &[false, true, true]);
+        let known = [true, true, false];
+        let p = extend_linear(&[0.0, 0.5, 0.5], &[0.3, 0.7], &known, &[false, true, true]);
         assert!((p[0]).abs() < 1e-12 && (p[1] - 0.5).abs() < 1e-12 && (p[2] - 0.5).abs() < 1e-12);
-        let q = extend_linear(&[0.2, 0.2, 0.6], &[0.25, 0.75], &[true, true, true]);
+        let q = extend_linear(&[0.2, 0.2, 0.6], &[0.25, 0.75], &known, &[true; 3]);
         assert!((q.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         assert!(
             (q[0] - 0.1).abs() < 1e-12 && (q[1] - 0.3).abs() < 1e-12 && (q[2] - 0.6).abs() < 1e-12
         );
         // No known label alive: the vote answers.
         assert_eq!(
-            extend_linear(&[0.0, 1.0], &[1.0], &[false, true]),
+            extend_linear(&[0.0, 1.0], &[1.0], &[true, false], &[false, true]),
             vec![0.0, 1.0]
         );
+    }
+
+    #[test]
+    fn a_label_the_model_scored_no_record_of_is_left_to_the_vote() {
+        // The model's class 1 had no training rows (p_lin 0); its records are back now.
+        let p = extend_linear(&[0.5, 0.5], &[1.0, 0.0], &[true, false], &[true, true]);
+        assert_eq!(p, vec![0.5, 0.5]);
     }
 
     #[test]

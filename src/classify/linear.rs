@@ -163,6 +163,11 @@ impl LinearModel {
         self.n_classes
     }
 
+    /// The classes the model was trained on (the others always get probability 0).
+    pub fn classes(&self) -> &[u32] {
+        &self.classes
+    }
+
     /// Number of input columns.
     pub fn n_features(&self) -> usize {
         self.mean.len()

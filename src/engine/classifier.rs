@@ -66,14 +66,28 @@ impl ClassifierState {
         }
     }
 
-    /// The labels the linear model scores, in class order.
-    pub fn known_labels<'a>(&'a self, collection: &'a Collection) -> &'a [String] {
-        if self.labels.is_empty() {
-            let n = self.model.n_classes().min(collection.labels().len());
-            &collection.labels()[..n]
+    /// The labels the linear model scores: those it had training rows of, in class order.
+    pub fn known_labels(&self, collection: &Collection) -> Vec<String> {
+        let names = if self.labels.is_empty() {
+            collection.labels()
         } else {
             &self.labels
+        };
+        let classes = self.model.classes().iter();
+        classes
+            .filter_map(|&c| names.get(c as usize).cloned())
+            .collect()
+    }
+
+    /// For each label index of the collection, whether the linear model scores it.
+    pub fn known_mask(&self, n_labels: usize) -> Vec<bool> {
+        let mut known = vec![false; n_labels];
+        for &c in self.model.classes() {
+            if let Some(k) = known.get_mut(c as usize) {
+                *k = true;
+            }
         }
+        known
     }
 
     /// When the linear model was fitted.
@@ -158,7 +172,7 @@ pub fn status(collection: &Collection, state: Option<&ClassifierState>) -> Class
         trained_on: state.trained_on,
         added_since,
         deleted_since,
-        labels: known.to_vec(),
+        labels: known.clone(),
         untrained_labels: live_labels.filter(|l| !known.contains(l)).collect(),
         params: Some(state.params.clone()),
     }

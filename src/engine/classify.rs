@@ -139,6 +139,7 @@ pub fn classify_batch(
         state: adapted.as_ref().or(state),
         adapted: adapted.is_some(),
         live: collection.live_label_mask(),
+        known: state_known(adapted.as_ref().or(state), collection.labels().len()),
         opts,
     };
     progress::phase("search and classify", Some(queries.len() as u64));
@@ -168,6 +169,8 @@ struct Context<'a> {
     adapted: bool,
     /// Whether each label index has live records.
     live: Vec<bool>,
+    /// Whether the linear model scores each label index.
+    known: Vec<bool>,
     opts: ClassifyOptions,
 }
 
@@ -191,8 +194,9 @@ impl Context<'_> {
         let hits = collection.search(vector, k, None, None)?;
         let pairs: Vec<(u32, f32)> = hits.iter().map(|h| (h.label, h.distance)).collect();
         let p_knn = vote(&pairs, n_classes, params.vote);
-        let p_lin =
-            linear.map(|(s, row)| extend_linear(&p_knn, &s.model.predict_proba(row), &self.live));
+        let p_lin = linear.map(|(s, row)| {
+            extend_linear(&p_knn, &s.model.predict_proba(row), &self.known, &self.live)
+        });
         let fused = match &p_lin {
             Some(p) => fuse(&p_knn, p, params.weight_knn),
             None => p_knn.clone(),
@@ -225,11 +229,11 @@ impl Context<'_> {
     }
 
     fn answered_by(&self, weight_knn: f64, decision: Decision) -> AnsweredBy {
-        let Some(state) = self.state else {
+        if self.state.is_none() {
             return AnsweredBy::Vote;
-        };
-        let untrained =
-            matches!(decision, Decision::Label(i) if i as usize >= state.model.n_classes());
+        }
+        let scored = |i: u32| self.known.get(i as usize).copied().unwrap_or(false);
+        let untrained = matches!(decision, Decision::Label(i) if !scored(i));
         if weight_knn >= 1.0 || untrained {
             AnsweredBy::Vote
         } else if weight_knn <= 0.0 {
@@ -250,6 +254,11 @@ impl Context<'_> {
             .map(|((l, v), _)| (l.clone(), *v))
             .collect()
     }
+}
+
+/// Which label indices the classifier scores (none without one).
+fn state_known(state: Option<&ClassifierState>, n_labels: usize) -> Vec<bool> {
+    state.map_or(vec![false; n_labels], |s| s.known_mask(n_labels))
 }
 
 /// The design row of one query (see [`design_row`]).
