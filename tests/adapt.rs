@@ -1,6 +1,10 @@
 //! Covariate-shift correction of a query set, end to end: a real collection file, the
 //! composition embedder and the tuned classifier, on the demo generator's sequences.
 
+#[path = "common/classify.rs"]
+mod common_classify;
+
+use common_classify::classify;
 use genovec::classify::{shift, Adapt};
 use genovec::engine::{self, ClassifyOptions, IndexOptions};
 use genovec::seq::{DnaSeq, SeqRecord};
@@ -33,23 +37,6 @@ fn at_shifted(records: &[SeqRecord], seed: u64) -> Vec<SeqRecord> {
             }
         })
         .collect()
-}
-
-fn classify(path: &std::path::Path, queries: &[SeqRecord], adapt: Adapt) -> engine::Classified {
-    let (collection, embedder) = engine::open_for_queries(path).unwrap();
-    let state = engine::load_state(&collection).unwrap();
-    let opts = ClassifyOptions {
-        adapt,
-        ..ClassifyOptions::default()
-    };
-    engine::classify_batch(
-        &collection,
-        embedder.as_ref(),
-        state.as_ref(),
-        queries,
-        opts,
-    )
-    .unwrap()
 }
 
 #[test]

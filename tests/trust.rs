@@ -2,10 +2,14 @@
 //! the tuned classifier): answers that do not depend on the rest of the batch, a classifier
 //! that stays on after writes and says what it was trained on, training as its own step.
 
+#[path = "common/classify.rs"]
+mod common_classify;
+
 use std::path::{Path, PathBuf};
 
+use common_classify::classify;
 use genovec::classify::Adapt;
-use genovec::engine::{self, ClassifyOptions, IndexOptions, TrainAction, TrainMode, TrainOptions};
+use genovec::engine::{self, IndexOptions, TrainAction, TrainMode, TrainOptions};
 use genovec::seq::SeqRecord;
 use genovec::store::Collection;
 
@@ -14,23 +18,6 @@ fn collection(dir: &Path, per_class: usize) -> PathBuf {
     let train = genovec::demo::generate(1, per_class);
     engine::index_records(&path, &train, &IndexOptions::default(), &mut |_, _, _| {}).unwrap();
     path
-}
-
-fn classify(path: &Path, queries: &[SeqRecord], adapt: Adapt) -> engine::Classified {
-    let (collection, embedder) = engine::open_for_queries(path).unwrap();
-    let state = engine::load_state(&collection).unwrap();
-    let opts = ClassifyOptions {
-        adapt,
-        ..ClassifyOptions::default()
-    };
-    engine::classify_batch(
-        &collection,
-        embedder.as_ref(),
-        state.as_ref(),
-        queries,
-        opts,
-    )
-    .unwrap()
 }
 
 fn of_class(records: &[SeqRecord], class: &str) -> Vec<SeqRecord> {
