@@ -42,7 +42,9 @@ pub fn report(trained: &Trained) {
         TrainAction::UpToDate => "up to date",
         TrainAction::TooFew => {
             eprintln!(
-                "classifier: not trained: fewer than {} live records (the kNN vote answers)",
+                "warning: classifier not trained: not enough records per label (at least {} \
+                 live records and two labels with two records each are needed); the kNN vote \
+                 answers",
                 engine::MIN_TRAIN_RECORDS
             );
             return;

@@ -120,6 +120,15 @@ pub fn classify_batch(
     queries: &[SeqRecord],
     opts: ClassifyOptions,
 ) -> Result<Classified> {
+    if collection.is_empty() {
+        return Err(Error::InvalidArgument {
+            what: "collection".into(),
+            message: format!(
+                "{} has no live records to classify against",
+                collection.path().display()
+            ),
+        });
+    }
     let vectors = embed_queries(embedder, queries)?;
     // The linear model's input rows, computed once: the shift is measured on them too.
     let design: Vec<Vec<f64>> = match state {

@@ -89,6 +89,14 @@ pub fn eval_split(
     test: &[SeqRecord],
     opts: &EvalOptions,
 ) -> Result<EvalReport> {
+    for (set, rows) in [("training", train), ("test", test)] {
+        if rows.is_empty() {
+            return Err(Error::InvalidArgument {
+                what: format!("{set} set"),
+                message: "it holds no records".into(),
+            });
+        }
+    }
     let labels = label_set(train.iter().chain(test))?;
     let (predictions, params, shift) = run_fold(train, test, opts)?;
     let scored = Scored::new(test, &predictions, &labels);

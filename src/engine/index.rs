@@ -77,6 +77,12 @@ pub fn index_records(
     opts: &IndexOptions,
     on_commit: &mut dyn FnMut(usize, usize, usize),
 ) -> Result<IndexReport> {
+    if records.is_empty() {
+        return Err(Error::InvalidArgument {
+            what: "input".into(),
+            message: "it holds no records; nothing was written".into(),
+        });
+    }
     let labels = labels_of(records)?;
     let embedder = embed::from_spec(&opts.embedder)?;
     let config = CollectionConfig::new(&opts.embedder, &embedder.identity(), embedder.dim());

@@ -54,7 +54,9 @@ pub enum TrainAction {
     Refitted,
     /// Nothing changed since the last fit.
     UpToDate,
-    /// Fewer than [`MIN_TRAIN_RECORDS`] live records: the kNN vote alone answers.
+    /// Too few records to train on (fewer than [`MIN_TRAIN_RECORDS`] live records, or fewer
+    /// than two labels with two live records each): the kNN vote alone answers, or the
+    /// classifier stored earlier.
     TooFew,
 }
 
@@ -64,7 +66,7 @@ pub fn plan(
     state: Option<&ClassifierState>,
     mode: TrainMode,
 ) -> TrainAction {
-    if collection.len() < MIN_TRAIN_RECORDS {
+    if !trainable(collection) {
         return TrainAction::TooFew;
     }
     let Some(state) = state else {
@@ -83,6 +85,17 @@ pub fn plan(
     } else {
         TrainAction::UpToDate
     }
+}
+
+/// Whether the collection has enough records to tune on: the inner validation holds out
+/// records of labels with two or more, and a classifier needs two labels to tell apart.
+fn trainable(collection: &Collection) -> bool {
+    let labels_with_two = collection
+        .label_counts()
+        .iter()
+        .filter(|(_, n)| *n >= 2)
+        .count();
+    collection.len() >= MIN_TRAIN_RECORDS && labels_with_two >= 2
 }
 
 /// Everything a fit needs, read from the collection in one short pass.
