@@ -47,7 +47,13 @@ impl Args {
             .api_key
             .clone()
             .or_else(|| std::env::var("GENOVEC_API_KEY").ok());
-        let api_key = api_key.filter(|k| !k.is_empty());
+        if api_key.as_deref().is_some_and(|k| k.trim().is_empty()) {
+            // An empty key would silently leave the write routes open.
+            anyhow::bail!(
+                "the API key (--api-key or GENOVEC_API_KEY) is empty: give a key, or leave both \
+                 unset to serve without one"
+            );
+        }
         if self.api_key_reads && api_key.is_none() {
             anyhow::bail!("--api-key-reads needs --api-key or GENOVEC_API_KEY");
         }

@@ -96,18 +96,34 @@ impl Search {
     }
 }
 
-/// Every vector must have the collection's dimension; the error names the first that does not.
+/// Every vector must have the collection's dimension, finite components and a direction
+/// (not all zero: cosine distance has none to compare); the error names the first that does
+/// not, with 422.
 fn check_dims(vectors: &[Vec<f32>], dim: usize) -> Result<(), ApiError> {
-    match vectors.iter().position(|v| v.len() != dim) {
-        None => Ok(()),
-        Some(i) => {
+    for (i, v) in vectors.iter().enumerate() {
+        let place = format!("vectors[{i}]");
+        if v.len() != dim {
             let e = Error::WrongDimension {
                 expected: dim,
-                got: vectors[i].len(),
+                got: v.len(),
             };
-            Err(ApiError::from(e).at(&format!("vectors[{i}]")))
+            return Err(ApiError::from(e).at(&place));
         }
+        let problem = if v.iter().any(|x| !x.is_finite()) {
+            "has a component that is not a finite number"
+        } else if v.iter().all(|&x| x == 0.0) {
+            "is all zeros: it has no direction to compare"
+        } else {
+            continue;
+        };
+        let status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return Err(ApiError::new(
+            status,
+            "invalid_vector",
+            format!("{place} {problem}"),
+        ));
     }
+    Ok(())
 }
 
 /// Nearest records of query sequences or vectors.

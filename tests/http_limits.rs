@@ -1,0 +1,68 @@
+//! HTTP input limits with the real binary: vectors that cannot be compared are 422, and an
+//! empty API key is refused at start-up instead of leaving the write routes open.
+
+#[path = "common/http.rs"]
+mod client;
+
+use client::{expect_error, Server};
+use genovec::engine::{self, IndexOptions};
+use serde_json::json;
+
+#[test]
+fn zero_query_vectors_are_422_and_out_of_range_numbers_400() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lim.redb");
+    let records = genovec::demo::generate(31, 10);
+    engine::index_records(&path, &records, &IndexOptions::default(), &mut |_, _, _| {}).unwrap();
+    let server = Server::start(dir.path(), &["--collection", path.to_str().unwrap()], &[]);
+    let mut good = vec![0.0f64; 708];
+    good[0] = 1.0;
+    let zero = vec![0.0f64; 708];
+    let search = "/v1/collections/lim/search";
+    let ok = server.post(search, &json!({"vectors": [good.clone()]}));
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let msg = expect_error(
+        &server.post(search, &json!({"vectors": [good.clone(), zero]})),
+        422,
+        "invalid_vector",
+    );
+    assert!(msg.contains("vectors[1]") && msg.contains("zeros"), "{msg}");
+    // JSON has no NaN or infinity, and 1e39 does not fit an f32: a clear 400, never a query.
+    let body = format!("{{\"vectors\": [[1e39{}]]}}", ", 0.5".repeat(707));
+    let json_type = [("content-type", "application/json")];
+    let r = server.post_raw(search, &json_type, body.as_bytes());
+    let msg = expect_error(&r, 400, "malformed_json");
+    assert!(msg.contains("out of range"), "{msg}");
+    assert!(server.stop().success());
+}
+
+#[test]
+fn an_empty_api_key_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lim.redb");
+    let records = genovec::demo::generate(32, 10);
+    engine::index_records(&path, &records, &IndexOptions::default(), &mut |_, _, _| {}).unwrap();
+    for (args, env) in [
+        (vec!["--api-key", ""], vec![]),
+        (vec![], vec![("GENOVEC_API_KEY", " ")]),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_genovec"))
+            .args([
+                "serve",
+                "--collection",
+                path.to_str().unwrap(),
+                "--addr",
+                "127.0.0.1:0",
+            ])
+            .args(&args)
+            .envs(env)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("API key") && stderr.contains("empty"),
+            "{stderr}"
+        );
+    }
+}
