@@ -124,18 +124,19 @@ impl Served {
     }
 
     /// Rebuilds the graph once the exactly searched tail has outgrown the store's threshold.
-    /// Runs on a blocking thread; searches wait while the new graph is committed.
+    /// Runs on a blocking thread: the rows are copied under the read lock, the graph is built
+    /// with no lock held (searches use the old graph and the exactly searched tail, and
+    /// inserts join the tail), and the write lock is taken only to commit and swap it in.
     pub fn rebuild_if_needed(self: &Arc<Self>) {
         if !self.read().needs_rebuild() || self.rebuilding.swap(true, Ordering::AcqRel) {
             return;
         }
         let served = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            let mut collection = served.write();
-            if collection.needs_rebuild() {
-                if let Err(e) = collection.rebuild_graph() {
-                    tracing::error!(collection = %served.name, error = %e, "graph rebuild failed");
-                }
+            let input = served.read().graph_input();
+            let layout = input.build();
+            if let Err(e) = served.write().install_graph(layout) {
+                tracing::error!(collection = %served.name, error = %e, "graph rebuild failed");
             }
             served.rebuilding.store(false, Ordering::Release);
         });

@@ -23,7 +23,7 @@ pub use metric::Metric;
 pub use scan::exact_top_k;
 pub use tables::{RecordRow, FORMAT_VERSION};
 pub use vectors::VectorSet;
-pub use write::{BatchOutcome, NewRecord};
+pub use write::{BatchOutcome, GraphInput, NewRecord};
 
 /// A collection's fixed settings, written at creation and checked on every open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

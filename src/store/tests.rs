@@ -112,6 +112,34 @@ fn tail_records_are_found_and_merged_with_the_graph() {
 }
 
 #[test]
+fn a_graph_built_aside_is_installed_with_later_inserts_in_the_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.redb");
+    let recs = records(200, 8, 6);
+    let mut c = Collection::create_or_open(&path, &config(8)).unwrap();
+    c.insert_batch(&recs[..150], false).unwrap();
+    let input = c.graph_input();
+    // Records inserted while the graph is built join the tail.
+    c.insert_batch(&recs[150..], false).unwrap();
+    c.install_graph(input.build()).unwrap();
+    assert_eq!((c.graph_nodes(), c.tail_len()), (150, 50));
+    for probe in [10usize, 170] {
+        let hits = c.search(&recs[probe].vector, 5, Some(100), None).unwrap();
+        assert_eq!(hits, c.search_exact(&recs[probe].vector, 5, None).unwrap());
+    }
+    drop(c);
+    assert_eq!(Collection::open_reader(&path).unwrap().graph_nodes(), 150);
+    // A graph built before a compaction no longer matches the rows and is refused.
+    let mut c = Collection::open_writer(&path).unwrap();
+    let stale = c.graph_input().build();
+    c.delete(&[3]).unwrap();
+    c.compact().unwrap();
+    let err = c.install_graph(stale).unwrap_err();
+    assert!(err.to_string().contains("compacted"), "{err}");
+    assert_eq!(c.graph_nodes(), 199);
+}
+
+#[test]
 fn deletes_are_filtered_then_compacted_away() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.redb");

@@ -219,12 +219,33 @@ impl Collection {
 
     /// Builds the graph over every stored row and persists it in one transaction.
     pub fn rebuild_graph(&mut self) -> Result<()> {
-        let layout = graph::build(
-            &self.vectors.ids,
-            &self.vectors.data,
-            self.config.dim,
-            &self.config.graph,
-        );
+        let layout = self.graph_input().build();
+        self.install_graph(layout)
+    }
+
+    /// A copy of every stored row, to build a graph from without holding the collection
+    /// (a server keeps answering from the old graph and the exactly searched tail meanwhile).
+    pub fn graph_input(&self) -> GraphInput {
+        GraphInput {
+            ids: self.vectors.ids.clone(),
+            data: self.vectors.data.clone(),
+            dim: self.config.dim,
+            params: self.config.graph,
+        }
+    }
+
+    /// Persists a graph built from [`Self::graph_input`] and swaps it in. Rows are only
+    /// appended between compactions, so the rows it was built over must still be the first
+    /// rows; the rows added since stay in the tail. A graph built before a compaction is
+    /// refused, and nothing changes.
+    pub fn install_graph(&mut self, layout: graph::GraphLayout) -> Result<()> {
+        let n = layout.len();
+        if n > self.vectors.len() || self.vectors.ids[..n] != layout.ids[..] {
+            return Err(Error::InvalidArgument {
+                what: "graph".into(),
+                message: "the collection was compacted while the graph was built".into(),
+            });
+        }
         let txn = self.begin_write()?;
         {
             let mut table = txn.open_table(GRAPH).map_err(storage)?;
@@ -284,6 +305,21 @@ impl Collection {
             .insert(KEY_CLASSIFIER, blob)
             .map_err(storage)?;
         txn.commit().map_err(storage)
+    }
+}
+
+/// Rows copied out of a collection for a graph build ([`Collection::graph_input`]).
+pub struct GraphInput {
+    ids: Vec<u64>,
+    data: Vec<f32>,
+    dim: usize,
+    params: graph::GraphParams,
+}
+
+impl GraphInput {
+    /// Builds the graph (the slow part; needs no lock).
+    pub fn build(&self) -> graph::GraphLayout {
+        graph::build(&self.ids, &self.data, self.dim, &self.params)
     }
 }
 
