@@ -56,7 +56,9 @@ pub fn open_write(path: &Path, create: bool) -> Result<Database> {
 }
 
 /// Opens the file read-only. A file left by a crash needs repair, which only a writer can
-/// do: then it is opened once for writing (repairing it) and reopened read-only.
+/// do: then (and only then) it is opened once for writing (repairing it) and reopened
+/// read-only. Any other failure is reported as is: a read never turns an empty or foreign
+/// file into a new database.
 pub fn open_read(path: &Path) -> Result<ReadOnlyDatabase> {
     if !path.exists() {
         return Err(Error::CollectionNotFound {
@@ -68,10 +70,11 @@ pub fn open_read(path: &Path) -> Result<ReadOnlyDatabase> {
         Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(Error::CollectionInUse {
             path: path.to_path_buf(),
         }),
-        Err(_) => {
+        Err(redb::DatabaseError::RepairAborted) => {
             drop(open_write(path, false)?);
             ReadOnlyDatabase::open(path).map_err(|e| open_error(path, e))
         }
+        Err(e) => Err(open_error(path, e)),
     }
 }
 

@@ -234,6 +234,24 @@ fn missing_and_foreign_files_are_clear_errors() {
 }
 
 #[test]
+fn reading_an_empty_or_foreign_file_is_an_error_that_leaves_it_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("empty.redb", &b""[..]),
+        ("foreign.redb", &b"hello, not redb\n"[..]),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        assert!(Collection::open_reader(&path).is_err(), "{name}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "{name} was written to"
+        );
+    }
+}
+
+#[test]
 fn needs_rebuild_follows_the_threshold() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = Collection::create_or_open(&dir.path().join("c.redb"), &config(4)).unwrap();
