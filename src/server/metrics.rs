@@ -160,13 +160,33 @@ pub async fn track(State(app): State<Arc<AppState>>, req: Request, next: Next) -
     let response = next.run(req).await;
     let status = response.status().as_u16();
     app.metrics
-        .observe(&route, method.as_str(), status, started.elapsed());
+        .observe(&route, method_label(&method), status, started.elapsed());
     response
+}
+
+/// The method as a metrics label: the standard methods by name, anything else as `OTHER`, so
+/// invented methods cannot grow the label set without bound.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == method.as_str())
+        .copied()
+        .unwrap_or("OTHER")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        let invented = axum::http::Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&invented), "OTHER");
+        assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
+    }
 
     #[test]
     fn render_has_cumulative_buckets_counts_and_sizes() {
