@@ -66,3 +66,45 @@ fn an_empty_api_key_is_refused_at_start_up() {
         );
     }
 }
+
+#[test]
+fn slow_headers_are_cut_off_and_connections_are_capped() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lim.redb");
+    let records = genovec::demo::generate(33, 10);
+    engine::index_records(&path, &records, &IndexOptions::default(), &mut |_, _, _| {}).unwrap();
+    let args = [
+        "--collection",
+        path.to_str().unwrap(),
+        "--max-connections",
+        "1",
+        "--header-timeout-ms",
+        "500",
+    ];
+    let server = Server::start(dir.path(), &args, &[]);
+    // A client that never finishes its headers holds the only connection slot...
+    let mut slow = std::net::TcpStream::connect(&server.addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    // ...so the next request waits until the header timeout closes it.
+    let started = Instant::now();
+    assert_eq!(server.get("/healthz").status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        !text.contains("200 OK"),
+        "the slow request was not served: {text}"
+    );
+    assert!(server.stop().success());
+}

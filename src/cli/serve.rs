@@ -32,6 +32,12 @@ pub struct Args {
     /// Request timeout in milliseconds.
     #[arg(long, default_value_t = Limits::default().timeout.as_millis() as u64)]
     timeout_ms: u64,
+    /// Most connections open at once (more wait to be accepted).
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Close a connection whose request headers take longer, in milliseconds.
+    #[arg(long, default_value_t = Limits::default().header_timeout.as_millis() as u64)]
+    header_timeout_ms: u64,
     /// Worker threads (default: the CPUs this process may use).
     #[arg(long)]
     threads: Option<usize>,
@@ -61,6 +67,8 @@ impl Args {
             max_body_bytes: self.max_body_bytes,
             max_batch: self.max_batch,
             timeout: Duration::from_millis(self.timeout_ms),
+            max_connections: self.max_connections,
+            header_timeout: Duration::from_millis(self.header_timeout_ms),
             ..Limits::default()
         };
         Ok(ServerConfig {

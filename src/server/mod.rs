@@ -19,6 +19,7 @@
 mod api;
 mod auth;
 mod error;
+mod listen;
 mod metrics;
 mod openapi;
 mod parse;
@@ -44,9 +45,8 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.config.limits.clone();
+    listen::serve_limited(listener, router(state), &limits, shutdown).await
 }
 
 /// Completes on SIGINT or SIGTERM. The SIGTERM handler is installed when this is called,

@@ -29,6 +29,10 @@ pub struct Limits {
     pub max_k: usize,
     /// Requests taking longer answer 503 `timeout`.
     pub timeout: Duration,
+    /// Most connections open at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// A connection whose request headers take longer is closed.
+    pub header_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -38,6 +42,8 @@ impl Default for Limits {
             max_batch: 1000,
             max_k: engine::MAX_K,
             timeout: Duration::from_secs(30),
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }
