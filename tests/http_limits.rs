@@ -8,12 +8,18 @@ use client::{expect_error, Server};
 use genovec::engine::{self, IndexOptions};
 use serde_json::json;
 
+/// A small seeded collection at `dir/lim.redb`.
+fn collection(dir: &std::path::Path, seed: u64) -> std::path::PathBuf {
+    let path = dir.join("lim.redb");
+    let records = genovec::demo::generate(seed, 10);
+    engine::index_records(&path, &records, &IndexOptions::default(), &mut |_, _, _| {}).unwrap();
+    path
+}
+
 #[test]
 fn zero_query_vectors_are_422_and_out_of_range_numbers_400() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lim.redb");
-    let records = genovec::demo::generate(31, 10);
-    engine::index_records(&path, &records, &IndexOptions::default(), &mut |_, _, _| {}).unwrap();
+    let path = collection(dir.path(), 31);
     let server = Server::start(dir.path(), &["--collection", path.to_str().unwrap()], &[]);
     let mut good = vec![0.0f64; 708];
     good[0] = 1.0;
@@ -39,9 +45,7 @@ fn zero_query_vectors_are_422_and_out_of_range_numbers_400() {
 #[test]
 fn an_empty_api_key_is_refused_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lim.redb");
-    let records = genovec::demo::generate(32, 10);
-    engine::index_records(&path, &records, &IndexOptions::default(), &mut |_, _, _| {}).unwrap();
+    let path = collection(dir.path(), 32);
     for (args, env) in [
         (vec!["--api-key", ""], vec![]),
         (vec![], vec![("GENOVEC_API_KEY", " ")]),
@@ -72,9 +76,7 @@ fn slow_headers_are_cut_off_and_connections_are_capped() {
     use std::io::{Read, Write};
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lim.redb");
-    let records = genovec::demo::generate(33, 10);
-    engine::index_records(&path, &records, &IndexOptions::default(), &mut |_, _, _| {}).unwrap();
+    let path = collection(dir.path(), 33);
     let args = [
         "--collection",
         path.to_str().unwrap(),

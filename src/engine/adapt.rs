@@ -39,7 +39,16 @@ pub(super) fn respond(
     }
     let model = &state.model;
     let offset = model.standardised_offset(&column_means(design, model.n_features()));
-    let means = stored_or_computed_means(collection, state)?;
+    // Older states stored no class means: compute them from the records, once.
+    let mut snap = None;
+    let means = if state.class_means.is_empty() {
+        let s = snapshot(collection, state.design())?;
+        let means = class_means(&s.design, &s.y, s.labels.len());
+        snap = Some(s);
+        means
+    } else {
+        state.class_means.clone()
+    };
     let class_offsets: Vec<Vec<f64>> = means
         .iter()
         .filter(|m| m.len() == model.n_features())
@@ -51,7 +60,10 @@ pub(super) fn respond(
     if adapt == Adapt::Auto && !shift.is_material() {
         return Ok((None, Some(shift)));
     }
-    let snap = snapshot(collection, state.design())?;
+    let snap = match snap {
+        Some(s) => s,
+        None => snapshot(collection, state.design())?,
+    };
     let target = model.raw_from_offset(&residual);
     let n_classes = snap.labels.len();
     let model = fit_final(
@@ -71,18 +83,6 @@ pub(super) fn respond(
         ..state.clone()
     };
     Ok((Some(corrected), Some(shift)))
-}
-
-/// The class means stored with the classifier, or (older states) computed from the records.
-fn stored_or_computed_means(
-    collection: &Collection,
-    state: &ClassifierState,
-) -> Result<Vec<Vec<f64>>> {
-    if !state.class_means.is_empty() {
-        return Ok(state.class_means.clone());
-    }
-    let snap = snapshot(collection, state.design())?;
-    Ok(class_means(&snap.design, &snap.y, snap.labels.len()))
 }
 
 /// The mixture weights of the classes that have means, placed at their class indices.
