@@ -145,9 +145,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// An error inside the storage engine.
-    #[error("storage: {0}")]
-    Storage(String),
+    /// The storage engine failed to read or write the file (I/O, a full disk).
+    #[error("collection {}: storage error: {message}", path.display())]
+    Storage {
+        /// The collection file (empty only inside the store, which fills it in).
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
 }
 
 impl Error {
@@ -157,7 +162,7 @@ impl Error {
             self,
             Error::Io { .. }
                 | Error::Corrupt { .. }
-                | Error::Storage(_)
+                | Error::Storage { .. }
                 | Error::Classifier { .. }
                 | Error::Model { .. }
         )
@@ -182,7 +187,7 @@ impl Error {
             Error::Classifier { .. } => "classifier_error",
             Error::Model { .. } => "model_error",
             Error::Corrupt { .. } => "corrupt_collection",
-            Error::Storage(_) => "storage_error",
+            Error::Storage { .. } => "storage_error",
         }
     }
 
@@ -190,6 +195,21 @@ impl Error {
     pub fn model(e: impl std::fmt::Display) -> Self {
         Error::Model {
             message: e.to_string(),
+        }
+    }
+
+    /// Names the collection file in a storage or corruption error raised without one.
+    pub fn in_file(self, file: &std::path::Path) -> Self {
+        match self {
+            Error::Storage { path, message } if path.as_os_str().is_empty() => Error::Storage {
+                path: file.to_path_buf(),
+                message,
+            },
+            Error::Corrupt { path, message } if path.as_os_str().is_empty() => Error::Corrupt {
+                path: file.to_path_buf(),
+                message,
+            },
+            other => other,
         }
     }
 

@@ -240,7 +240,13 @@ mod tests {
                 },
                 400,
             ),
-            (Error::Storage("disk".into()), 500),
+            (
+                Error::Storage {
+                    path: "x".into(),
+                    message: "disk".into(),
+                },
+                500,
+            ),
             (
                 Error::Corrupt {
                     path: "x".into(),

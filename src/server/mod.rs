@@ -88,8 +88,10 @@ async fn blocking<T: Send + 'static>(
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => Err(ApiError::from(crate::Error::Storage(format!(
-            "task cancelled: {e}"
-        )))),
+        Err(e) => Err(ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            format!("task cancelled: {e}"),
+        )),
     }
 }

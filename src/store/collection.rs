@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::graph::{GraphLayout, GraphSearch};
+use super::guard::guarded;
+use super::upgrade;
 use super::open::{self, storage, Db, Loaded};
 use super::scan::exact_top_k;
 use super::tables::{self, RecordRow, FORMAT_VERSION, KEY_CLASSIFIER, META, RECORDS};
@@ -36,23 +38,32 @@ impl Collection {
     /// Opens `path` for writing, creating it with `config` when it does not exist. An existing
     /// collection must have been written with the same embedder, identity and dimension.
     pub fn create_or_open(path: &Path, config: &CollectionConfig) -> Result<Self> {
-        let db = open::open_write(path, true)?;
-        if !open::is_initialised(&db)? {
-            open::initialise(&db, config)?;
-        }
-        let collection = Self::load(path, Db::Write(db))?;
-        open::check_config(path, &collection.config, config)?;
-        Ok(collection)
+        guarded(path, || {
+            let db = open::open_write(path, true)?;
+            if !open::is_initialised(&db)? {
+                open::initialise(&db, config)?;
+            }
+            upgrade::upgrade_if_old(&db, path)?;
+            let collection = Self::load(path, Db::Write(db))?;
+            open::check_config(path, &collection.config, config)?;
+            Ok(collection)
+        })
     }
 
     /// Opens an existing collection for writing (delete, compact, inserts over HTTP).
     pub fn open_writer(path: &Path) -> Result<Self> {
-        Self::load(path, Db::Write(open::open_write(path, false)?))
+        guarded(path, || {
+            let db = open::open_write(path, false)?;
+            upgrade::upgrade_if_old(&db, path)?;
+            Self::load(path, Db::Write(db))
+        })
     }
 
     /// Opens an existing collection read-only; several readers may share the file.
     pub fn open_reader(path: &Path) -> Result<Self> {
-        Self::load(path, Db::Read(open::open_read(path)?))
+        guarded(path, || {
+            Self::load(path, Db::Read(open::open_read(path)?))
+        })
     }
 
     fn load(path: &Path, db: Db) -> Result<Self> {
@@ -181,70 +192,57 @@ impl Collection {
 
     /// Reads one live record.
     pub fn record(&self, id: u64) -> Result<RecordRow> {
-        let live = self
-            .vectors
-            .row_of(id)
-            .is_some_and(|r| !self.vectors.deleted[r]);
-        if !live {
-            return Err(Error::UnknownId { id });
-        }
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(RECORDS).map_err(storage)?;
-        let row = table
-            .get(id)
-            .map_err(storage)?
-            .ok_or(Error::UnknownId { id })?;
-        tables::decode(row.value()).map_err(|e| Error::Corrupt {
-            path: self.path.clone(),
-            message: e,
+        guarded(&self.path, || {
+            let live = self
+                .vectors
+                .row_of(id)
+                .is_some_and(|r| !self.vectors.deleted[r]);
+            if !live {
+                return Err(Error::UnknownId { id });
+            }
+            let txn = self.db.begin_read()?;
+            read_row(&txn.open_table(RECORDS).map_err(storage)?, id)
         })
     }
 
     /// The names of several records, in the order given.
     pub fn names(&self, ids: &[u64]) -> Result<Vec<String>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(RECORDS).map_err(storage)?;
-        ids.iter()
-            .map(|&id| {
-                let row = table
-                    .get(id)
-                    .map_err(storage)?
-                    .ok_or(Error::UnknownId { id })?;
-                let row: RecordRow = tables::decode(row.value()).map_err(|e| Error::Corrupt {
-                    path: self.path.clone(),
-                    message: e,
-                })?;
-                Ok(row.name)
-            })
-            .collect()
+        guarded(&self.path, || {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(RECORDS).map_err(storage)?;
+            ids.iter()
+                .map(|&id| read_row(&table, id).map(|row| row.name))
+                .collect()
+        })
     }
 
     /// Every live record's row, in id order (row `i` of the result is the i-th live row).
     pub fn live_records(&self) -> Result<Vec<RecordRow>> {
-        let txn = self.db.begin_read()?;
-        let table = txn.open_table(RECORDS).map_err(storage)?;
-        let mut out = Vec::with_capacity(self.len());
-        for (_, id, _) in self.vectors.live_rows() {
-            let row = table
-                .get(id)
-                .map_err(storage)?
-                .ok_or(Error::UnknownId { id })?;
-            out.push(tables::decode(row.value()).map_err(|e| Error::Corrupt {
-                path: self.path.clone(),
-                message: e,
-            })?);
-        }
-        Ok(out)
+        guarded(&self.path, || {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(RECORDS).map_err(storage)?;
+            self.vectors
+                .live_rows()
+                .map(|(_, id, _)| read_row(&table, id))
+                .collect()
+        })
     }
 
-    /// The stored classifier blob, if the engine saved one.
+    /// The stored classifier blob, if the engine saved one (its checksum verified).
     pub fn classifier_blob(&self) -> Result<Option<Vec<u8>>> {
-        let txn = self.db.begin_read()?;
-        let meta = txn.open_table(META).map_err(storage)?;
-        Ok(meta
-            .get(KEY_CLASSIFIER)
-            .map_err(storage)?
-            .map(|v| v.value().to_vec()))
+        guarded(&self.path, || {
+            let txn = self.db.begin_read()?;
+            let meta = txn.open_table(META).map_err(storage)?;
+            let Some(value) = meta.get(KEY_CLASSIFIER).map_err(storage)? else {
+                return Ok(None);
+            };
+            tables::meta_payload(KEY_CLASSIFIER, value.value())
+                .map(|json| Some(json.to_vec()))
+                .map_err(|message| Error::Corrupt {
+                    path: Default::default(),
+                    message,
+                })
+        })
     }
 
     /// Checks a query vector's dimension and brings it into stored form (normalised for
@@ -340,4 +338,16 @@ impl Collection {
             })
             .collect()
     }
+}
+
+/// One record row, its checksum verified (the store boundary names the file on error).
+fn read_row(table: &redb::ReadOnlyTable<u64, &[u8]>, id: u64) -> Result<RecordRow> {
+    let value = table
+        .get(id)
+        .map_err(storage)?
+        .ok_or(Error::UnknownId { id })?;
+    tables::record_from(id, value.value()).map_err(|message| Error::Corrupt {
+        path: Default::default(),
+        message,
+    })
 }

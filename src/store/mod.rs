@@ -8,10 +8,13 @@
 
 mod collection;
 mod graph;
+mod guard;
 mod metric;
 mod open;
 mod scan;
+mod seal;
 mod tables;
+mod upgrade;
 mod vectors;
 mod write;
 
@@ -78,5 +81,7 @@ pub struct CollectionInfo {
     pub format_version: u32,
 }
 
+#[cfg(test)]
+mod integrity_tests;
 #[cfg(test)]
 mod tests;

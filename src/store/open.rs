@@ -2,7 +2,10 @@
 
 use std::path::Path;
 
-use redb::{Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use redb::{
+    Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata,
+};
 
 use super::tables::{
     self, FORMAT_VERSION, GRAPH, GRAPH_KEY, KEY_CONFIG, KEY_FORMAT, KEY_NEXT_ID, LABELS, META,
@@ -11,7 +14,8 @@ use super::tables::{
 use super::{CollectionConfig, GraphLayout, VectorSet};
 use crate::{Error, Result};
 
-/// The open database: a writer excludes every other process; readers share the file.
+/// The open database. One process writes and any number of processes read beside it, each
+/// reader seeing the last commit ([`ConcurrencyMode::SingleWriter`]).
 pub enum Db {
     /// Opened for writing.
     Write(Database),
@@ -28,9 +32,25 @@ impl Db {
     }
 }
 
-/// Maps any redb error to the library's storage error.
+/// Maps a redb error to the library's error: damage redb itself noticed is `Corrupt`, the rest
+/// (I/O, a full disk) `Storage`. The store boundary ([`super::guard::guarded`]) names the file.
 pub fn storage(e: impl Into<redb::Error>) -> Error {
-    Error::Storage(e.into().to_string())
+    match e.into() {
+        redb::Error::Corrupted(message) => Error::Corrupt {
+            path: Default::default(),
+            message,
+        },
+        other => Error::Storage {
+            path: Default::default(),
+            message: other.to_string(),
+        },
+    }
+}
+
+fn builder() -> Builder {
+    let mut builder = Builder::new();
+    builder.set_concurrency_mode(ConcurrencyMode::SingleWriter);
+    builder
 }
 
 fn open_error(path: &Path, e: redb::DatabaseError) -> Error {
@@ -52,7 +72,7 @@ pub fn open_write(path: &Path, create: bool) -> Result<Database> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    Database::create(path).map_err(|e| open_error(path, e))
+    builder().create(path).map_err(|e| open_error(path, e))
 }
 
 /// Opens the file read-only. A file left by a crash needs repair, which only a writer can
@@ -65,14 +85,16 @@ pub fn open_read(path: &Path) -> Result<ReadOnlyDatabase> {
             path: path.to_path_buf(),
         });
     }
-    match ReadOnlyDatabase::open(path) {
+    match builder().open_read_only(path) {
         Ok(db) => Ok(db),
         Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(Error::CollectionInUse {
             path: path.to_path_buf(),
         }),
         Err(redb::DatabaseError::RepairAborted) => {
             drop(open_write(path, false)?);
-            ReadOnlyDatabase::open(path).map_err(|e| open_error(path, e))
+            builder()
+                .open_read_only(path)
+                .map_err(|e| open_error(path, e))
         }
         Err(e) => Err(open_error(path, e)),
     }
@@ -96,32 +118,61 @@ fn corrupt(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-/// Reads the whole state; checks the format version and the graph against the vectors.
-pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
-    let txn = db.begin_read()?;
+/// The format version the file says it has, or `None` for a file with no collection in it.
+/// Version 1 stored it unsealed.
+pub fn stored_version(txn: &redb::ReadTransaction, path: &Path) -> Result<Option<u32>> {
     let meta = match txn.open_table(META) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
         Err(e) => return Err(storage(e)),
     };
-    let Some(version) = meta.get(KEY_FORMAT).map_err(storage)? else {
+    let Some(raw) = meta.get(KEY_FORMAT).map_err(storage)? else {
         return Ok(None);
     };
-    let version: u32 =
-        serde_json::from_slice(version.value()).map_err(|e| corrupt(path, e.to_string()))?;
-    if version != FORMAT_VERSION {
-        return Err(Error::Mismatch {
-            path: path.to_path_buf(),
-            field: "format version",
-            stored: version.to_string(),
-            requested: FORMAT_VERSION.to_string(),
-        });
+    let raw = raw.value();
+    if let Ok(json) = tables::meta_payload(KEY_FORMAT, raw) {
+        return serde_json::from_slice(json)
+            .map(Some)
+            .map_err(|e| corrupt(path, format!("format version: {e}")));
     }
+    match serde_json::from_slice::<u32>(raw) {
+        Ok(1) => Ok(Some(1)),
+        _ => Err(corrupt(path, "the format version fails its checksum")),
+    }
+}
+
+/// Reads the whole state, verifying every checksum, the format version, and the graph, labels
+/// and tombstones against the records.
+pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
+    let txn = db.begin_read()?;
+    match stored_version(&txn, path)? {
+        None => return Ok(None),
+        Some(FORMAT_VERSION) => {}
+        Some(1) => {
+            return Err(corrupt(
+                path,
+                "it has format version 1 (no checksums); open it once with a writing command \
+                 such as `genovec train` or `genovec compact` to upgrade it",
+            ))
+        }
+        Some(version) => {
+            return Err(Error::Mismatch {
+                path: path.to_path_buf(),
+                field: "format version",
+                stored: version.to_string(),
+                requested: FORMAT_VERSION.to_string(),
+            })
+        }
+    }
+    let meta = txn.open_table(META).map_err(storage)?;
     let config: CollectionConfig = read_json(&meta, KEY_CONFIG, path)?;
     let next_id: u64 = read_json(&meta, KEY_NEXT_ID, path)?;
-    let labels = read_labels(&txn)?;
-    let mut vectors = read_vectors(&txn, &config, path)?;
-    let tombstones = mark_tombstones(&txn, &mut vectors)?;
+    let labels = read_labels(&txn, path)?;
+    let mut vectors = read_vectors(&txn, &config, labels.len(), path)?;
+    if vectors.ids.last().is_some_and(|&last| last >= next_id) {
+        return Err(corrupt(path, "a record id is not below the next id"));
+    }
+    let tombstones = mark_tombstones(&txn, &mut vectors, path)?;
     let graph = read_graph(&txn, &vectors, path)?;
     Ok(Some(Loaded {
         config,
@@ -133,7 +184,8 @@ pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
     }))
 }
 
-fn read_json<T: for<'de> serde::Deserialize<'de>>(
+/// Reads and parses one sealed meta value.
+pub fn read_json<T: for<'de> serde::Deserialize<'de>>(
     meta: &redb::ReadOnlyTable<&str, &[u8]>,
     key: &str,
     path: &Path,
@@ -142,66 +194,93 @@ fn read_json<T: for<'de> serde::Deserialize<'de>>(
         .get(key)
         .map_err(storage)?
         .ok_or_else(|| corrupt(path, format!("meta key {key:?} is missing")))?;
-    serde_json::from_slice(value.value())
-        .map_err(|e| corrupt(path, format!("meta key {key:?}: {e}")))
+    let json = tables::meta_payload(key, value.value()).map_err(|e| corrupt(path, e))?;
+    serde_json::from_slice(json).map_err(|e| corrupt(path, format!("meta key {key:?}: {e}")))
 }
 
-fn read_labels(txn: &redb::ReadTransaction) -> Result<Vec<String>> {
+/// The label dictionary; its keys must be exactly 0..n.
+fn read_labels(txn: &redb::ReadTransaction, path: &Path) -> Result<Vec<String>> {
     let table = txn.open_table(LABELS).map_err(storage)?;
     let mut labels = Vec::new();
     for entry in table.iter().map_err(storage)? {
-        let (_, name) = entry.map_err(storage)?;
-        labels.push(name.value().to_string());
+        let (index, name) = entry.map_err(storage)?;
+        if index.value() as usize != labels.len() {
+            return Err(corrupt(path, "the label dictionary has a gap"));
+        }
+        labels.push(tables::label_from(index.value(), name.value()).map_err(|e| corrupt(path, e))?);
+    }
+    if labels.len() as u64 != table.len().map_err(storage)? {
+        return Err(corrupt(path, "the label table's size disagrees with its entries"));
     }
     Ok(labels)
 }
 
+/// Every record's vector and label, with ids strictly ascending and the two tables matching.
 fn read_vectors(
     txn: &redb::ReadTransaction,
     config: &CollectionConfig,
+    n_labels: usize,
     path: &Path,
 ) -> Result<VectorSet> {
     let records = txn.open_table(RECORDS).map_err(storage)?;
     let vectors = txn.open_table(VECTORS).map_err(storage)?;
+    let (n_records, n_vectors) = (
+        records.len().map_err(storage)?,
+        vectors.len().map_err(storage)?,
+    );
+    if n_records != n_vectors {
+        return Err(corrupt(path, "records and vectors tables differ in size"));
+    }
     let mut set = VectorSet::new(config.dim);
-    for (rec, vec) in records
-        .iter()
-        .map_err(storage)?
-        .zip(vectors.iter().map_err(storage)?)
-    {
-        let ((id, row), (vid, bytes)) = (rec.map_err(storage)?, vec.map_err(storage)?);
-        let row: tables::RecordRow = tables::decode(row.value()).map_err(|e| corrupt(path, e))?;
-        let before = set.data.len();
-        if id.value() != vid.value()
-            || !tables::vector_from_bytes(bytes.value(), &mut set.data)
-            || set.data.len() - before != config.dim
-        {
-            return Err(corrupt(
-                path,
-                format!("record {} has no matching vector", id.value()),
-            ));
+    let mut rec_iter = records.iter().map_err(storage)?;
+    let mut vec_iter = vectors.iter().map_err(storage)?;
+    loop {
+        let (rec, vec) = match (rec_iter.next(), vec_iter.next()) {
+            (None, None) => break,
+            (Some(r), Some(v)) => (r.map_err(storage)?, v.map_err(storage)?),
+            _ => return Err(corrupt(path, "records and vectors tables differ in length")),
+        };
+        let ((id, row), (vid, bytes)) = (rec, vec);
+        let id = id.value();
+        if vid.value() != id || set.ids.last().is_some_and(|&last| last >= id) {
+            return Err(corrupt(path, format!("record {id} has no matching vector")));
         }
-        set.ids.push(id.value());
+        let row = tables::record_from(id, row.value()).map_err(|e| corrupt(path, e))?;
+        if row.label as usize >= n_labels {
+            return Err(corrupt(path, format!("record {id} has an unknown label index")));
+        }
+        tables::vector_into(id, bytes.value(), config.dim, &mut set.data)
+            .map_err(|e| corrupt(path, e))?;
+        set.ids.push(id);
         set.labels.push(row.label);
         set.deleted.push(false);
     }
-    if set.ids.len() as u64 != records.len().map_err(storage)?
-        || records.len().map_err(storage)? != vectors.len().map_err(storage)?
-    {
-        return Err(corrupt(path, "records and vectors tables differ in size"));
+    if set.ids.len() as u64 != n_records {
+        return Err(corrupt(path, "the records table's size disagrees with its entries"));
     }
     Ok(set)
 }
 
-fn mark_tombstones(txn: &redb::ReadTransaction, vectors: &mut VectorSet) -> Result<usize> {
+/// Marks deleted rows; every tombstone must name a stored record.
+fn mark_tombstones(
+    txn: &redb::ReadTransaction,
+    vectors: &mut VectorSet,
+    path: &Path,
+) -> Result<usize> {
     let table = txn.open_table(TOMBSTONES).map_err(storage)?;
     let mut count = 0;
     for entry in table.iter().map_err(storage)? {
-        let (id, _) = entry.map_err(storage)?;
-        if let Some(row) = vectors.row_of(id.value()) {
-            vectors.deleted[row] = true;
-            count += 1;
-        }
+        let (id, value) = entry.map_err(storage)?;
+        let id = id.value();
+        tables::tombstone_check(id, value.value()).map_err(|e| corrupt(path, e))?;
+        let row = vectors
+            .row_of(id)
+            .ok_or_else(|| corrupt(path, format!("tombstone {id} names no record")))?;
+        vectors.deleted[row] = true;
+        count += 1;
+    }
+    if count as u64 != table.len().map_err(storage)? {
+        return Err(corrupt(path, "the tombstone table's size disagrees with its entries"));
     }
     Ok(count)
 }
@@ -215,8 +294,7 @@ fn read_graph(
     let Some(blob) = table.get(GRAPH_KEY).map_err(storage)? else {
         return Ok(None);
     };
-    let layout: GraphLayout =
-        tables::decode(blob.value()).map_err(|e| corrupt(path, format!("graph: {e}")))?;
+    let layout: GraphLayout = tables::graph_from(blob.value()).map_err(|e| corrupt(path, e))?;
     let n = layout.len();
     if n > vectors.len() || layout.ids[..] != vectors.ids[..n] {
         return Err(corrupt(path, "graph nodes do not match the stored records"));
@@ -235,8 +313,9 @@ pub fn is_initialised(db: &Database) -> Result<bool> {
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("meta values serialise")
+/// A sealed meta value holding `value` as JSON.
+pub fn meta_json<T: serde::Serialize>(key: &str, value: &T) -> Vec<u8> {
+    tables::meta_value(key, &serde_json::to_vec(value).expect("meta values serialise"))
 }
 
 /// Writes the meta rows and empty tables of a new collection, in one transaction.
@@ -244,12 +323,13 @@ pub fn initialise(db: &Database, config: &CollectionConfig) -> Result<()> {
     let txn = db.begin_write().map_err(storage)?;
     {
         let mut meta = txn.open_table(META).map_err(storage)?;
-        meta.insert(KEY_FORMAT, json(&FORMAT_VERSION).as_slice())
-            .map_err(storage)?;
-        meta.insert(KEY_CONFIG, json(config).as_slice())
-            .map_err(storage)?;
-        meta.insert(KEY_NEXT_ID, json(&1u64).as_slice())
-            .map_err(storage)?;
+        for (key, value) in [
+            (KEY_FORMAT, meta_json(KEY_FORMAT, &FORMAT_VERSION)),
+            (KEY_CONFIG, meta_json(KEY_CONFIG, config)),
+            (KEY_NEXT_ID, meta_json(KEY_NEXT_ID, &1u64)),
+        ] {
+            meta.insert(key, value.as_slice()).map_err(storage)?;
+        }
         txn.open_table(RECORDS).map_err(storage)?;
         txn.open_table(VECTORS).map_err(storage)?;
         txn.open_table(LABELS).map_err(storage)?;

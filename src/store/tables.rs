@@ -6,8 +6,14 @@
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
-/// Version of the on-disk layout described in this file.
-pub const FORMAT_VERSION: u32 = 1;
+use super::seal::{seal, unseal};
+
+/// Version of the on-disk layout described in this file. Version 1 had no checksums; a writer
+/// upgrades it in place (see `upgrade.rs`).
+pub const FORMAT_VERSION: u32 = 2;
+
+// Every `&[u8]` value below is sealed: the payload named, then a CRC-32 of (table name, key,
+// payload), checked on every read (see `seal.rs`).
 
 /// `meta`: small settings, JSON-encoded values under the keys below.
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -15,12 +21,14 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
 /// `vectors`: record id -> the embedding as little-endian f32 (normalised for cosine).
 pub const VECTORS: TableDefinition<u64, &[u8]> = TableDefinition::new("vectors");
-/// `labels`: label index -> label string (the label dictionary).
-pub const LABELS: TableDefinition<u32, &str> = TableDefinition::new("labels");
-/// `dedup`: sha256(label, 0, sequence) -> record id; keeps re-indexing idempotent.
+/// `labels`: label index -> label string, UTF-8 (the label dictionary).
+pub const LABELS: TableDefinition<u32, &[u8]> = TableDefinition::new("labels");
+/// `dedup`: sha256(label, 0, sequence) -> record id; keeps re-indexing idempotent. Not sealed:
+/// a hit is checked against the record it names before it is trusted.
 pub const DEDUP: TableDefinition<&[u8; 32], u64> = TableDefinition::new("dedup");
-/// `tombstones`: ids of deleted records, filtered at query time until `compact`.
-pub const TOMBSTONES: TableDefinition<u64, ()> = TableDefinition::new("tombstones");
+/// `tombstones`: ids of deleted records (an empty sealed payload), filtered at query time
+/// until `compact`.
+pub const TOMBSTONES: TableDefinition<u64, &[u8]> = TableDefinition::new("tombstones");
 /// `graph`: the persisted HNSW layout under [`GRAPH_KEY`] (bincode, fixed-width integers).
 pub const GRAPH: TableDefinition<&str, &[u8]> = TableDefinition::new("graph");
 
@@ -48,6 +56,10 @@ pub struct RecordRow {
     pub hash: [u8; 32],
 }
 
+/// The largest value a decode may claim (the graph of a few million nodes fits): a damaged
+/// length is refused instead of allocated.
+const DECODE_LIMIT: usize = 1 << 32;
+
 /// The bincode configuration used for every binary value in the file.
 pub fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard().with_fixed_int_encoding()
@@ -58,29 +70,86 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     bincode::serde::encode_to_vec(value, bincode_config()).expect("encoding to a Vec cannot fail")
 }
 
-/// Decodes a value written by [`encode`].
+/// Decodes a value written by [`encode`], refusing any length over [`DECODE_LIMIT`].
 pub fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, String> {
-    bincode::serde::decode_from_slice(bytes, bincode_config())
+    let config = bincode::config::standard()
+        .with_fixed_int_encoding()
+        .with_limit::<DECODE_LIMIT>();
+    bincode::serde::decode_from_slice(bytes, config)
         .map(|(value, _)| value)
         .map_err(|e| e.to_string())
 }
 
-/// Encodes a vector as little-endian f32 bytes.
-pub fn vector_to_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+/// A meta value, sealed.
+pub fn meta_value(key: &str, json: &[u8]) -> Vec<u8> {
+    seal("meta", key.as_bytes(), json)
 }
 
-/// Decodes little-endian f32 bytes into `out`; returns false when the length is wrong.
-pub fn vector_from_bytes(bytes: &[u8], out: &mut Vec<f32>) -> bool {
-    if !bytes.len().is_multiple_of(4) {
-        return false;
+/// The JSON of a meta value.
+pub fn meta_payload<'a>(key: &str, value: &'a [u8]) -> Result<&'a [u8], String> {
+    unseal("meta", key.as_bytes(), value)
+}
+
+/// A record row, sealed.
+pub fn record_value(id: u64, row: &RecordRow) -> Vec<u8> {
+    seal("records", &id.to_le_bytes(), &encode(row))
+}
+
+/// Decodes a sealed record row.
+pub fn record_from(id: u64, value: &[u8]) -> Result<RecordRow, String> {
+    decode(unseal("records", &id.to_le_bytes(), value)?)
+        .map_err(|e| format!("record {id}: {e}"))
+}
+
+/// A vector, sealed little-endian f32.
+pub fn vector_value(id: u64, v: &[f32]) -> Vec<u8> {
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+    seal("vectors", &id.to_le_bytes(), &bytes)
+}
+
+/// Appends a sealed vector of `dim` components to `out`.
+pub fn vector_into(id: u64, value: &[u8], dim: usize, out: &mut Vec<f32>) -> Result<(), String> {
+    let bytes = unseal("vectors", &id.to_le_bytes(), value)?;
+    if bytes.len() != dim * 4 {
+        return Err(format!("the vector of record {id} has {} bytes, not {}", bytes.len(), dim * 4));
     }
     out.extend(
         bytes
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
     );
-    true
+    Ok(())
+}
+
+/// A label name, sealed.
+pub fn label_value(index: u32, name: &str) -> Vec<u8> {
+    seal("labels", &index.to_le_bytes(), name.as_bytes())
+}
+
+/// Decodes a sealed label name.
+pub fn label_from(index: u32, value: &[u8]) -> Result<String, String> {
+    let bytes = unseal("labels", &index.to_le_bytes(), value)?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| format!("label {index} is not UTF-8"))
+}
+
+/// A tombstone's value: the empty payload sealed under its id.
+pub fn tombstone_value(id: u64) -> Vec<u8> {
+    seal("tombstones", &id.to_le_bytes(), &[])
+}
+
+/// Checks a tombstone's value against its id.
+pub fn tombstone_check(id: u64, value: &[u8]) -> Result<(), String> {
+    unseal("tombstones", &id.to_le_bytes(), value).map(|_| ())
+}
+
+/// A graph layout, sealed.
+pub fn graph_value<T: Serialize>(layout: &T) -> Vec<u8> {
+    seal("graph", GRAPH_KEY.as_bytes(), &encode(layout))
+}
+
+/// Decodes a sealed graph layout.
+pub fn graph_from<T: for<'de> Deserialize<'de>>(value: &[u8]) -> Result<T, String> {
+    decode(unseal("graph", GRAPH_KEY.as_bytes(), value)?).map_err(|e| format!("graph: {e}"))
 }
 
 #[cfg(test)]
@@ -99,12 +168,21 @@ mod tests {
     }
 
     #[test]
-    fn vectors_round_trip_and_reject_bad_lengths() {
+    fn vectors_round_trip_and_reject_bad_lengths_and_ids() {
         let v = vec![1.5f32, -2.0, 0.0];
         let mut out = Vec::new();
-        assert!(vector_from_bytes(&vector_to_bytes(&v), &mut out));
+        vector_into(4, &vector_value(4, &v), 3, &mut out).unwrap();
         assert_eq!(out, v);
-        assert!(!vector_from_bytes(&[1, 2, 3], &mut out));
+        assert!(vector_into(4, &vector_value(4, &v), 2, &mut out).is_err());
+        assert!(vector_into(5, &vector_value(4, &v), 3, &mut out).is_err());
+    }
+
+    #[test]
+    fn a_huge_claimed_length_is_refused_not_allocated() {
+        // A name whose length field claims 2^60 bytes.
+        let mut bytes = (1u64 << 60).to_le_bytes().to_vec();
+        bytes.extend_from_slice(b"abc");
+        assert!(decode::<RecordRow>(&bytes).is_err());
     }
 
     #[test]

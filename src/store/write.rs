@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::collection::Collection;
 use super::graph;
-use super::open::{storage, Db};
+use super::guard::guarded;
+use super::open::{meta_json, storage, Db};
 use super::tables::{
     self, RecordRow, DEDUP, GRAPH, GRAPH_KEY, KEY_CLASSIFIER, KEY_NEXT_ID, LABELS, META, RECORDS,
     TOMBSTONES, VECTORS,
@@ -45,7 +46,7 @@ pub fn sequence_hash(seq: &[u8]) -> [u8; 32] {
 }
 
 /// The de-duplication key: a record is the same when its label and sequence are.
-fn dedup_key(label: &str, seq: &[u8]) -> [u8; 32] {
+pub(super) fn dedup_key(label: &str, seq: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(label.as_bytes());
     h.update([0u8]);
@@ -82,37 +83,40 @@ impl Collection {
         records: &[NewRecord],
         allow_duplicates: bool,
     ) -> Result<BatchOutcome> {
-        let vectors: Vec<Vec<f32>> = records
-            .iter()
-            .map(|r| self.prepare_query(&r.vector))
-            .collect::<Result<_>>()?;
-        let txn = self.begin_write()?;
-        let mut staged = Staged {
-            rows: Vec::new(),
-            new_labels: Vec::new(),
-            next_id: self.next_id,
-        };
-        let mut ids = Vec::with_capacity(records.len());
-        {
-            let mut tables = BatchTables::open(&txn)?;
-            for (record, vector) in records.iter().zip(vectors) {
-                ids.push(self.stage_record(
-                    &mut tables,
-                    &mut staged,
-                    record,
-                    vector,
-                    allow_duplicates,
-                )?);
+        let path = self.path.clone();
+        guarded(&path, || {
+            let vectors: Vec<Vec<f32>> = records
+                .iter()
+                .map(|r| self.prepare_query(&r.vector))
+                .collect::<Result<_>>()?;
+            let txn = self.begin_write()?;
+            let mut staged = Staged {
+                rows: Vec::new(),
+                new_labels: Vec::new(),
+                next_id: self.next_id,
+            };
+            let mut ids = Vec::with_capacity(records.len());
+            {
+                let mut tables = BatchTables::open(&txn)?;
+                for (record, vector) in records.iter().zip(vectors) {
+                    ids.push(self.stage_record(
+                        &mut tables,
+                        &mut staged,
+                        record,
+                        vector,
+                        allow_duplicates,
+                    )?);
+                }
+                let mut meta = txn.open_table(META).map_err(storage)?;
+                let next = meta_json(KEY_NEXT_ID, &staged.next_id);
+                meta.insert(KEY_NEXT_ID, next.as_slice()).map_err(storage)?;
             }
-            let mut meta = txn.open_table(META).map_err(storage)?;
-            let next = serde_json::to_vec(&staged.next_id).expect("u64 serialises");
-            meta.insert(KEY_NEXT_ID, next.as_slice()).map_err(storage)?;
-        }
-        txn.commit().map_err(storage)?;
-        self.apply(staged);
-        Ok(BatchOutcome {
-            ids,
-            total: self.len(),
+            txn.commit().map_err(storage)?;
+            self.apply(staged);
+            Ok(BatchOutcome {
+                ids,
+                total: self.len(),
+            })
         })
     }
 
@@ -125,8 +129,11 @@ impl Collection {
         allow_duplicates: bool,
     ) -> Result<Option<u64>> {
         let key = dedup_key(&record.label, &record.seq);
-        if !allow_duplicates && t.dedup.get(&key).map_err(storage)?.is_some() {
-            return Ok(None);
+        if !allow_duplicates {
+            if let Some(id) = t.dedup.get(&key).map_err(storage)? {
+                self.check_duplicate(t, id.value(), record)?;
+                return Ok(None);
+            }
         }
         let label = self.stage_label(t, staged, &record.label)?;
         let id = staged.next_id;
@@ -138,14 +145,34 @@ impl Collection {
             hash: sequence_hash(&record.seq),
         };
         t.records
-            .insert(id, tables::encode(&row).as_slice())
+            .insert(id, tables::record_value(id, &row).as_slice())
             .map_err(storage)?;
         t.vectors
-            .insert(id, tables::vector_to_bytes(&vector).as_slice())
+            .insert(id, tables::vector_value(id, &vector).as_slice())
             .map_err(storage)?;
         t.dedup.insert(&key, id).map_err(storage)?;
         staged.rows.push((id, label, vector));
         Ok(Some(id))
+    }
+
+    /// A dedup hit is believed only when the record it names holds the same label and
+    /// sequence: a damaged dedup table must not make an insert silently skip a record.
+    fn check_duplicate(&self, t: &BatchTables, id: u64, record: &NewRecord) -> Result<()> {
+        let row = t.records.get(id).map_err(storage)?.map(|v| v.value().to_vec());
+        let same = row
+            .and_then(|v| tables::record_from(id, &v).ok())
+            .is_some_and(|row| {
+                row.seq == record.seq
+                    && self.labels.get(row.label as usize) == Some(&record.label)
+            });
+        if same {
+            Ok(())
+        } else {
+            Err(Error::Corrupt {
+                path: self.path.clone(),
+                message: format!("its dedup table names record {id}, which does not match"),
+            })
+        }
     }
 
     fn stage_label(&self, t: &mut BatchTables, staged: &mut Staged, name: &str) -> Result<u32> {
@@ -156,7 +183,9 @@ impl Collection {
             return Ok((self.labels.len() + i) as u32);
         }
         let index = (self.labels.len() + staged.new_labels.len()) as u32;
-        t.labels.insert(index, name).map_err(storage)?;
+        t.labels
+            .insert(index, tables::label_value(index, name).as_slice())
+            .map_err(storage)?;
         staged.new_labels.push(name.to_string());
         Ok(index)
     }
@@ -172,43 +201,48 @@ impl Collection {
     /// Marks records deleted (durably). Unknown or already deleted ids are an error and
     /// nothing is deleted.
     pub fn delete(&mut self, ids: &[u64]) -> Result<()> {
-        let rows: Vec<usize> = ids
-            .iter()
-            .map(|&id| {
-                self.vectors
-                    .row_of(id)
-                    .filter(|&r| !self.vectors.deleted[r])
-                    .ok_or(Error::UnknownId { id })
-            })
-            .collect::<Result<_>>()?;
-        let txn = self.begin_write()?;
-        {
-            let mut tombstones = txn.open_table(TOMBSTONES).map_err(storage)?;
-            let mut dedup = txn.open_table(DEDUP).map_err(storage)?;
-            let records = txn.open_table(RECORDS).map_err(storage)?;
-            for &id in ids {
-                tombstones.insert(id, ()).map_err(storage)?;
-                // Forget the dedup key so the same record can be added again later.
-                let row = records
-                    .get(id)
-                    .map_err(storage)?
-                    .ok_or(Error::UnknownId { id })?;
-                let row: RecordRow = tables::decode(row.value()).map_err(|e| Error::Corrupt {
-                    path: self.path.clone(),
-                    message: e,
-                })?;
-                dedup
-                    .remove(&dedup_key(&self.labels[row.label as usize], &row.seq))
-                    .map_err(storage)?;
+        let path = self.path.clone();
+        guarded(&path, || {
+            let rows: Vec<usize> = ids
+                .iter()
+                .map(|&id| {
+                    self.vectors
+                        .row_of(id)
+                        .filter(|&r| !self.vectors.deleted[r])
+                        .ok_or(Error::UnknownId { id })
+                })
+                .collect::<Result<_>>()?;
+            let txn = self.begin_write()?;
+            {
+                let mut tombstones = txn.open_table(TOMBSTONES).map_err(storage)?;
+                let mut dedup = txn.open_table(DEDUP).map_err(storage)?;
+                let records = txn.open_table(RECORDS).map_err(storage)?;
+                for &id in ids {
+                    tombstones
+                        .insert(id, tables::tombstone_value(id).as_slice())
+                        .map_err(storage)?;
+                    // Forget the dedup key so the same record can be added again later.
+                    let row = records
+                        .get(id)
+                        .map_err(storage)?
+                        .ok_or(Error::UnknownId { id })?;
+                    let row = tables::record_from(id, row.value()).map_err(|e| Error::Corrupt {
+                        path: self.path.clone(),
+                        message: e,
+                    })?;
+                    dedup
+                        .remove(&dedup_key(&self.labels[row.label as usize], &row.seq))
+                        .map_err(storage)?;
+                }
             }
-        }
-        txn.commit().map_err(storage)?;
-        let newly = rows
-            .iter()
-            .filter(|&&r| !std::mem::replace(&mut self.vectors.deleted[r], true))
-            .count();
-        self.tombstones += newly;
-        Ok(())
+            txn.commit().map_err(storage)?;
+            let newly = rows
+                .iter()
+                .filter(|&&r| !std::mem::replace(&mut self.vectors.deleted[r], true))
+                .count();
+            self.tombstones += newly;
+            Ok(())
+        })
     }
 
     /// True when the tail has outgrown max(rebuild_min_tail, 10% of live records).
@@ -239,54 +273,60 @@ impl Collection {
     /// rows; the rows added since stay in the tail. A graph built before a compaction is
     /// refused, and nothing changes.
     pub fn install_graph(&mut self, layout: graph::GraphLayout) -> Result<()> {
-        let n = layout.len();
-        if n > self.vectors.len() || self.vectors.ids[..n] != layout.ids[..] {
-            return Err(Error::InvalidArgument {
-                what: "graph".into(),
-                message: "the collection was compacted while the graph was built".into(),
-            });
-        }
-        let txn = self.begin_write()?;
-        {
-            let mut table = txn.open_table(GRAPH).map_err(storage)?;
-            table
-                .insert(GRAPH_KEY, tables::encode(&layout).as_slice())
-                .map_err(storage)?;
-        }
-        txn.commit().map_err(storage)?;
-        self.graph = Some(layout);
-        Ok(())
+        let path = self.path.clone();
+        guarded(&path, || {
+            let n = layout.len();
+            if n > self.vectors.len() || self.vectors.ids[..n] != layout.ids[..] {
+                return Err(Error::InvalidArgument {
+                    what: "graph".into(),
+                    message: "the collection was compacted while the graph was built".into(),
+                });
+            }
+            let txn = self.begin_write()?;
+            {
+                let mut table = txn.open_table(GRAPH).map_err(storage)?;
+                table
+                    .insert(GRAPH_KEY, tables::graph_value(&layout).as_slice())
+                    .map_err(storage)?;
+            }
+            txn.commit().map_err(storage)?;
+            self.graph = Some(layout);
+            Ok(())
+        })
     }
 
     /// Removes deleted records for good, then rebuilds the graph over what is left.
     pub fn compact(&mut self) -> Result<()> {
-        let dead: Vec<u64> = (0..self.vectors.len())
-            .filter(|&r| self.vectors.deleted[r])
-            .map(|r| self.vectors.ids[r])
-            .collect();
-        let txn = self.begin_write()?;
-        {
-            let mut records = txn.open_table(RECORDS).map_err(storage)?;
-            let mut vectors = txn.open_table(VECTORS).map_err(storage)?;
-            let mut tombstones = txn.open_table(TOMBSTONES).map_err(storage)?;
-            for &id in &dead {
-                records.remove(id).map_err(storage)?;
-                vectors.remove(id).map_err(storage)?;
-                tombstones.remove(id).map_err(storage)?;
+        let path = self.path.clone();
+        guarded(&path, || {
+            let dead: Vec<u64> = (0..self.vectors.len())
+                .filter(|&r| self.vectors.deleted[r])
+                .map(|r| self.vectors.ids[r])
+                .collect();
+            let txn = self.begin_write()?;
+            {
+                let mut records = txn.open_table(RECORDS).map_err(storage)?;
+                let mut vectors = txn.open_table(VECTORS).map_err(storage)?;
+                let mut tombstones = txn.open_table(TOMBSTONES).map_err(storage)?;
+                for &id in &dead {
+                    records.remove(id).map_err(storage)?;
+                    vectors.remove(id).map_err(storage)?;
+                    tombstones.remove(id).map_err(storage)?;
+                }
+                txn.open_table(GRAPH)
+                    .map_err(storage)?
+                    .remove(GRAPH_KEY)
+                    .map_err(storage)?;
             }
-            txn.open_table(GRAPH)
-                .map_err(storage)?
-                .remove(GRAPH_KEY)
-                .map_err(storage)?;
-        }
-        txn.commit().map_err(storage)?;
-        self.vectors = self.live_vectors();
-        self.tombstones = 0;
-        self.graph = None;
-        if !self.vectors.is_empty() {
-            self.rebuild_graph()?;
-        }
-        Ok(())
+            txn.commit().map_err(storage)?;
+            self.vectors = self.live_vectors();
+            self.tombstones = 0;
+            self.graph = None;
+            if !self.vectors.is_empty() {
+                self.rebuild_graph()?;
+            }
+            Ok(())
+        })
     }
 
     fn live_vectors(&self) -> VectorSet {
@@ -299,12 +339,15 @@ impl Collection {
 
     /// Stores the engine's classifier blob durably (opaque to the store).
     pub fn save_classifier_blob(&mut self, blob: &[u8]) -> Result<()> {
-        let txn = self.begin_write()?;
-        txn.open_table(META)
-            .map_err(storage)?
-            .insert(KEY_CLASSIFIER, blob)
-            .map_err(storage)?;
-        txn.commit().map_err(storage)
+        let path = self.path.clone();
+        guarded(&path, || {
+            let txn = self.begin_write()?;
+            txn.open_table(META)
+                .map_err(storage)?
+                .insert(KEY_CLASSIFIER, tables::meta_value(KEY_CLASSIFIER, blob).as_slice())
+                .map_err(storage)?;
+            txn.commit().map_err(storage)
+        })
     }
 }
 
@@ -327,7 +370,7 @@ impl GraphInput {
 struct BatchTables<'txn> {
     records: redb::Table<'txn, u64, &'static [u8]>,
     vectors: redb::Table<'txn, u64, &'static [u8]>,
-    labels: redb::Table<'txn, u32, &'static str>,
+    labels: redb::Table<'txn, u32, &'static [u8]>,
     dedup: redb::Table<'txn, &'static [u8; 32], u64>,
 }
 
