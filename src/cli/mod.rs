@@ -2,6 +2,7 @@
 //! calls `genovec::engine`, and formats.
 
 mod args;
+mod check;
 mod classify;
 mod compare;
 mod demo;
@@ -46,6 +47,8 @@ enum Command {
     Compact(maintain::CompactArgs),
     /// Train the classifier: refit the linear model, re-tuning k, weight and C when due.
     Train(train::Args),
+    /// Verify a whole collection file: checksums, cross-references and redb's pages.
+    Check(check::Args),
     /// Evaluate the pipeline: train/test or seeded stratified cross-validation.
     Eval(eval::Args),
     /// Index seeded synthetic data and classify held-out sequences.
@@ -71,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Delete(a) => maintain::delete(a),
         Command::Compact(a) => maintain::compact(a),
         Command::Train(a) => train::run(a),
+        Command::Check(a) => check::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),

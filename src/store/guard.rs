@@ -23,11 +23,28 @@ fn install_hook() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         if DEPTH.with(Cell::get) > 0 {
-            CAUGHT.with(|c| *c.borrow_mut() = Some(info.to_string()));
+            CAUGHT.with(|c| *c.borrow_mut() = Some(describe(info)));
         } else {
             previous(info);
         }
     }));
+}
+
+/// A panic in one line: its message and where it happened (`btree_cursor.rs:167`).
+fn describe(info: &panic::PanicHookInfo) -> String {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    match info.location() {
+        Some(at) => {
+            let file = Path::new(at.file()).file_name().unwrap_or_default();
+            format!("{} at {}:{}", message.replace('\n', " "), file.to_string_lossy(), at.line())
+        }
+        None => message,
+    }
 }
 
 /// Runs store work on the file `path`: errors without a file get this one, and a panic is

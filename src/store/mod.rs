@@ -6,6 +6,7 @@
 //! data, rebuilt when the un-indexed tail grows past a threshold and on `compact`; opening a
 //! collection loads it and never rebuilds it.
 
+mod check;
 mod collection;
 mod graph;
 mod guard;
@@ -20,6 +21,7 @@ mod write;
 
 use serde::{Deserialize, Serialize};
 
+pub use check::{check, CheckReport};
 pub use collection::{Collection, Hit};
 pub use graph::{build as build_graph, GraphLayout, GraphParams, GraphSearch};
 pub use metric::Metric;

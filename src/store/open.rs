@@ -40,6 +40,18 @@ pub fn storage(e: impl Into<redb::Error>) -> Error {
             path: Default::default(),
             message,
         },
+        // A file cut short, or not redb at all (its magic number is wrong).
+        redb::Error::Io(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData
+            ) =>
+        {
+            Error::Corrupt {
+                path: Default::default(),
+                message: e.to_string(),
+            }
+        }
         other => Error::Storage {
             path: Default::default(),
             message: other.to_string(),
