@@ -79,10 +79,40 @@ fn every_damaged_copy_is_an_error_naming_the_file_or_answers_as_the_clean_one() 
     let d = dir.path();
     write_demo_csv(&d.join("train.csv"), 1, 1000);
     write_demo_csv(&d.join("query.csv"), 2, 7);
-    ok_in(d, &["index", "--collection", "clean.redb", "--input", "train.csv"]);
+    ok_in(
+        d,
+        &[
+            "index",
+            "--collection",
+            "clean.redb",
+            "--input",
+            "train.csv",
+        ],
+    );
     let clean = std::fs::read(d.join("clean.redb")).unwrap();
-    let search = |c: &str| ["search", "--collection", c, "--input", "query.csv", "--k", "5"].map(String::from);
-    let classify = |c: &str| ["classify", "--collection", c, "--input", "query.csv", "--json"].map(String::from);
+    let search = |c: &str| {
+        [
+            "search",
+            "--collection",
+            c,
+            "--input",
+            "query.csv",
+            "--k",
+            "5",
+        ]
+        .map(String::from)
+    };
+    let classify = |c: &str| {
+        [
+            "classify",
+            "--collection",
+            c,
+            "--input",
+            "query.csv",
+            "--json",
+        ]
+        .map(String::from)
+    };
     let clean_search = ok_in(d, &as_strs(&search("clean.redb")));
     let clean_classify = ok_in(d, &as_strs(&classify("clean.redb")));
     ok_in(d, &["check", "--collection", "clean.redb"]);
@@ -115,7 +145,9 @@ fn every_damaged_copy_is_an_error_naming_the_file_or_answers_as_the_clean_one() 
             }
         };
         if check_says == "check passes" && seen.contains(&"error naming the file") {
-            failures.push(format!("trial {trial} ({kind}): check passed a file that fails to load"));
+            failures.push(format!(
+                "trial {trial} ({kind}): check passed a file that fails to load"
+            ));
         }
         let verdict = if seen.iter().all(|s| *s == "same answers") {
             "same answers"
@@ -130,7 +162,12 @@ fn every_damaged_copy_is_an_error_naming_the_file_or_answers_as_the_clean_one() 
     for ((kind, what), n) in &table {
         eprintln!("| {kind} | {what} | {n} |");
     }
-    assert!(failures.is_empty(), "{} of {trials} trials failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {trials} trials failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn as_strs(args: &[String]) -> Vec<&str> {

@@ -29,9 +29,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "records      {} ({} deleted), checksums, vectors and sequence hashes verified",
             report.records, report.tombstones
         )?;
-        writeln!(out, "graph        {} nodes, verified against the records", report.graph_nodes)?;
-        writeln!(out, "dedup        {} entries, each matching its record", report.dedup_entries)?;
-        let classifier = if report.classifier { "stored, verified" } else { "none" };
+        writeln!(
+            out,
+            "graph        {} nodes, verified against the records",
+            report.graph_nodes
+        )?;
+        writeln!(
+            out,
+            "dedup        {} entries, each matching its record",
+            report.dedup_entries
+        )?;
+        let classifier = if report.classifier {
+            "stored, verified"
+        } else {
+            "none"
+        };
         writeln!(out, "classifier   {classifier}")?;
         let pages = if report.pages_checked {
             "every page checksum verified"

@@ -61,9 +61,21 @@ enum Command {
     Compare(compare::Args),
 }
 
+/// A write past a file-size limit (`ulimit -f`) then fails with a storage error naming the
+/// file, which a server recovers from, instead of SIGXFSZ killing the process.
+fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler code and is done
+    // before any other thread starts.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 /// Runs the CLI; errors print on stderr and give exit status 1.
 pub fn main() -> ExitCode {
     init_tracing();
+    ignore_file_size_signal();
     let cli = Cli::parse();
     progress::install();
     let result = match cli.command {

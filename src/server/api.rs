@@ -11,8 +11,20 @@ use crate::engine::{AnsweredBy, ClassifierStatus, Neighbour, Prediction};
 /// `GET /healthz`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// Always `ok`.
+    /// `ok`, or `degraded` while a collection's last write failed on storage (a full disk):
+    /// reads go on, writes are retried by the next request and clear it once one commits.
     pub status: &'static str,
+    /// The collections whose last write failed on storage, with the error (empty when `ok`).
+    pub degraded: Vec<DegradedCollection>,
+}
+
+/// A collection whose last write failed on storage.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DegradedCollection {
+    /// The API name.
+    pub name: String,
+    /// The storage error, naming the file.
+    pub error: String,
 }
 
 /// One entry of `GET /v1/collections`.

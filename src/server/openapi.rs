@@ -16,7 +16,7 @@ use super::{api, error, query, records, routes};
         query::search, query::classify, records::insert, records::delete,
     ),
     components(schemas(
-        api::Health, api::CollectionList, api::CollectionSummary, api::CollectionDetail,
+        api::Health, api::DegradedCollection, api::CollectionList, api::CollectionSummary, api::CollectionDetail,
         api::GraphState, api::SearchRequest, api::SearchResponse, api::SearchResult,
         api::NeighbourOut, api::ClassifyRequest, api::ClassifyResponse, api::ClassifyResult, api::ClassifierStateOut,
         api::InsertRequest, api::RecordIn, api::InsertResponse, error::ErrorBody, error::ErrorDetail,

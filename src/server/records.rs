@@ -41,7 +41,7 @@ pub async fn insert(
     let outcome = blocking(move || {
         // Embed before taking the write lock: searches run on while this is the slow part.
         let batch = engine::embed_records(served.embedder.as_ref(), &records)?;
-        let outcome = served.write().insert_batch(&batch, false)?;
+        let outcome = served.commit(|c| c.insert_batch(&batch, false))?;
         served.rebuild_if_needed();
         served.train_in_background();
         Ok(outcome)
@@ -82,8 +82,7 @@ pub async fn delete(
     })?;
     blocking(move || {
         served
-            .write()
-            .delete(&[id])
+            .commit(|c| c.delete(&[id]))
             .map_err(|e: Error| ApiError::from(e))?;
         served.train_in_background();
         Ok(())

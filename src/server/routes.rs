@@ -9,17 +9,33 @@ use axum::response::IntoResponse;
 use axum::Json;
 
 use super::api::{
-    ClassifierStateOut, CollectionDetail, CollectionList, CollectionSummary, GraphState, Health,
+    ClassifierStateOut, CollectionDetail, CollectionList, CollectionSummary, DegradedCollection,
+    GraphState, Health,
 };
 use super::error::{ApiError, ErrorBody};
 use super::state::{AppState, Served};
 use crate::engine;
 
-/// Liveness.
+/// Liveness, and whether every collection's last write reached storage.
 #[utoipa::path(get, path = "/healthz", tag = "meta",
-    responses((status = 200, description = "The server is up", body = Health)))]
-pub async fn health() -> Json<Health> {
-    Json(Health { status: "ok" })
+    responses((status = 200, description = "The server is up; `degraded` names collections whose last write failed on storage", body = Health)))]
+pub async fn health(State(app): State<Arc<AppState>>) -> Json<Health> {
+    let degraded: Vec<DegradedCollection> = app
+        .collections
+        .values()
+        .filter_map(|s| {
+            s.degraded().map(|error| DegradedCollection {
+                name: s.name.clone(),
+                error,
+            })
+        })
+        .collect();
+    let status = if degraded.is_empty() {
+        "ok"
+    } else {
+        "degraded"
+    };
+    Json(Health { status, degraded })
 }
 
 fn summary(served: &Served) -> CollectionSummary {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use super::error::ApiError;
@@ -80,6 +80,8 @@ pub struct Served {
     pub(super) train_again: AtomicBool,
     /// Whether writes start a background training.
     pub(super) auto_train: bool,
+    /// The storage error of the last write when it failed (see [`Served::commit`]).
+    degraded: Mutex<Option<String>>,
 }
 
 impl Served {
@@ -97,6 +99,7 @@ impl Served {
             training: AtomicBool::new(false),
             train_again: AtomicBool::new(false),
             auto_train,
+            degraded: Mutex::new(None),
         })
     }
 
@@ -125,8 +128,46 @@ impl Served {
     }
 
     /// The write lock.
-    pub fn write(&self) -> RwLockWriteGuard<'_, Collection> {
+    fn write(&self) -> RwLockWriteGuard<'_, Collection> {
         self.collection.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs a write under the write lock. A storage error (a full disk) makes the collection
+    /// degraded: redb refuses a handle after an I/O error, so the file is reopened at once
+    /// (reads go on from what is committed), `/healthz` reports the error, and the next write
+    /// tries again; the first one that commits clears it. No restart is needed.
+    pub fn commit<T>(&self, op: impl FnOnce(&mut Collection) -> Result<T>) -> Result<T> {
+        let mut collection = self.write();
+        if collection.is_closed() {
+            collection.reopen()?;
+        }
+        match op(&mut collection) {
+            Ok(value) => {
+                self.set_degraded(None);
+                Ok(value)
+            }
+            Err(e @ Error::Storage { .. }) => {
+                tracing::error!(collection = %self.name, error = %e, "write failed on storage");
+                self.set_degraded(Some(e.to_string()));
+                if let Err(again) = collection.reopen() {
+                    tracing::error!(collection = %self.name, error = %again, "reopening failed");
+                }
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The storage error of the last write, while it is not followed by a successful one.
+    pub fn degraded(&self) -> Option<String> {
+        self.degraded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_degraded(&self, error: Option<String>) {
+        *self.degraded.lock().unwrap_or_else(|p| p.into_inner()) = error;
     }
 
     /// Rebuilds the graph once the exactly searched tail has outgrown the store's threshold.
@@ -141,7 +182,7 @@ impl Served {
         tokio::task::spawn_blocking(move || {
             let input = served.read().graph_input();
             let layout = input.build();
-            if let Err(e) = served.write().install_graph(layout) {
+            if let Err(e) = served.commit(|c| c.install_graph(layout)) {
                 tracing::error!(collection = %served.name, error = %e, "graph rebuild failed");
             }
             served.rebuilding.store(false, Ordering::Release);

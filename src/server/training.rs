@@ -55,7 +55,7 @@ impl Served {
             (action, engine::snapshot(&collection, layout)?)
         };
         let state = engine::fit_classifier(&snap, previous.as_deref(), action)?;
-        engine::save_state(&mut self.write(), &state)?;
+        self.commit(|c| engine::save_state(c, &state))?;
         *self.classifier.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(state));
         tracing::info!(collection = %self.name, ?action, "classifier trained in the background");
         Ok(action)

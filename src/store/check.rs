@@ -45,7 +45,9 @@ pub fn check(path: &Path) -> Result<CheckReport> {
         let records = collection.live_and_deleted_rows()?;
         for (id, row) in &records {
             if row.hash != sequence_hash(&row.seq) {
-                return Err(corrupt(format!("record {id}'s sequence hash does not match")));
+                return Err(corrupt(format!(
+                    "record {id}'s sequence hash does not match"
+                )));
             }
         }
         let dedup_entries = check_dedup(&collection, &records)?;
@@ -88,10 +90,7 @@ fn check_pages(path: &Path) -> Result<bool> {
 }
 
 /// Every dedup entry must name a live record whose label and sequence give its key.
-fn check_dedup(
-    collection: &Collection,
-    records: &[(u64, super::RecordRow)],
-) -> Result<usize> {
+fn check_dedup(collection: &Collection, records: &[(u64, super::RecordRow)]) -> Result<usize> {
     let txn = collection.db.begin_read()?;
     let table = txn.open_table(DEDUP).map_err(storage)?;
     let mut count = 0;
@@ -102,7 +101,12 @@ fn check_dedup(
             .binary_search_by_key(&id, |(i, _)| *i)
             .ok()
             .map(|i| &records[i].1)
-            .filter(|_| collection.vectors.row_of(id).is_some_and(|r| !collection.vectors.deleted[r]));
+            .filter(|_| {
+                collection
+                    .vectors
+                    .row_of(id)
+                    .is_some_and(|r| !collection.vectors.deleted[r])
+            });
         let matches = row.is_some_and(|row| {
             dedup_key(collection.label_name(row.label), &row.seq) == *key.value()
         });
@@ -130,4 +134,3 @@ impl Collection {
         Ok(out)
     }
 }
-

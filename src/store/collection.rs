@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 
 use super::graph::{GraphLayout, GraphSearch};
 use super::guard::guarded;
-use super::upgrade;
 use super::open::{self, storage, Db, Loaded};
 use super::scan::exact_top_k;
 use super::tables::{self, RecordRow, FORMAT_VERSION, KEY_CLASSIFIER, META, RECORDS};
+use super::upgrade;
 use super::{CollectionConfig, CollectionInfo, VectorSet};
 use crate::{Error, Result};
 
@@ -61,9 +61,32 @@ impl Collection {
 
     /// Opens an existing collection read-only; several readers may share the file.
     pub fn open_reader(path: &Path) -> Result<Self> {
-        guarded(path, || {
-            Self::load(path, Db::Read(open::open_read(path)?))
+        guarded(path, || Self::load(path, Db::Read(open::open_read(path)?)))
+    }
+
+    /// Closes the file and opens it again, reloading the state from what is committed. After a
+    /// storage error (a full disk) redb refuses every further operation on its handle until it
+    /// is reopened; this is how a long-running writer recovers without a restart. When the
+    /// reopening fails, the collection stays closed (every file access is a storage error)
+    /// and a later call may try again.
+    pub fn reopen(&mut self) -> Result<()> {
+        let writer = !matches!(self.db, Db::Read(_));
+        let path = self.path.clone();
+        guarded(&path, || {
+            // Dropping the old handle releases the file's writer lock before reopening.
+            self.db = Db::Closed;
+            *self = if writer {
+                Self::open_writer(&path)?
+            } else {
+                Self::open_reader(&path)?
+            };
+            Ok(())
         })
+    }
+
+    /// True while the file is closed after a storage error ([`Self::reopen`]).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.db, Db::Closed)
     }
 
     fn load(path: &Path, db: Db) -> Result<Self> {

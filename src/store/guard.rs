@@ -41,7 +41,12 @@ fn describe(info: &panic::PanicHookInfo) -> String {
     match info.location() {
         Some(at) => {
             let file = Path::new(at.file()).file_name().unwrap_or_default();
-            format!("{} at {}:{}", message.replace('\n', " "), file.to_string_lossy(), at.line())
+            format!(
+                "{} at {}:{}",
+                message.replace('\n', " "),
+                file.to_string_lossy(),
+                at.line()
+            )
         }
         None => message,
     }
@@ -79,7 +84,10 @@ mod tests {
         let err = guarded::<()>(path, || panic!("index out of bounds")).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, Error::Corrupt { .. }), "{text}");
-        assert!(text.contains("/data/x.gv") && text.contains("index out of bounds"), "{text}");
+        assert!(
+            text.contains("/data/x.gv") && text.contains("index out of bounds"),
+            "{text}"
+        );
         let err = guarded::<()>(path, || {
             Err(Error::Storage {
                 path: Default::default(),

@@ -66,7 +66,9 @@ fn a_changed_vector_record_or_setting_is_corrupt_naming_the_file() {
     for (i, damage) in cases.iter().enumerate() {
         std::fs::write(&path, &good).unwrap();
         damage();
-        let err = Collection::open_reader(&path).err().expect("damage is noticed");
+        let err = Collection::open_reader(&path)
+            .err()
+            .expect("damage is noticed");
         assert!(matches!(err, Error::Corrupt { .. }), "case {i}: {err}");
         assert!(err.to_string().contains("c.redb"), "case {i}: {err}");
         assert!(Collection::open_writer(&path).is_err(), "case {i}");
@@ -140,7 +142,10 @@ fn write_v1(path: &std::path::Path) {
             let v: Vec<u8> = [0.6f32, 0.8].iter().flat_map(|x| x.to_le_bytes()).collect();
             vectors.insert(id, v.as_slice()).unwrap();
         }
-        txn.open_table(TOMBSTONES_V1).unwrap().insert(2, ()).unwrap();
+        txn.open_table(TOMBSTONES_V1)
+            .unwrap()
+            .insert(2, ())
+            .unwrap();
         txn.open_table(DEDUP).unwrap();
         txn.open_table(tables::GRAPH).unwrap();
     }

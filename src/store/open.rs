@@ -21,6 +21,8 @@ pub enum Db {
     Write(Database),
     /// Opened read-only.
     Read(ReadOnlyDatabase),
+    /// Closed after a storage error, until [`super::Collection::reopen`] succeeds.
+    Closed,
 }
 
 impl Db {
@@ -28,7 +30,16 @@ impl Db {
         match self {
             Db::Write(db) => db.begin_read().map_err(storage),
             Db::Read(db) => db.begin_read().map_err(storage),
+            Db::Closed => Err(closed()),
         }
+    }
+}
+
+/// The error of a collection whose file handle was closed after a storage error.
+pub fn closed() -> Error {
+    Error::Storage {
+        path: Default::default(),
+        message: "the file was closed after a storage error and could not be reopened yet".into(),
     }
 }
 
@@ -222,7 +233,10 @@ fn read_labels(txn: &redb::ReadTransaction, path: &Path) -> Result<Vec<String>> 
         labels.push(tables::label_from(index.value(), name.value()).map_err(|e| corrupt(path, e))?);
     }
     if labels.len() as u64 != table.len().map_err(storage)? {
-        return Err(corrupt(path, "the label table's size disagrees with its entries"));
+        return Err(corrupt(
+            path,
+            "the label table's size disagrees with its entries",
+        ));
     }
     Ok(labels)
 }
@@ -259,7 +273,10 @@ fn read_vectors(
         }
         let row = tables::record_from(id, row.value()).map_err(|e| corrupt(path, e))?;
         if row.label as usize >= n_labels {
-            return Err(corrupt(path, format!("record {id} has an unknown label index")));
+            return Err(corrupt(
+                path,
+                format!("record {id} has an unknown label index"),
+            ));
         }
         tables::vector_into(id, bytes.value(), config.dim, &mut set.data)
             .map_err(|e| corrupt(path, e))?;
@@ -268,7 +285,10 @@ fn read_vectors(
         set.deleted.push(false);
     }
     if set.ids.len() as u64 != n_records {
-        return Err(corrupt(path, "the records table's size disagrees with its entries"));
+        return Err(corrupt(
+            path,
+            "the records table's size disagrees with its entries",
+        ));
     }
     Ok(set)
 }
@@ -292,7 +312,10 @@ fn mark_tombstones(
         count += 1;
     }
     if count as u64 != table.len().map_err(storage)? {
-        return Err(corrupt(path, "the tombstone table's size disagrees with its entries"));
+        return Err(corrupt(
+            path,
+            "the tombstone table's size disagrees with its entries",
+        ));
     }
     Ok(count)
 }
@@ -327,7 +350,10 @@ pub fn is_initialised(db: &Database) -> Result<bool> {
 
 /// A sealed meta value holding `value` as JSON.
 pub fn meta_json<T: serde::Serialize>(key: &str, value: &T) -> Vec<u8> {
-    tables::meta_value(key, &serde_json::to_vec(value).expect("meta values serialise"))
+    tables::meta_value(
+        key,
+        &serde_json::to_vec(value).expect("meta values serialise"),
+    )
 }
 
 /// Writes the meta rows and empty tables of a new collection, in one transaction.

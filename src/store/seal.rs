@@ -45,11 +45,17 @@ mod tests {
     #[test]
     fn round_trips_and_catches_any_changed_byte() {
         let sealed = seal("records", &7u64.to_le_bytes(), b"payload");
-        assert_eq!(unseal("records", &7u64.to_le_bytes(), &sealed).unwrap(), b"payload");
+        assert_eq!(
+            unseal("records", &7u64.to_le_bytes(), &sealed).unwrap(),
+            b"payload"
+        );
         for i in 0..sealed.len() {
             let mut bad = sealed.clone();
             bad[i] ^= 0x10;
-            assert!(unseal("records", &7u64.to_le_bytes(), &bad).is_err(), "byte {i}");
+            assert!(
+                unseal("records", &7u64.to_le_bytes(), &bad).is_err(),
+                "byte {i}"
+            );
         }
     }
 

@@ -97,8 +97,7 @@ pub fn record_value(id: u64, row: &RecordRow) -> Vec<u8> {
 
 /// Decodes a sealed record row.
 pub fn record_from(id: u64, value: &[u8]) -> Result<RecordRow, String> {
-    decode(unseal("records", &id.to_le_bytes(), value)?)
-        .map_err(|e| format!("record {id}: {e}"))
+    decode(unseal("records", &id.to_le_bytes(), value)?).map_err(|e| format!("record {id}: {e}"))
 }
 
 /// A vector, sealed little-endian f32.
@@ -111,7 +110,11 @@ pub fn vector_value(id: u64, v: &[f32]) -> Vec<u8> {
 pub fn vector_into(id: u64, value: &[u8], dim: usize, out: &mut Vec<f32>) -> Result<(), String> {
     let bytes = unseal("vectors", &id.to_le_bytes(), value)?;
     if bytes.len() != dim * 4 {
-        return Err(format!("the vector of record {id} has {} bytes, not {}", bytes.len(), dim * 4));
+        return Err(format!(
+            "the vector of record {id} has {} bytes, not {}",
+            bytes.len(),
+            dim * 4
+        ));
     }
     out.extend(
         bytes

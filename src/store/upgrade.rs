@@ -10,7 +10,9 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTran
 
 use super::open::{meta_json, storage, stored_version};
 use super::seal::seal;
-use super::tables::{self, FORMAT_VERSION, GRAPH, KEY_FORMAT, LABELS, META, RECORDS, TOMBSTONES, VECTORS};
+use super::tables::{
+    self, FORMAT_VERSION, GRAPH, KEY_FORMAT, LABELS, META, RECORDS, TOMBSTONES, VECTORS,
+};
 use crate::Result;
 
 const LABELS_V1: TableDefinition<u32, &str> = TableDefinition::new("labels");
@@ -25,17 +27,29 @@ pub fn upgrade_if_old(db: &Database, path: &Path) -> Result<bool> {
     drop(txn);
     let txn = db.begin_write().map_err(storage)?;
     seal_all(&txn, META, |key: &str, raw| tables::meta_value(key, raw))?;
-    seal_all(&txn, RECORDS, |id: u64, raw| seal("records", &id.to_le_bytes(), raw))?;
-    seal_all(&txn, VECTORS, |id: u64, raw| seal("vectors", &id.to_le_bytes(), raw))?;
-    seal_all(&txn, GRAPH, |key: &str, raw| seal("graph", key.as_bytes(), raw))?;
+    seal_all(&txn, RECORDS, |id: u64, raw| {
+        seal("records", &id.to_le_bytes(), raw)
+    })?;
+    seal_all(&txn, VECTORS, |id: u64, raw| {
+        seal("vectors", &id.to_le_bytes(), raw)
+    })?;
+    seal_all(&txn, GRAPH, |key: &str, raw| {
+        seal("graph", key.as_bytes(), raw)
+    })?;
     retype_labels(&txn)?;
     retype_tombstones(&txn)?;
     txn.open_table(META)
         .map_err(storage)?
-        .insert(KEY_FORMAT, meta_json(KEY_FORMAT, &FORMAT_VERSION).as_slice())
+        .insert(
+            KEY_FORMAT,
+            meta_json(KEY_FORMAT, &FORMAT_VERSION).as_slice(),
+        )
         .map_err(storage)?;
     txn.commit().map_err(storage)?;
-    tracing::info!("{}: upgraded from format version 1 (values now carry checksums)", path.display());
+    tracing::info!(
+        "{}: upgraded from format version 1 (values now carry checksums)",
+        path.display()
+    );
     Ok(true)
 }
 
@@ -65,7 +79,8 @@ where
 }
 
 fn retype_labels(txn: &WriteTransaction) -> Result<()> {
-    let labels: Vec<(u32, String)> = read_all(txn, LABELS_V1, |i, name: &str| (i, name.to_string()))?;
+    let labels: Vec<(u32, String)> =
+        read_all(txn, LABELS_V1, |i, name: &str| (i, name.to_string()))?;
     txn.delete_table(LABELS_V1).map_err(storage)?;
     let mut table = txn.open_table(LABELS).map_err(storage)?;
     for (index, name) in labels {

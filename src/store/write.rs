@@ -69,6 +69,7 @@ impl Collection {
                 what: "collection".into(),
                 message: "opened read-only".into(),
             }),
+            Db::Closed => Err(super::open::closed()),
         }
     }
 
@@ -158,12 +159,15 @@ impl Collection {
     /// A dedup hit is believed only when the record it names holds the same label and
     /// sequence: a damaged dedup table must not make an insert silently skip a record.
     fn check_duplicate(&self, t: &BatchTables, id: u64, record: &NewRecord) -> Result<()> {
-        let row = t.records.get(id).map_err(storage)?.map(|v| v.value().to_vec());
+        let row = t
+            .records
+            .get(id)
+            .map_err(storage)?
+            .map(|v| v.value().to_vec());
         let same = row
             .and_then(|v| tables::record_from(id, &v).ok())
             .is_some_and(|row| {
-                row.seq == record.seq
-                    && self.labels.get(row.label as usize) == Some(&record.label)
+                row.seq == record.seq && self.labels.get(row.label as usize) == Some(&record.label)
             });
         if same {
             Ok(())
@@ -344,7 +348,10 @@ impl Collection {
             let txn = self.begin_write()?;
             txn.open_table(META)
                 .map_err(storage)?
-                .insert(KEY_CLASSIFIER, tables::meta_value(KEY_CLASSIFIER, blob).as_slice())
+                .insert(
+                    KEY_CLASSIFIER,
+                    tables::meta_value(KEY_CLASSIFIER, blob).as_slice(),
+                )
                 .map_err(storage)?;
             txn.commit().map_err(storage)
         })
