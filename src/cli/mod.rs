@@ -77,7 +77,10 @@ pub fn main() -> ExitCode {
     init_tracing();
     ignore_file_size_signal();
     let cli = Cli::parse();
-    progress::install();
+    // A server's requests are not long work of the user's: its log stays free of phases.
+    if !matches!(cli.command, Command::Serve(_)) {
+        progress::install();
+    }
     let result = match cli.command {
         Command::Index(a) => index::run(a),
         Command::Search(a) => search::run(a),

@@ -14,7 +14,9 @@ pub struct Health {
     /// `ok`, or `degraded` while a collection's last write failed on storage (a full disk):
     /// reads go on, writes are retried by the next request and clear it once one commits.
     pub status: &'static str,
-    /// The collections whose last write failed on storage, with the error (empty when `ok`).
+    /// The collections whose last write failed on storage, with the error (left out when
+    /// `ok`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub degraded: Vec<DegradedCollection>,
 }
 
