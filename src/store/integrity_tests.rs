@@ -103,6 +103,17 @@ fn a_dedup_entry_naming_another_record_stops_the_insert_instead_of_skipping_it()
 }
 
 #[test]
+fn a_duplicate_within_one_batch_under_a_new_label_is_skipped_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.redb");
+    let mut c = Collection::create_or_open(&path, &config()).unwrap();
+    let out = c
+        .insert_batch(&[rec(1, "new"), rec(1, "new"), rec(2, "b")], false)
+        .unwrap();
+    assert_eq!(out.ids, vec![Some(1), None, Some(2)]);
+}
+
+#[test]
 fn a_reader_opens_beside_a_writer_and_sees_its_commits() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.redb");

@@ -132,7 +132,7 @@ impl Collection {
         let key = dedup_key(&record.label, &record.seq);
         if !allow_duplicates {
             if let Some(id) = t.dedup.get(&key).map_err(storage)? {
-                self.check_duplicate(t, id.value(), record)?;
+                self.check_duplicate(t, staged, id.value(), record)?;
                 return Ok(None);
             }
         }
@@ -158,16 +158,29 @@ impl Collection {
 
     /// A dedup hit is believed only when the record it names holds the same label and
     /// sequence: a damaged dedup table must not make an insert silently skip a record.
-    fn check_duplicate(&self, t: &BatchTables, id: u64, record: &NewRecord) -> Result<()> {
+    fn check_duplicate(
+        &self,
+        t: &BatchTables,
+        staged: &Staged,
+        id: u64,
+        record: &NewRecord,
+    ) -> Result<()> {
         let row = t
             .records
             .get(id)
             .map_err(storage)?
             .map(|v| v.value().to_vec());
+        // The record may be one of this batch's, under a label this batch adds.
+        let label_name = |label: u32| {
+            let i = label as usize;
+            self.labels
+                .get(i)
+                .or_else(|| staged.new_labels.get(i.checked_sub(self.labels.len())?))
+        };
         let same = row
             .and_then(|v| tables::record_from(id, &v).ok())
             .is_some_and(|row| {
-                row.seq == record.seq && self.labels.get(row.label as usize) == Some(&record.label)
+                row.seq == record.seq && label_name(row.label) == Some(&record.label)
             });
         if same {
             Ok(())
