@@ -283,7 +283,7 @@ fn main() -> anyhow::Result<()> {
         prepared
             .records
             .as_ref()
-            .map(|records| time_store_index(records, &params))
+            .map(|records| time_store_index(records, &params, &args.out_dir))
             .transpose()?
     } else {
         None
@@ -617,9 +617,14 @@ fn recall_of(found: &[Vec<(u32, f32)>], truth: &[Vec<(u32, f32)>], k: usize) -> 
 
 /// Times the store's index path into a temporary collection: durable batches of 1000
 /// (normalise, dedup, redb commit), then the graph rebuild and its persist.
-fn time_store_index(records: &[seq::SeqRecord], params: &GraphParams) -> anyhow::Result<Value> {
+fn time_store_index(
+    records: &[seq::SeqRecord],
+    params: &GraphParams,
+    out_dir: &std::path::Path,
+) -> anyhow::Result<Value> {
     let embedder = embed::from_spec("composition")?;
-    let dir = tempfile::tempdir_in("bench-out")?;
+    // Inside the output folder (created at start-up), wherever OUT points.
+    let dir = tempfile::tempdir_in(out_dir)?;
     let path = dir.path().join("ann_compare.redb");
     let mut config = CollectionConfig::new("composition", &embedder.identity(), embedder.dim());
     config.graph = *params;

@@ -34,6 +34,23 @@ pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     l2_portable(a, b)
 }
 
+/// Asks the CPU to start loading the first two cache lines of `v`, which a search is about to
+/// read (the hardware prefetcher follows the rest). A hint only: results never change.
+#[inline]
+pub fn prefetch<T>(v: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address; `wrapping_add` computes the
+    // second line's address without asserting that it lies inside `v`.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = v.as_ptr() as *const i8;
+        _mm_prefetch::<_MM_HINT_T0>(p);
+        _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
+}
+
 /// Scales `v` to unit L2 norm; a zero vector is left as is.
 pub fn normalize(v: &mut [f32]) {
     let norm = dot_portable(v, v).sqrt();

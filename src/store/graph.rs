@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use hnsw_rs::prelude::{DistL2, Hnsw};
+use hnsw_rs::prelude::{Distance, Hnsw};
 use serde::{Deserialize, Serialize};
 
 use super::metric::Metric;
@@ -74,9 +74,14 @@ impl GraphLayout {
         self.ids.is_empty()
     }
 
-    fn neighbours0(&self, node: u32) -> &[u32] {
+    /// Node's padded layer-0 slots.
+    fn slots0(&self, node: u32) -> &[u32] {
         let start = node as usize * self.m0 as usize;
-        let row = &self.adj0[start..start + self.m0 as usize];
+        &self.adj0[start..start + self.m0 as usize]
+    }
+
+    fn neighbours0(&self, node: u32) -> &[u32] {
+        let row = self.slots0(node);
         let used = row.iter().position(|&x| x == NO_NODE).unwrap_or(row.len());
         &row[..used]
     }
@@ -114,17 +119,28 @@ impl GraphLayout {
     }
 }
 
+/// hnsw_rs's `DistL2` (the square root of the summed squares) over genovec's SIMD kernel:
+/// hnsw_rs's own is a scalar loop, and the build spends nearly all its time in distances.
+#[derive(Clone, Copy, Default)]
+struct SimdL2;
+
+impl Distance<f32> for SimdL2 {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        crate::vecmath::l2_squared(a, b).sqrt()
+    }
+}
+
 /// Builds a graph over `data` (`n * dim`, row i = node i) with hnsw_rs and flattens it.
 ///
-/// Both metrics build with hnsw_rs's L2 distance: cosine vectors are unit-normalised, where L2
-/// order equals cosine order, and this avoids `DistDot`'s panic on rounding (1 - dot < 0).
+/// Both metrics build with L2 distance: cosine vectors are unit-normalised, where L2 order
+/// equals cosine order, and this avoids `DistDot`'s panic on rounding (1 - dot < 0).
 pub fn build(ids: &[u64], data: &[f32], dim: usize, params: &GraphParams) -> GraphLayout {
     let n = ids.len();
     assert_eq!(data.len(), n * dim, "one vector per id");
     if n == 0 {
         return empty_layout(params);
     }
-    let hnsw = Hnsw::<f32, DistL2>::new(params.m, n, 16, params.ef_construction, DistL2 {});
+    let hnsw = Hnsw::<f32, SimdL2>::new(params.m, n, 16, params.ef_construction, SimdL2);
     // One insertion after another, in row order: hnsw_rs draws levels from a fixed seed, so
     // the same rows always give the same graph, and so the same answers. Parallel insertion
     // links nodes in whatever order the threads reach them.
@@ -154,7 +170,7 @@ fn empty_layout(params: &GraphParams) -> GraphLayout {
 }
 
 /// Copies hnsw_rs's linked structure into the flat layout.
-fn flatten(hnsw: &Hnsw<f32, DistL2>, ids: &[u64], params: &GraphParams) -> GraphLayout {
+fn flatten(hnsw: &Hnsw<f32, SimdL2>, ids: &[u64], params: &GraphParams) -> GraphLayout {
     let n = ids.len();
     let mut layout = empty_layout(params);
     layout.ids = ids.to_vec();
@@ -226,6 +242,8 @@ impl PartialOrd for Scored {
 struct Visited {
     marks: Vec<u32>,
     generation: u32,
+    /// The unvisited neighbours of the node being expanded.
+    fresh: Vec<u32>,
 }
 
 impl Visited {
@@ -247,7 +265,8 @@ impl Visited {
 }
 
 thread_local! {
-    static VISITED: RefCell<Visited> = const { RefCell::new(Visited { marks: Vec::new(), generation: 0 }) };
+    static VISITED: RefCell<Visited> =
+        const { RefCell::new(Visited { marks: Vec::new(), generation: 0, fresh: Vec::new() }) };
 }
 
 /// Searches a layout against its vectors.
@@ -263,10 +282,13 @@ pub struct GraphSearch<'a> {
 }
 
 impl GraphSearch<'_> {
-    fn distance(&self, query: &[f32], node: u32) -> f32 {
+    fn row(&self, node: u32) -> &[f32] {
         let start = node as usize * self.dim;
-        self.metric
-            .distance(query, &self.vectors[start..start + self.dim])
+        &self.vectors[start..start + self.dim]
+    }
+
+    fn distance(&self, query: &[f32], node: u32) -> f32 {
+        self.metric.distance(query, self.row(node))
     }
 
     /// Up to `k` accepted nodes nearest to `query`, ascending by distance.
@@ -326,14 +348,27 @@ impl GraphSearch<'_> {
         if accept(entry.1) {
             results.push(entry);
         }
+        let mut fresh = std::mem::take(&mut visited.fresh);
         while let Some(std::cmp::Reverse(current)) = candidates.pop() {
             if results.len() >= ef && current.0 > results.peek().map_or(f32::INFINITY, |w| w.0) {
                 break;
             }
-            for &nb in self.layout.neighbours0(current.1) {
-                if !visited.insert(nb) {
-                    continue;
-                }
+            // The search waits on memory, not arithmetic: ask for the vectors about to be
+            // scored, and the next expansion's adjacency row, before scoring any of them.
+            if let Some(std::cmp::Reverse(next)) = candidates.peek() {
+                crate::vecmath::prefetch(self.layout.slots0(next.1));
+            }
+            fresh.clear();
+            fresh.extend(
+                self.layout
+                    .neighbours0(current.1)
+                    .iter()
+                    .filter(|&&nb| visited.insert(nb)),
+            );
+            fresh
+                .iter()
+                .for_each(|&nb| crate::vecmath::prefetch(self.row(nb)));
+            for &nb in &fresh {
                 let d = self.distance(query, nb);
                 let worst = results.peek().map_or(f32::INFINITY, |w| w.0);
                 if results.len() < ef || d < worst {
@@ -347,6 +382,7 @@ impl GraphSearch<'_> {
                 }
             }
         }
+        visited.fresh = fresh;
         results.into_sorted_vec()
     }
 }
