@@ -55,7 +55,7 @@ def recall_of(labels: np.ndarray, dists: np.ndarray, gt_ids: np.ndarray, gt_dist
     return hits / total, hits_ties / total
 
 
-def run(dir_: Path, repeats: int, index_cache: Path | None = None) -> dict:
+def run(dir_: Path, repeats: int, index_cache: Path | None = None, build_threads: int = 1) -> dict:
     import hnswlib
 
     g = json.loads((dir_ / "genovec.json").read_text())
@@ -78,9 +78,9 @@ def run(dir_: Path, repeats: int, index_cache: Path | None = None) -> dict:
         print(f"[hnswlib] index loaded from {index_cache}", file=sys.stderr)
     else:
         index.init_index(max_elements=n, ef_construction=efc, M=m, random_seed=100)
-        index.set_num_threads(1)
+        index.set_num_threads(build_threads)
         t, c = time.perf_counter(), time.process_time()
-        index.add_items(base, np.arange(n), num_threads=1)
+        index.add_items(base, np.arange(n), num_threads=build_threads)
         build_s = time.perf_counter() - t
         build_cpu_s = time.process_time() - c
         print(f"[hnswlib] build: {build_s:.2f} s, {build_cpu_s:.2f} cpu-s ({n / build_s:.0f} vectors/s)",
@@ -122,6 +122,7 @@ def run(dir_: Path, repeats: int, index_cache: Path | None = None) -> dict:
         "dim": dim,
         "k": k,
         "threads": 1,
+        "build_threads": build_threads,
         "params": {"m": m, "ef_construction": efc, "random_seed": 100},
         "build_s": build_s,
         "build_cpu_s": build_cpu_s,
@@ -152,9 +153,6 @@ def merge(old_path: Path, new_path: Path) -> None:
             p["rounds"] = p.get("rounds", 1) + 1
 
     best(old["sweep"], new["sweep"])
-    for key in ("prefetch_experiment", "alt_builder"):
-        if (old.get(key) or {}).get("sweep") and (new.get(key) or {}).get("sweep"):
-            best(old[key]["sweep"], new[key]["sweep"])
     old_path.write_text(json.dumps(old, indent=2))
 
 
@@ -302,24 +300,6 @@ def combine(dirs: list[Path], out_path: Path | None) -> dict:
                      f"hnswlib {h['build_s']:.1f} s ({h['build_vectors_per_s']:.0f} vectors/s): "
                      f"genovec takes {g['build_s'] / h['build_s']:.2f}x as long{cpu}")
         _recall_table(lines, entry["at_recall"], "genovec graph vs hnswlib")
-        alt = g.get("alt_builder")
-        if alt:
-            entry["alt_builder"] = {
-                "build_s": alt["build_s"], "build_cpu_s": alt.get("build_cpu_s"),
-                "over_hnswlib": alt["build_s"] / h["build_s"],
-                "at_recall": _at_recall(alt["sweep"], h["sweep"]),
-                "sweep": alt["sweep"],
-            }
-            lines.append(f"  experiment, hnsw_rs built over genovec's SIMD L2 ({alt['distance']}): "
-                         f"build {alt['build_s']:.1f} s = {alt['build_s'] / h['build_s']:.2f}x hnswlib, "
-                         f"{g['build_s'] / alt['build_s']:.2f}x faster than the store's build")
-            _recall_table(lines, entry["alt_builder"]["at_recall"], "that graph vs hnswlib")
-        pf = g.get("prefetch_experiment")
-        if pf:
-            entry["prefetch_experiment"] = {"at_recall": _at_recall(pf["sweep"], h["sweep"]),
-                                            "sweep": pf["sweep"]}
-            _recall_table(lines, entry["prefetch_experiment"]["at_recall"],
-                          "experiment, genovec's graph searched by a copy with prefetch, vs hnswlib")
         crossed = d / "genovec_on_hnswlib_graph.json"
         if crossed.exists():
             c = json.loads(crossed.read_text())
@@ -381,6 +361,8 @@ def main() -> None:
     r = sub.add_parser("run")
     r.add_argument("dir", type=Path)
     r.add_argument("--repeats", type=int, default=3)
+    r.add_argument("--build-threads", type=int, default=1,
+                   help="threads for the build only (searches always use one)")
     r.add_argument("--index-cache", type=Path,
                    help="save the built index here, or load it when it exists (later rounds)")
     mg = sub.add_parser("merge")
@@ -391,7 +373,7 @@ def main() -> None:
     c.add_argument("--out", type=Path)
     args = ap.parse_args()
     if args.cmd == "run":
-        out = run(args.dir, args.repeats, args.index_cache)
+        out = run(args.dir, args.repeats, args.index_cache, args.build_threads)
         print(json.dumps(out, indent=2))
     elif args.cmd == "merge":
         merge(args.old, args.new)

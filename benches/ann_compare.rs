@@ -19,8 +19,8 @@
 //!
 //! Search QPS is reported twice: by wall clock (`qps`) and by the searching thread's CPU time
 //! (`qps_cpu`), which is less disturbed by other jobs on a shared machine; both are the best
-//! of `--repeats` passes. Everything runs on one thread. The graph is built by hnsw_rs through rayon, so the bench
-//! sets `RAYON_NUM_THREADS=1` before the first build unless the caller already set it.
+//! of `--repeats` passes. Searches run on one thread. The graph is built on rayon's threads
+//! (`RAYON_NUM_THREADS`; the bench sets 1 before the first build unless the caller set it).
 
 use std::fs::File;
 use std::hint::black_box;
@@ -95,17 +95,6 @@ struct Args {
     /// then the graph rebuild), as `genovec index` does it minus the classifier.
     #[arg(long)]
     store_index: bool,
-    /// Also build the graph with hnsw_rs over genovec's SIMD L2 kernel (`vecmath::l2_squared`,
-    /// square-rooted, so the same distance as hnsw_rs's scalar `DistL2`), flattened by a copy
-    /// of the store's flatten, and sweep it: what the build would cost with a vectorised
-    /// distance. An experiment: the store does not build this way.
-    #[arg(long)]
-    alt_builder: bool,
-    /// Also sweep a copy of GraphSearch's algorithm (bench-side, same graph) that software-
-    /// prefetches each expanded node's unvisited neighbour vectors before scoring them, as
-    /// hnswlib does: how much of the search time is memory latency. An experiment.
-    #[arg(long)]
-    prefetch_experiment: bool,
     /// Load the graph (and its recorded build time) from this file when it exists, else build
     /// and save it there: for profiling the search without rebuilding. Not for timing builds.
     #[arg(long)]
@@ -244,41 +233,6 @@ fn main() -> anyhow::Result<()> {
         &layout, base, queries, dim, metric, &truth, &args, "genovec",
     );
 
-    let prefetch = args.prefetch_experiment.then(|| {
-        let sweep = prefetch::sweep(&layout, base, queries, dim, &truth, &args);
-        json!({"what": "bench-side copy of GraphSearch with _mm_prefetch of neighbour vectors",
-               "sweep": sweep})
-    });
-
-    let alt_builder = if args.alt_builder {
-        let (t, c) = (Instant::now(), process_cpu_s());
-        let alt = alt::build(&ids, base, dim, &params);
-        let alt_s = t.elapsed().as_secs_f64();
-        let alt_cpu_s = process_cpu_s() - c;
-        eprintln!(
-            "[genovec-alt] graph build with vecmath L2: {alt_s:.2} s, {alt_cpu_s:.2} cpu-s \
-             ({:.0} vectors/s)",
-            n as f64 / alt_s
-        );
-        let sweep = run_sweep(
-            &alt,
-            base,
-            queries,
-            dim,
-            metric,
-            &truth,
-            &args,
-            "genovec-alt",
-        );
-        Some(
-            json!({"distance": "vecmath::l2_squared().sqrt()", "build_s": alt_s,
-                    "build_cpu_s": alt_cpu_s,
-                    "build_vectors_per_s": n as f64 / alt_s, "sweep": sweep}),
-        )
-    } else {
-        None
-    };
-
     let store_index = if args.store_index {
         prepared
             .records
@@ -310,8 +264,6 @@ fn main() -> anyhow::Result<()> {
         "exact": {"seconds": exact_s, "qps": nq as f64 / exact_s, "recall": 1.0},
         "sweep": sweep,
         "store_index": store_index,
-        "alt_builder": alt_builder,
-        "prefetch_experiment": prefetch,
     });
     let text = serde_json::to_string_pretty(&out)?;
     std::fs::write(args.out_dir.join("genovec.json"), &text)?;
@@ -706,256 +658,3 @@ fn write_npy<T: Copy>(
     out.flush()
 }
 
-/// The `--alt-builder` experiment: hnsw_rs with a SIMD distance, flattened like the store does.
-mod alt {
-    use genovec::store::{GraphLayout, GraphParams};
-    use hnsw_rs::prelude::{Distance, Hnsw};
-
-    /// hnsw_rs's `DistL2` (scalar, sequential sum, sqrt) computed with genovec's AVX2 kernel.
-    #[derive(Clone, Copy, Default)]
-    pub struct VecmathL2;
-
-    impl Distance<f32> for VecmathL2 {
-        fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-            genovec::vecmath::l2_squared(a, b).sqrt()
-        }
-    }
-
-    /// As `genovec::store::build_graph`, with [`VecmathL2`].
-    pub fn build(ids: &[u64], data: &[f32], dim: usize, params: &GraphParams) -> GraphLayout {
-        let n = ids.len();
-        let hnsw = Hnsw::<f32, VecmathL2>::new(params.m, n, 16, params.ef_construction, VecmathL2);
-        let rows: Vec<(&[f32], usize)> = data.chunks_exact(dim).zip(0..n).collect();
-        hnsw.parallel_insert_slice(&rows);
-        let m0 = 2 * params.m as u32;
-        let mut layout = GraphLayout {
-            ids: ids.to_vec(),
-            entry: 0,
-            top_level: hnsw.get_max_level_observed(),
-            m0,
-            adj0: vec![u32::MAX; n * m0 as usize],
-            levels: vec![0; n],
-            upper_slot: vec![u32::MAX; n],
-            upper_ranges: vec![],
-            upper_adj: vec![],
-        };
-        for point in hnsw.get_point_indexation() {
-            let node = point.get_origin_id();
-            let level = point.get_point_id().0;
-            let lists: Vec<Vec<u32>> = point
-                .get_neighborhood_id()
-                .iter()
-                .take(level as usize + 1)
-                .map(|layer| layer.iter().map(|nb| nb.get_origin_id() as u32).collect())
-                .collect();
-            layout.levels[node] = level;
-            let row = &mut layout.adj0[node * m0 as usize..(node + 1) * m0 as usize];
-            for (slot, &nb) in row.iter_mut().zip(lists.first().into_iter().flatten()) {
-                *slot = nb;
-            }
-            if level > 0 {
-                layout.upper_slot[node] = layout.upper_ranges.len() as u32;
-                for l in 1..=level as usize {
-                    let start = layout.upper_adj.len() as u32;
-                    layout
-                        .upper_adj
-                        .extend(lists.get(l).map(Vec::as_slice).unwrap_or(&[]));
-                    layout
-                        .upper_ranges
-                        .push([start, layout.upper_adj.len() as u32]);
-                }
-            }
-        }
-        layout.entry = (0..n as u32)
-            .find(|&i| layout.levels[i as usize] == layout.top_level)
-            .unwrap_or(0);
-        layout.validate(n).expect("flattened layout is valid");
-        layout
-    }
-}
-
-/// The `--prefetch-experiment`: GraphSearch's algorithm (cosine, accept-all) re-implemented
-/// over the public layout, plus software prefetch of the vectors about to be scored.
-mod prefetch {
-    use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
-    use std::hint::black_box;
-    use std::time::Instant;
-
-    use genovec::store::{GraphLayout, Metric};
-    use serde_json::{json, Value};
-
-    use super::{recall_of, thread_cpu_s, Args};
-
-    #[derive(Clone, Copy, PartialEq)]
-    struct Scored(f32, u32);
-    impl Eq for Scored {}
-    impl Ord for Scored {
-        fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-            self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
-        }
-    }
-    impl PartialOrd for Scored {
-        fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-            Some(self.cmp(o))
-        }
-    }
-
-    #[inline]
-    fn prefetch(v: &[f32]) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: prefetch is a hint; any address is allowed, and this one is in bounds.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // The first two cache lines; the hardware prefetcher follows the rest.
-            _mm_prefetch::<_MM_HINT_T0>(v.as_ptr() as *const i8);
-            _mm_prefetch::<_MM_HINT_T0>(v.as_ptr().add(16.min(v.len())) as *const i8);
-        }
-    }
-
-    struct Searcher<'a> {
-        g: &'a GraphLayout,
-        v: &'a [f32],
-        dim: usize,
-        marks: Vec<u32>,
-        generation: u32,
-        batch: Vec<u32>,
-    }
-
-    impl Searcher<'_> {
-        fn row(&self, node: u32) -> &[f32] {
-            &self.v[node as usize * self.dim..(node as usize + 1) * self.dim]
-        }
-        fn dist(&self, q: &[f32], node: u32) -> f32 {
-            Metric::Cosine.distance(q, self.row(node))
-        }
-
-        fn search(&mut self, q: &[f32], k: usize, ef: usize) -> Vec<(u32, f32)> {
-            let g = self.g;
-            let ef = ef.max(k);
-            let mut best = Scored(self.dist(q, g.entry), g.entry);
-            for level in (1..=g.top_level).rev() {
-                loop {
-                    let mut moved = false;
-                    let slot = g.upper_slot[best.1 as usize];
-                    if slot == u32::MAX || level > g.levels[best.1 as usize] {
-                        break;
-                    }
-                    let [a, b] = g.upper_ranges[slot as usize + level as usize - 1];
-                    let list = &g.upper_adj[a as usize..b as usize];
-                    list.iter().for_each(|&nb| prefetch(self.row(nb)));
-                    for &nb in list {
-                        let d = self.dist(q, nb);
-                        if d < best.0 {
-                            best = Scored(d, nb);
-                            moved = true;
-                        }
-                    }
-                    if !moved {
-                        break;
-                    }
-                }
-            }
-            self.generation += 1;
-            let generation = self.generation;
-            self.marks[best.1 as usize] = generation;
-            let mut candidates = BinaryHeap::from([Reverse(best)]);
-            let mut results: BinaryHeap<Scored> = BinaryHeap::with_capacity(ef + 1);
-            results.push(best);
-            let m0 = g.m0 as usize;
-            while let Some(Reverse(current)) = candidates.pop() {
-                if results.len() >= ef && current.0 > results.peek().map_or(f32::INFINITY, |w| w.0)
-                {
-                    break;
-                }
-                if let Some(Reverse(next)) = candidates.peek() {
-                    // The next expansion's adjacency row.
-                    prefetch_u32(&g.adj0[next.1 as usize * m0..]);
-                }
-                self.batch.clear();
-                for &nb in &g.adj0[current.1 as usize * m0..(current.1 as usize + 1) * m0] {
-                    if nb == u32::MAX {
-                        break;
-                    }
-                    if self.marks[nb as usize] != generation {
-                        self.marks[nb as usize] = generation;
-                        self.batch.push(nb);
-                    }
-                }
-                for &nb in &self.batch {
-                    prefetch(self.row(nb));
-                }
-                for i in 0..self.batch.len() {
-                    let nb = self.batch[i];
-                    let d = self.dist(q, nb);
-                    let worst = results.peek().map_or(f32::INFINITY, |w| w.0);
-                    if results.len() < ef || d < worst {
-                        candidates.push(Reverse(Scored(d, nb)));
-                        results.push(Scored(d, nb));
-                        if results.len() > ef {
-                            results.pop();
-                        }
-                    }
-                }
-            }
-            let mut out = results.into_sorted_vec();
-            out.truncate(k);
-            out.into_iter().map(|s| (s.1, s.0)).collect()
-        }
-    }
-
-    #[inline]
-    fn prefetch_u32(row: &[u32]) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `prefetch`.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(row.as_ptr() as *const i8);
-        }
-    }
-
-    pub fn sweep(
-        g: &GraphLayout,
-        v: &[f32],
-        queries: &[f32],
-        dim: usize,
-        truth: &[Vec<(u32, f32)>],
-        args: &Args,
-    ) -> Vec<Value> {
-        let mut s = Searcher {
-            g,
-            v,
-            dim,
-            marks: vec![0; g.len()],
-            generation: 0,
-            batch: Vec::with_capacity(g.m0 as usize),
-        };
-        let (k, nq) = (args.k, truth.len());
-        let mut out = Vec::new();
-        for &ef in &args.ef {
-            let (mut best, mut best_cpu) = (f64::INFINITY, f64::INFINITY);
-            let mut found = Vec::new();
-            for _ in 0..args.repeats.max(1) {
-                let (t, c) = (Instant::now(), thread_cpu_s());
-                found = queries
-                    .chunks_exact(dim)
-                    .map(|q| s.search(black_box(q), k, ef))
-                    .collect::<Vec<_>>();
-                best = best.min(t.elapsed().as_secs_f64());
-                best_cpu = best_cpu.min(thread_cpu_s() - c);
-                black_box(&found);
-            }
-            let (recall, recall_ties) = recall_of(&found, truth, k);
-            let (qps, qps_cpu) = (nq as f64 / best, nq as f64 / best_cpu);
-            eprintln!(
-                "[prefetch-copy] ef {ef:4}: recall@{k} {recall:.4}, {qps:.0} q/s \
-                 ({qps_cpu:.0} per cpu-s)"
-            );
-            out.push(
-                json!({"ef": ef, "recall": recall, "recall_ties": recall_ties,
-                            "qps": qps, "qps_cpu": qps_cpu}),
-            );
-        }
-        out
-    }
-}

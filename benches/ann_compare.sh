@@ -6,15 +6,14 @@
 #   random - seeded uniform 128-d vectors, $RANDOM_N base / $NQ queries
 # Both unit-normalised and searched by cosine (hnswlib: space 'ip' = 1 - dot).
 # A third run searches hnswlib's exported graph with genovec's search code, to tell the
-# graph (builder) apart from the search loop. EXPERIMENTS=1 adds two experiments per dataset:
-# building with hnsw_rs over genovec's SIMD L2 kernel (another full build), and a bench-side
-# copy of the search with software prefetch.
+# graph (builder) apart from the search loop. BUILD_THREADS=2 builds both graphs on two
+# threads (searches stay on one).
 #
 #   bash benches/ann_compare.sh            # both datasets, table at the end
 #   DATASETS=random bash benches/ann_compare.sh
 #
 # Environment: ANN_BIN (a prebuilt bench binary), SHARED (default /work/shared), NQ (1000), RANDOM_N (50000), RANDOM_DIM (128),
-# SEED (42), EF (comma list), RANDOM_EF (EF plus 768..2048), REPEATS (3 passes per ef),
+# SEED (42), EF (comma list), RANDOM_EF (EF plus 768..2048), REPEATS (3 passes per ef), BUILD_THREADS (1),
 # ROUNDS (2: rounds after the first re-search the cached indexes; best pass counts), OUT (bench-out),
 # PIN (a command prefix such as "taskset -c 1", default none).
 # Output: $OUT/ann_{gue,random}/{genovec,hnswlib}.json, $OUT/ann_compare.json and the table.
@@ -39,8 +38,9 @@ out="${OUT:-bench-out}"
 datasets="${DATASETS:-gue random}"
 pin=(${PIN:-})
 
-# One thread everywhere: hnsw_rs builds through rayon, numpy/BLAS must not fan out.
-export RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+# One thread everywhere but the builds: genovec builds through rayon, numpy/BLAS must not fan out.
+build_threads="${BUILD_THREADS:-1}"
+export RAYON_NUM_THREADS="$build_threads" OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 venv="$here/.venv"
 if [ ! -x "$venv/bin/python" ]; then
@@ -83,20 +83,18 @@ for ds in $datasets; do
             sweep="$random_ef" ;;
         *) echo "unknown dataset $ds (gue or random)" >&2; exit 2 ;;
     esac
-    [ -n "${EXPERIMENTS:-}" ] && first+=(--alt-builder)
-    later=(${EXPERIMENTS:+--prefetch-experiment})
     common=(--nq "$nq" --ef "$sweep" --repeats "$repeats" --out-dir "$dir")
     # Round 1 builds (and times) both indexes and caches them; later rounds only search the
     # cached ones again, alternating engines, and each ef keeps its best QPS over all rounds.
     rm -f "$dir/genovec.graph" "$dir/hnswlib.index"
     for round in $(seq 1 "$rounds"); do
-        extra=("${later[@]}")
+        extra=()
         [ "$round" = 1 ] && extra+=("${first[@]}")
         echo "== $ds round $round/$rounds: genovec" >&2
         "${pin[@]}" "$bin" "${args[@]}" "${common[@]}" "${extra[@]}" \
             --graph-cache "$dir/genovec.graph" > "$dir.genovec.stdout"
         echo "== $ds round $round/$rounds: hnswlib" >&2
-        py run "$dir" --repeats "$repeats" --index-cache "$dir/hnswlib.index" \
+        py run "$dir" --repeats "$repeats" --build-threads "$build_threads" --index-cache "$dir/hnswlib.index" \
             > "$dir.hnswlib.stdout"
         echo "== $ds round $round/$rounds: genovec's search code on hnswlib's graph" >&2
         "${pin[@]}" "$bin" --on-hnswlib-graph "${common[@]}" > "$dir.crossed.stdout"

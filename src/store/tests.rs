@@ -84,10 +84,16 @@ fn graph_is_persisted_and_loaded_not_rebuilt() {
         c.insert_batch(&recs, false).unwrap();
         assert!(c.needs_rebuild());
         c.rebuild_graph().unwrap();
-        c.graph.clone().unwrap()
+        // The build is deterministic, so install a graph that no build would give (node 0's
+        // links reversed): finding it again proves it was read, not rebuilt.
+        let mut layout = c.graph.clone().unwrap();
+        let m0 = layout.m0 as usize;
+        let used = layout.adj0[..m0].iter().filter(|&&x| x != u32::MAX).count();
+        layout.adj0[..used].reverse();
+        c.install_graph(layout.clone()).unwrap();
+        layout
     };
     let c = Collection::open_reader(&path).unwrap();
-    // hnsw_rs's build is randomised, so an equal layout proves it was read, not rebuilt.
     assert_eq!(c.graph.as_ref().unwrap(), &layout);
     assert_eq!(c.graph_nodes(), 300);
     assert_eq!(c.tail_len(), 0);

@@ -110,3 +110,37 @@ fn the_same_rows_always_give_the_same_graph() {
         assert_eq!(build(&ids, &data, dim, &params), first);
     }
 }
+
+#[test]
+fn one_thread_and_two_build_the_same_graph() {
+    // Past the first batches of one node, so several nodes are placed per parallel batch.
+    let (n, dim) = (3000, 12);
+    let data = random_unit_vectors(n, dim, 9);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let params = GraphParams::default();
+    let on = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| build(&ids, &data, dim, &params))
+    };
+    let one = on(1);
+    assert_eq!(on(2), one);
+    assert_eq!(on(3), one);
+}
+
+#[test]
+fn layer_zero_links_are_capped_and_point_elsewhere() {
+    let (n, dim) = (2500, 8);
+    let data = random_unit_vectors(n, dim, 11);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let layout = build(&ids, &data, dim, &GraphParams::default());
+    for node in 0..n as u32 {
+        let links = layout.neighbours0(node);
+        assert!(!links.is_empty(), "node {node} has no links");
+        assert!(!links.contains(&node), "node {node} links to itself");
+        let mut sorted = links.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), links.len(), "node {node} links twice to one node");
+    }
+    assert!(layout.top_level >= 1, "2,500 nodes at M = 16 reach level 1");
+}
