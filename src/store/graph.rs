@@ -118,7 +118,7 @@ impl GraphLayout {
 }
 
 /// Builds a graph over `data` (`n * dim`, row i = node i); see [`build`](self::build::build).
-pub use self::build::build;
+pub use self::build::{build, extend};
 
 fn empty_layout(params: &GraphParams) -> GraphLayout {
     GraphLayout {

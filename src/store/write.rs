@@ -268,9 +268,11 @@ impl Collection {
         self.tail_len() > threshold
     }
 
-    /// Builds the graph over every stored row and persists it in one transaction.
+    /// Brings the graph up to every stored row (extending the current graph with the tail,
+    /// or building afresh after a compaction) and persists it in one transaction.
     pub fn rebuild_graph(&mut self) -> Result<()> {
-        let layout = self.graph_input().build();
+        let v = &self.vectors;
+        let layout = graph::extend(self.graph.as_ref(), &v.ids, &v.data, v.dim, &self.config.graph);
         self.install_graph(layout)
     }
 
@@ -278,6 +280,7 @@ impl Collection {
     /// (a server keeps answering from the old graph and the exactly searched tail meanwhile).
     pub fn graph_input(&self) -> GraphInput {
         GraphInput {
+            base: self.graph.clone(),
             ids: self.vectors.ids.clone(),
             data: self.vectors.data.clone(),
             dim: self.config.dim,
@@ -373,6 +376,7 @@ impl Collection {
 
 /// Rows copied out of a collection for a graph build ([`Collection::graph_input`]).
 pub struct GraphInput {
+    base: Option<graph::GraphLayout>,
     ids: Vec<u64>,
     data: Vec<f32>,
     dim: usize,
@@ -380,9 +384,9 @@ pub struct GraphInput {
 }
 
 impl GraphInput {
-    /// Builds the graph (the slow part; needs no lock).
+    /// Extends the graph to every copied row (the slow part; needs no lock).
     pub fn build(&self) -> graph::GraphLayout {
-        graph::build(&self.ids, &self.data, self.dim, &self.params)
+        graph::extend(self.base.as_ref(), &self.ids, &self.data, self.dim, &self.params)
     }
 }
 

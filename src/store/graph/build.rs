@@ -9,14 +9,14 @@
 //! A batch is small next to the graph (1/64 of it, at most 256 nodes), so that members of a
 //! batch not seeing each other costs no measurable recall.
 
-use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
 use super::beam::{beam_search, greedy, Layer, Scored};
 use super::{GraphLayout, GraphParams, NO_NODE};
 use crate::vecmath::{l2_squared, prefetch};
 
-/// Levels are drawn from this seed, so a graph depends only on its rows and parameters.
+/// Node levels are a hash of this seed and the node's row, so a graph depends only on its rows
+/// and parameters, and a node keeps its level when the graph is extended.
 const LEVEL_SEED: u64 = 0x6765_6e6f_7665_63;
 /// No node goes above this level (a million nodes at M = 16 reach about 5).
 const MAX_LEVEL: u8 = 16;
@@ -69,15 +69,36 @@ impl Layer for BuildLayer<'_, '_> {
 
 /// Builds the graph over `data` (`n * dim`, row i = node i) on rayon's threads.
 pub fn build(ids: &[u64], data: &[f32], dim: usize, params: &GraphParams) -> GraphLayout {
+    extend(None, ids, data, dim, params)
+}
+
+/// Extends `base` (a graph over a prefix of these rows, built with the same parameters) with
+/// the rows after it; without a usable base, builds from scratch. Appending rows then costs
+/// only their own insertion, not a rebuild of the whole graph.
+pub fn extend(
+    base: Option<&GraphLayout>,
+    ids: &[u64],
+    data: &[f32],
+    dim: usize,
+    params: &GraphParams,
+) -> GraphLayout {
     let n = ids.len();
     assert_eq!(data.len(), n * dim, "one vector per id");
+    let base = base.filter(|b| {
+        b.m0 as usize == 2 * params.m && b.len() <= n && b.ids[..] == ids[..b.len()]
+    });
     let mut builder = Builder::new(data, dim, *params, n);
-    crate::progress::phase("graph build", Some(n as u64));
     let mut start = 0;
+    if let Some(base) = base {
+        builder.adopt(base);
+        start = base.len();
+    }
+    crate::progress::phase("graph build", Some((n - start) as u64));
+    let first = start;
     while start < n {
         let end = builder.batch_end(start);
         builder.insert_batch(start as u32..end as u32);
-        crate::progress::advance(end as u64);
+        crate::progress::advance((end - first) as u64);
         start = end;
     }
     builder.into_layout(ids)
@@ -86,15 +107,7 @@ pub fn build(ids: &[u64], data: &[f32], dim: usize, params: &GraphParams) -> Gra
 impl<'a> Builder<'a> {
     fn new(data: &'a [f32], dim: usize, params: GraphParams, n: usize) -> Self {
         let m0 = 2 * params.m;
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(LEVEL_SEED);
-        // HNSW's level distribution: P(level >= l) = M^-l.
-        let scale = 1.0 / (params.m.max(2) as f64).ln();
-        let levels = (0..n)
-            .map(|_| {
-                let u: f64 = rng.gen_range(f64::MIN_POSITIVE..1.0);
-                ((-u.ln() * scale) as usize).min(MAX_LEVEL as usize) as u8
-            })
-            .collect::<Vec<u8>>();
+        let levels = (0..n as u64).map(|row| level_of(row, params.m)).collect::<Vec<u8>>();
         let upper = levels.iter().map(|&l| vec![Vec::new(); l as usize]).collect();
         Builder {
             data,
@@ -105,6 +118,20 @@ impl<'a> Builder<'a> {
             adj0: vec![NO_NODE; n * m0],
             upper,
             entry: None,
+        }
+    }
+
+    /// Takes over `base`'s nodes (the first `base.len()` rows) with their levels and links.
+    fn adopt(&mut self, base: &GraphLayout) {
+        let n = base.len();
+        self.adj0[..n * self.m0].copy_from_slice(&base.adj0);
+        self.levels[..n].copy_from_slice(&base.levels);
+        for node in 0..n as u32 {
+            let level = base.levels[node as usize];
+            self.upper[node as usize] = (1..=level).map(|l| base.neighbours_upper(node, l).to_vec()).collect();
+        }
+        if n > 0 {
+            self.entry = Some((base.entry, base.top_level));
         }
     }
 
@@ -282,4 +309,17 @@ impl<'a> Builder<'a> {
         (layout.entry, layout.top_level) = self.entry.unwrap_or((0, 0));
         layout
     }
+}
+
+/// HNSW's level distribution, P(level >= l) = M^-l, drawn from a hash of the row.
+fn level_of(row: u64, m: usize) -> u8 {
+    // splitmix64: a well-mixed 64-bit hash, enough for a uniform draw.
+    let mut z = LEVEL_SEED.wrapping_add(row.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    // 53 random bits to a uniform draw in (0, 1].
+    let u = ((z >> 11) + 1) as f64 / (1u64 << 53) as f64;
+    let scale = 1.0 / (m.max(2) as f64).ln();
+    ((-u.ln() * scale) as usize).min(MAX_LEVEL as usize) as u8
 }

@@ -144,3 +144,41 @@ fn layer_zero_links_are_capped_and_point_elsewhere() {
     }
     assert!(layout.top_level >= 1, "2,500 nodes at M = 16 reach level 1");
 }
+
+#[test]
+fn an_extended_graph_keeps_its_nodes_and_finds_the_new_rows() {
+    let (n, dim, k) = (3000, 32, 10);
+    let data = random_unit_vectors(n, dim, 21);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let params = GraphParams::default();
+    let half = build(&ids[..n / 2], &data[..n / 2 * dim], dim, &params);
+    let full = extend(Some(&half), &ids, &data, dim, &params);
+    full.validate(n).unwrap();
+    assert_eq!(full.levels[..n / 2], half.levels[..], "old nodes keep their levels");
+    let search = GraphSearch {
+        layout: &full,
+        vectors: &data,
+        dim,
+        metric: Metric::Cosine,
+    };
+    let queries = random_unit_vectors(200, dim, 22);
+    let mut hit = 0;
+    for q in queries.chunks_exact(dim) {
+        let truth = exact_top_k(q, &data, dim, Metric::Cosine, k, &|_| true);
+        let got = search.search(q, k, params.ef_search, &|_| true);
+        hit += got.iter().filter(|g| truth.iter().any(|t| t.0 == g.0)).count();
+    }
+    let recall = hit as f64 / (200 * k) as f64;
+    assert!(recall >= 0.95, "recall@10 {recall} < 0.95 after extending");
+}
+
+#[test]
+fn a_base_over_other_rows_is_not_extended() {
+    let (n, dim) = (600, 8);
+    let data = random_unit_vectors(n, dim, 23);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let params = GraphParams::default();
+    let shifted: Vec<u64> = (1..=300).collect();
+    let stale = build(&shifted, &data[..300 * dim], dim, &params);
+    assert_eq!(extend(Some(&stale), &ids, &data, dim, &params), build(&ids, &data, dim, &params));
+}
