@@ -290,7 +290,8 @@ def combine(dirs: list[Path], out_path: Path | None) -> dict:
         }
         lines.append(f"== {g['dataset']}: {g['n']} base x {g['dim']}, {g['nq']} queries, k={g['k']}, "
                      f"{g['metric']}, M={g['params']['m']} (layer 0: {g['params']['m0']}), "
-                     f"ef_construction={g['params']['ef_construction']}, 1 thread, "
+                     f"ef_construction={g['params']['ef_construction']}, searches on 1 thread, builds on "
+                     f"{h.get('build_threads', 1)}, "
                      f"hnswlib {h.get('version')} space={h.get('space')}")
         cpu = ""
         if g.get("build_cpu_s") and h.get("build_cpu_s"):
@@ -337,7 +338,7 @@ def combine(dirs: list[Path], out_path: Path | None) -> dict:
                 "embed_plus_build_seqs_per_s": g["n"] / total,
                 "store_index": g.get("store_index"),
             }
-            lines.append(f"  index throughput, 1 thread: embed {s['embed_seqs_per_s']:.0f} seq/s "
+            lines.append(f"  index throughput, {h.get('build_threads', 1)} build thread(s): embed {s['embed_seqs_per_s']:.0f} seq/s "
                          f"({s['embed_bases_per_s'] / 1e6:.1f} Mbp/s), graph build "
                          f"{g['build_vectors_per_s']:.0f} vectors/s, embed + normalise + build "
                          f"{g['n'] / total:.0f} seq/s ({total:.1f} s)")

@@ -12,7 +12,7 @@
 #   bash benches/ann_compare.sh            # both datasets, table at the end
 #   DATASETS=random bash benches/ann_compare.sh
 #
-# Environment: TRAIN_CSV / QUERIES_CSV (other sequences for the gue run), ANN_BIN (a prebuilt bench binary), SHARED (default /work/shared), NQ (1000), RANDOM_N (50000), RANDOM_DIM (128),
+# Environment: STORE_INDEX (1), TRAIN_CSV / QUERIES_CSV (other sequences for the gue run), ANN_BIN (a prebuilt bench binary), SHARED (default /work/shared), NQ (1000), RANDOM_N (50000), RANDOM_DIM (128),
 # SEED (42), EF (comma list), RANDOM_EF (EF plus 768..2048), REPEATS (3 passes per ef), BUILD_THREADS (1),
 # ROUNDS (2: rounds after the first re-search the cached indexes; best pass counts), OUT (bench-out),
 # PIN (a command prefix such as "taskset -c 1", default none).
@@ -76,7 +76,9 @@ for ds in $datasets; do
             args=(--dataset gue
                   --train "${TRAIN_CSV:-$shared/datasets/gue/prom/prom_core_all/train.csv}"
                   --queries-file "${QUERIES_CSV:-$shared/datasets/gue/prom/prom_core_all/dev.csv}")
-            first=(--store-index) ;;
+            first=()
+            # STORE_INDEX=0 skips timing the store's index path (another full build).
+            [ "${STORE_INDEX:-1}" = 1 ] && first=(--store-index) ;;
         random)
             args=(--dataset random --n "$random_n" --dim "$random_dim" --seed "$seed")
             first=()

@@ -7,6 +7,9 @@
 //! are still searched and vote, labels the linear model has not seen are scored by the vote
 //! ([`extend_linear`]), and labels with no live record are left out of every output.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::classifier::{status, ClassifierState, ClassifierStatus};
@@ -152,13 +155,17 @@ pub fn classify_batch(
         opts,
     };
     progress::phase("search and classify", Some(queries.len() as u64));
+    // Queries are independent, so they spread over rayon's threads: each prediction is
+    // computed exactly as it would be alone, and the order of the output is the input's.
+    let done = AtomicU64::new(0);
     let predictions = queries
-        .iter()
+        .par_iter()
         .zip(&vectors)
         .enumerate()
         .map(|(i, (q, v))| {
-            if i % 256 == 255 {
-                progress::advance(i as u64 + 1);
+            let count = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if count % 256 == 0 {
+                progress::advance(count);
             }
             ctx.classify_one(q, v, design.get(i).map(Vec::as_slice))
         })

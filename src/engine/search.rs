@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use crate::embed::Embedder;
 use crate::seq::SeqRecord;
 use crate::store::Collection;
@@ -120,8 +122,9 @@ pub fn search_sequences(
     check_search(k, ef)?;
     let filter = label_filter(collection, labels)?;
     let vectors = embed_queries(embedder, queries)?;
+    // Queries are independent: they spread over rayon's threads, answers in input order.
     queries
-        .iter()
+        .par_iter()
         .zip(vectors)
         .map(|(q, v)| {
             let hits = collection.search(&v, k, ef, filter.as_deref())?;
@@ -146,7 +149,7 @@ pub fn search_vectors(
     check_search(k, ef)?;
     let filter = label_filter(collection, labels)?;
     vectors
-        .iter()
+        .par_iter()
         .map(|v| {
             let hits = collection.search(v, k, ef, filter.as_deref())?;
             neighbours(collection, &hits)
