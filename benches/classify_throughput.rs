@@ -1,5 +1,5 @@
 //! Classification throughput (sequences per second) of the composition embedder on real
-//! data, through the same engine call `genovec classify` makes, on one thread. Prints one
+//! data, through the same engine call `genovec classify` makes, on one thread by default. Prints one
 //! JSON object per sequence length on stdout (JSON Lines), a summary on stderr.
 //!
 //!   cargo bench --bench classify_throughput -- --shared /work/shared
@@ -22,14 +22,14 @@
 //! passes after one warm-up pass. Not timed: reading the CSVs, indexing/training, opening the
 //! collection. `--n` tiles the queries up to that many (0: the query file as is).
 //!
-//! One thread: nothing on the classify path spawns threads (rayon is only used by hnsw_rs
-//! while building the graph at index time). To be strict, this binary sets
-//! `RAYON_NUM_THREADS=1` before anything starts rayon, unless the caller already set it, so
-//! the index build is single-threaded too. Each result carries `cpu_per_wall` (process CPU
-//! time over wall time during the timed passes, from /proc/self/stat; about 1.0 means one
-//! busy thread) and the process's thread count. On a shared machine where the process gets
-//! less than a full core, `seq_per_cpu_s` (n over the CPU time of the fastest-CPU pass, 10 ms
-//! resolution) is the throughput per busy core, less sensitive to the neighbours' load.
+//! Threads: classification spreads its queries over rayon's threads (each answer computed as
+//! alone). This binary sets `RAYON_NUM_THREADS=1` before anything starts rayon, unless the
+//! caller already set it, so by default everything, the index build too, is one thread.
+//! Each result carries `cpu_per_wall` (process CPU time over wall time during the timed
+//! passes, from /proc/self/stat; about 1.0 means one busy thread) and the process's thread
+//! count. On a shared machine where the process gets less than a full core, `seq_per_cpu_s`
+//! (n over the CPU time of the fastest-CPU pass, 10 ms resolution) is the throughput per busy
+//! core, less sensitive to the neighbours' load.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

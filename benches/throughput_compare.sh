@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Classification throughput, genovec vs the scikit-learn 4-mer LR baseline, back to back in
-# one run, both on one thread, on the same query sequences:
+# one run, both on THREADS threads (default one), on the same query sequences:
 #   251 bp: Genomic Benchmarks human_nontata_promoters test (9034 sequences)
 #   500 bp: GUE EMP H3 test (1497 sequences)
 # Both sides tile the queries up to N sequences per timed pass and report the best of
@@ -8,7 +8,7 @@
 # batch size the Python script measures).
 #
 #   bash benches/throughput_compare.sh [--shared DIR]      (default ../shared)
-#   env: N=20000 REPEATS=3 TRAIN_251=gb5k|gue OUT=bench-out/throughput
+#   env: THREADS=1 N=20000 REPEATS=3 TRAIN_251=gb5k|gue OUT=bench-out/throughput
 #        PY=benches/.venv/bin/python (see benches/sklearn_setup.sh)
 #        GENOVEC_THROUGHPUT_BIN=path  (a prebuilt classify_throughput binary instead of cargo)
 #
@@ -37,8 +37,11 @@ OUT="${OUT:-bench-out/throughput}"
 PY="${PY:-benches/.venv/bin/python}"
 mkdir -p "$OUT"
 
-# One thread on both sides.
-export RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+# THREADS (default 1) on both sides: genovec classifies its queries on rayon's threads,
+# scikit-learn's matrix products use BLAS threads.
+threads="${THREADS:-1}"
+export RAYON_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" \
+    MKL_NUM_THREADS="$threads"
 
 if [ ! -f benches/sklearn_throughput.py ]; then
     echo "benches/sklearn_throughput.py is missing" >&2; exit 1

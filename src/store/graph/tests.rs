@@ -10,6 +10,23 @@ fn random_unit_vectors(n: usize, dim: usize, seed: u64) -> Vec<f32> {
     data
 }
 
+/// recall@10 of the graph at the default ef, against exact search, over `queries`.
+fn recall_at_10(layout: &GraphLayout, data: &[f32], dim: usize, queries: &[f32]) -> f64 {
+    let search = GraphSearch {
+        layout,
+        vectors: data,
+        dim,
+        metric: Metric::Cosine,
+    };
+    let (k, mut hit) = (10, 0);
+    for q in queries.chunks_exact(dim) {
+        let truth = exact_top_k(q, data, dim, Metric::Cosine, k, &|_| true);
+        let got = search.search(q, k, GraphParams::default().ef_search, &|_| true);
+        hit += got.iter().filter(|g| truth.iter().any(|t| t.0 == g.0)).count();
+    }
+    hit as f64 / (queries.len() / dim * k) as f64
+}
+
 #[test]
 fn built_layout_is_valid_and_finds_itself() {
     let (n, dim) = (500, 16);
@@ -32,28 +49,12 @@ fn built_layout_is_valid_and_finds_itself() {
 
 #[test]
 fn recall_against_exact_search_on_seeded_data() {
-    let (n, dim, k, seed) = (3000, 32, 10, 42);
+    let (n, dim, seed) = (3000, 32, 42);
     println!("seed {seed}");
     let data = random_unit_vectors(n, dim, seed);
     let ids: Vec<u64> = (0..n as u64).collect();
     let layout = build(&ids, &data, dim, &GraphParams::default());
-    let search = GraphSearch {
-        layout: &layout,
-        vectors: &data,
-        dim,
-        metric: Metric::Cosine,
-    };
-    let queries = random_unit_vectors(200, dim, seed + 1);
-    let mut hit = 0;
-    for q in queries.chunks_exact(dim) {
-        let truth = exact_top_k(q, &data, dim, Metric::Cosine, k, &|_| true);
-        let got = search.search(q, k, GraphParams::default().ef_search, &|_| true);
-        hit += got
-            .iter()
-            .filter(|g| truth.iter().any(|t| t.0 == g.0))
-            .count();
-    }
-    let recall = hit as f64 / (200 * k) as f64;
+    let recall = recall_at_10(&layout, &data, dim, &random_unit_vectors(200, dim, seed + 1));
     assert!(recall >= 0.95, "recall@10 {recall} < 0.95 (seed {seed})");
 }
 
@@ -147,7 +148,7 @@ fn layer_zero_links_are_capped_and_point_elsewhere() {
 
 #[test]
 fn an_extended_graph_keeps_its_nodes_and_finds_the_new_rows() {
-    let (n, dim, k) = (3000, 32, 10);
+    let (n, dim) = (3000, 32);
     let data = random_unit_vectors(n, dim, 21);
     let ids: Vec<u64> = (0..n as u64).collect();
     let params = GraphParams::default();
@@ -155,20 +156,7 @@ fn an_extended_graph_keeps_its_nodes_and_finds_the_new_rows() {
     let full = extend(Some(&half), &ids, &data, dim, &params);
     full.validate(n).unwrap();
     assert_eq!(full.levels[..n / 2], half.levels[..], "old nodes keep their levels");
-    let search = GraphSearch {
-        layout: &full,
-        vectors: &data,
-        dim,
-        metric: Metric::Cosine,
-    };
-    let queries = random_unit_vectors(200, dim, 22);
-    let mut hit = 0;
-    for q in queries.chunks_exact(dim) {
-        let truth = exact_top_k(q, &data, dim, Metric::Cosine, k, &|_| true);
-        let got = search.search(q, k, params.ef_search, &|_| true);
-        hit += got.iter().filter(|g| truth.iter().any(|t| t.0 == g.0)).count();
-    }
-    let recall = hit as f64 / (200 * k) as f64;
+    let recall = recall_at_10(&full, &data, dim, &random_unit_vectors(200, dim, 22));
     assert!(recall >= 0.95, "recall@10 {recall} < 0.95 after extending");
 }
 
