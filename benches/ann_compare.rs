@@ -320,7 +320,8 @@ fn run_sweep(
         let (recall, recall_ties) = recall_of(&found, truth, k);
         let (qps, qps_cpu) = (nq as f64 / best, nq as f64 / best_cpu);
         latencies.sort_by(f64::total_cmp);
-        let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+        let at =
+            |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
         let (p50_ms, p99_ms) = (at(0.50) * 1e3, at(0.99) * 1e3);
         eprintln!(
             "[{tag}] ef {ef:4}: recall@{k} {recall:.4} (ties {recall_ties:.4}), {qps:.0} q/s \
@@ -672,4 +673,3 @@ fn write_npy<T: Copy>(
     }
     out.flush()
 }
-

@@ -164,7 +164,7 @@ pub fn classify_batch(
         .enumerate()
         .map(|(i, (q, v))| {
             let count = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if count % 256 == 0 {
+            if count.is_multiple_of(256) {
                 progress::advance(count);
             }
             ctx.classify_one(q, v, design.get(i).map(Vec::as_slice))

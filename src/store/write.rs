@@ -272,7 +272,13 @@ impl Collection {
     /// or building afresh after a compaction) and persists it in one transaction.
     pub fn rebuild_graph(&mut self) -> Result<()> {
         let v = &self.vectors;
-        let layout = graph::extend(self.graph.as_ref(), &v.ids, &v.data, v.dim, &self.config.graph);
+        let layout = graph::extend(
+            self.graph.as_ref(),
+            &v.ids,
+            &v.data,
+            v.dim,
+            &self.config.graph,
+        );
         self.install_graph(layout)
     }
 
@@ -386,7 +392,13 @@ pub struct GraphInput {
 impl GraphInput {
     /// Extends the graph to every copied row (the slow part; needs no lock).
     pub fn build(&self) -> graph::GraphLayout {
-        graph::extend(self.base.as_ref(), &self.ids, &self.data, self.dim, &self.params)
+        graph::extend(
+            self.base.as_ref(),
+            &self.ids,
+            &self.data,
+            self.dim,
+            &self.params,
+        )
     }
 }
 

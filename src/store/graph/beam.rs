@@ -104,7 +104,12 @@ fn search(
             layer.prefetch_links(next.1);
         }
         fresh.clear();
-        fresh.extend(layer.links(current.1).iter().filter(|&&nb| visited.insert(nb)));
+        fresh.extend(
+            layer
+                .links(current.1)
+                .iter()
+                .filter(|&&nb| visited.insert(nb)),
+        );
         fresh.iter().for_each(|&nb| layer.prefetch_vector(nb));
         for &nb in &fresh {
             let d = layer.distance(nb);

@@ -17,7 +17,7 @@ use crate::vecmath::{l2_squared, prefetch};
 
 /// Node levels are a hash of this seed and the node's row, so a graph depends only on its rows
 /// and parameters, and a node keeps its level when the graph is extended.
-const LEVEL_SEED: u64 = 0x6765_6e6f_7665_63;
+const LEVEL_SEED: u64 = 0x0067_656e_6f76_6563;
 /// No node goes above this level (a million nodes at M = 16 reach about 5).
 const MAX_LEVEL: u8 = 16;
 /// A batch is at most this many nodes, and at most 1/`BATCH_FRACTION` of the graph.
@@ -84,9 +84,8 @@ pub fn extend(
 ) -> GraphLayout {
     let n = ids.len();
     assert_eq!(data.len(), n * dim, "one vector per id");
-    let base = base.filter(|b| {
-        b.m0 as usize == 2 * params.m && b.len() <= n && b.ids[..] == ids[..b.len()]
-    });
+    let base = base
+        .filter(|b| b.m0 as usize == 2 * params.m && b.len() <= n && b.ids[..] == ids[..b.len()]);
     let mut builder = Builder::new(data, dim, *params, n);
     let mut start = 0;
     if let Some(base) = base {
@@ -107,8 +106,13 @@ pub fn extend(
 impl<'a> Builder<'a> {
     fn new(data: &'a [f32], dim: usize, params: GraphParams, n: usize) -> Self {
         let m0 = 2 * params.m;
-        let levels = (0..n as u64).map(|row| level_of(row, params.m)).collect::<Vec<u8>>();
-        let upper = levels.iter().map(|&l| vec![Vec::new(); l as usize]).collect();
+        let levels = (0..n as u64)
+            .map(|row| level_of(row, params.m))
+            .collect::<Vec<u8>>();
+        let upper = levels
+            .iter()
+            .map(|&l| vec![Vec::new(); l as usize])
+            .collect();
         Builder {
             data,
             dim,
@@ -128,7 +132,9 @@ impl<'a> Builder<'a> {
         self.levels[..n].copy_from_slice(&base.levels);
         for node in 0..n as u32 {
             let level = base.levels[node as usize];
-            self.upper[node as usize] = (1..=level).map(|l| base.neighbours_upper(node, l).to_vec()).collect();
+            self.upper[node as usize] = (1..=level)
+                .map(|l| base.neighbours_upper(node, l).to_vec())
+                .collect();
         }
         if n > 0 {
             self.entry = Some((base.entry, base.top_level));

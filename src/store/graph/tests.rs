@@ -22,7 +22,10 @@ fn recall_at_10(layout: &GraphLayout, data: &[f32], dim: usize, queries: &[f32])
     for q in queries.chunks_exact(dim) {
         let truth = exact_top_k(q, data, dim, Metric::Cosine, k, &|_| true);
         let got = search.search(q, k, GraphParams::default().ef_search, &|_| true);
-        hit += got.iter().filter(|g| truth.iter().any(|t| t.0 == g.0)).count();
+        hit += got
+            .iter()
+            .filter(|g| truth.iter().any(|t| t.0 == g.0))
+            .count();
     }
     hit as f64 / (queries.len() / dim * k) as f64
 }
@@ -54,7 +57,12 @@ fn recall_against_exact_search_on_seeded_data() {
     let data = random_unit_vectors(n, dim, seed);
     let ids: Vec<u64> = (0..n as u64).collect();
     let layout = build(&ids, &data, dim, &GraphParams::default());
-    let recall = recall_at_10(&layout, &data, dim, &random_unit_vectors(200, dim, seed + 1));
+    let recall = recall_at_10(
+        &layout,
+        &data,
+        dim,
+        &random_unit_vectors(200, dim, seed + 1),
+    );
     assert!(recall >= 0.95, "recall@10 {recall} < 0.95 (seed {seed})");
 }
 
@@ -120,7 +128,10 @@ fn one_thread_and_two_build_the_same_graph() {
     let ids: Vec<u64> = (0..n as u64).collect();
     let params = GraphParams::default();
     let on = |threads| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| build(&ids, &data, dim, &params))
     };
     let one = on(1);
@@ -141,7 +152,11 @@ fn layer_zero_links_are_capped_and_point_elsewhere() {
         let mut sorted = links.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
-        assert_eq!(sorted.len(), links.len(), "node {node} links twice to one node");
+        assert_eq!(
+            sorted.len(),
+            links.len(),
+            "node {node} links twice to one node"
+        );
     }
     assert!(layout.top_level >= 1, "2,500 nodes at M = 16 reach level 1");
 }
@@ -155,7 +170,11 @@ fn an_extended_graph_keeps_its_nodes_and_finds_the_new_rows() {
     let half = build(&ids[..n / 2], &data[..n / 2 * dim], dim, &params);
     let full = extend(Some(&half), &ids, &data, dim, &params);
     full.validate(n).unwrap();
-    assert_eq!(full.levels[..n / 2], half.levels[..], "old nodes keep their levels");
+    assert_eq!(
+        full.levels[..n / 2],
+        half.levels[..],
+        "old nodes keep their levels"
+    );
     let recall = recall_at_10(&full, &data, dim, &random_unit_vectors(200, dim, 22));
     assert!(recall >= 0.95, "recall@10 {recall} < 0.95 after extending");
 }
@@ -168,5 +187,8 @@ fn a_base_over_other_rows_is_not_extended() {
     let params = GraphParams::default();
     let shifted: Vec<u64> = (1..=300).collect();
     let stale = build(&shifted, &data[..300 * dim], dim, &params);
-    assert_eq!(extend(Some(&stale), &ids, &data, dim, &params), build(&ids, &data, dim, &params));
+    assert_eq!(
+        extend(Some(&stale), &ids, &data, dim, &params),
+        build(&ids, &data, dim, &params)
+    );
 }
