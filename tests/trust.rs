@@ -192,3 +192,28 @@ fn training_refits_between_retunings_and_retunes_when_due() {
     let retuned = engine::train_collection(&path, forced).unwrap();
     assert_eq!(retuned.action, TrainAction::Tuned);
 }
+
+#[test]
+fn predictions_are_the_same_on_any_number_of_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let queries = genovec::demo::generate(3, 40);
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        // Indexing (the graph build) and classifying (queries spread over threads) both run
+        // inside the pool.
+        pool.install(|| {
+            let path = dir.path().join(format!("threads{threads}.redb"));
+            let train = genovec::demo::generate(1, 400);
+            engine::index_records(&path, &train, &IndexOptions::default(), &mut |_, _, _| {})
+                .unwrap();
+            classify(&path, &queries, Adapt::default()).predictions
+        })
+    };
+    let one = on(1);
+    assert_eq!(one.len(), queries.len());
+    assert_eq!(on(2), one, "two threads changed a prediction");
+    assert_eq!(on(3), one, "three threads changed a prediction");
+}
