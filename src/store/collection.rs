@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use super::graph::{GraphLayout, GraphSearch};
 use super::guard::guarded;
-use super::open::{self, storage, Db, Loaded};
+use super::load::{self, Loaded};
+use super::open::{self, storage, Db};
 use super::scan::exact_top_k;
 use super::tables::{self, RecordRow, FORMAT_VERSION, KEY_CLASSIFIER, META, RECORDS};
 use super::upgrade;
@@ -97,7 +98,7 @@ impl Collection {
             vectors,
             graph,
             tombstones,
-        } = open::load(&db, path)?.ok_or_else(|| Error::Corrupt {
+        } = load::load(&db, path)?.ok_or_else(|| Error::Corrupt {
             path: path.to_path_buf(),
             message: "not a genovec collection (no format version)".into(),
         })?;

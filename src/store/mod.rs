@@ -10,12 +10,14 @@ mod check;
 mod collection;
 mod graph;
 mod guard;
+mod load;
 mod metric;
 mod open;
 mod scan;
 mod seal;
 mod tables;
 mod upgrade;
+mod upkeep;
 mod vectors;
 mod write;
 
@@ -27,8 +29,9 @@ pub use graph::{build as build_graph, GraphLayout, GraphParams, GraphSearch};
 pub use metric::Metric;
 pub use scan::exact_top_k;
 pub use tables::{RecordRow, FORMAT_VERSION};
+pub use upkeep::GraphInput;
 pub use vectors::VectorSet;
-pub use write::{BatchOutcome, GraphInput, NewRecord};
+pub use write::{BatchOutcome, NewRecord};
 
 /// A collection's fixed settings, written at creation and checked on every open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

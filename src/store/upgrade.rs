@@ -8,7 +8,8 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
-use super::open::{meta_json, storage, stored_version};
+use super::load::stored_version;
+use super::open::{meta_json, storage};
 use super::seal::seal;
 use super::tables::{
     self, FORMAT_VERSION, GRAPH, KEY_FORMAT, LABELS, META, RECORDS, TOMBSTONES, VECTORS,

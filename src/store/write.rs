@@ -1,4 +1,5 @@
-//! Writes: batches of records, deletes, the graph rebuild and compaction.
+//! Writes: batches of records, deletes and the classifier blob (the graph and compaction are
+//! in `upkeep.rs`).
 //!
 //! Every write is one redb transaction committed with immediate durability; the in-memory
 //! state changes only after the commit returned, so a failed write leaves both the file and
@@ -8,14 +9,11 @@ use redb::{Database, ReadableTable, WriteTransaction};
 use sha2::{Digest, Sha256};
 
 use super::collection::Collection;
-use super::graph;
 use super::guard::guarded;
 use super::open::{meta_json, storage, Db};
 use super::tables::{
-    self, RecordRow, DEDUP, GRAPH, GRAPH_KEY, KEY_CLASSIFIER, KEY_NEXT_ID, LABELS, META, RECORDS,
-    TOMBSTONES, VECTORS,
+    self, RecordRow, DEDUP, KEY_CLASSIFIER, KEY_NEXT_ID, LABELS, META, RECORDS, TOMBSTONES, VECTORS,
 };
-use super::VectorSet;
 use crate::{Error, Result};
 
 /// A record to insert, with its embedding.
@@ -73,7 +71,7 @@ impl Collection {
         }
     }
 
-    fn begin_write(&self) -> Result<WriteTransaction> {
+    pub(super) fn begin_write(&self) -> Result<WriteTransaction> {
         self.writer()?.begin_write().map_err(storage)
     }
 
@@ -262,107 +260,6 @@ impl Collection {
         })
     }
 
-    /// True when the tail has outgrown max(rebuild_min_tail, 10% of live records).
-    pub fn needs_rebuild(&self) -> bool {
-        let threshold = self.config.rebuild_min_tail.max(self.len() / 10);
-        self.tail_len() > threshold
-    }
-
-    /// Brings the graph up to every stored row (extending the current graph with the tail,
-    /// or building afresh after a compaction) and persists it in one transaction.
-    pub fn rebuild_graph(&mut self) -> Result<()> {
-        let v = &self.vectors;
-        let layout = graph::extend(
-            self.graph.as_ref(),
-            &v.ids,
-            &v.data,
-            v.dim,
-            &self.config.graph,
-        );
-        self.install_graph(layout)
-    }
-
-    /// A copy of every stored row, to build a graph from without holding the collection
-    /// (a server keeps answering from the old graph and the exactly searched tail meanwhile).
-    pub fn graph_input(&self) -> GraphInput {
-        GraphInput {
-            base: self.graph.clone(),
-            ids: self.vectors.ids.clone(),
-            data: self.vectors.data.clone(),
-            dim: self.config.dim,
-            params: self.config.graph,
-        }
-    }
-
-    /// Persists a graph built from [`Self::graph_input`] and swaps it in. Rows are only
-    /// appended between compactions, so the rows it was built over must still be the first
-    /// rows; the rows added since stay in the tail. A graph built before a compaction is
-    /// refused, and nothing changes.
-    pub fn install_graph(&mut self, layout: graph::GraphLayout) -> Result<()> {
-        let path = self.path.clone();
-        guarded(&path, || {
-            let n = layout.len();
-            if n > self.vectors.len() || self.vectors.ids[..n] != layout.ids[..] {
-                return Err(Error::InvalidArgument {
-                    what: "graph".into(),
-                    message: "the collection was compacted while the graph was built".into(),
-                });
-            }
-            let txn = self.begin_write()?;
-            {
-                let mut table = txn.open_table(GRAPH).map_err(storage)?;
-                table
-                    .insert(GRAPH_KEY, tables::graph_value(&layout).as_slice())
-                    .map_err(storage)?;
-            }
-            txn.commit().map_err(storage)?;
-            self.graph = Some(layout);
-            Ok(())
-        })
-    }
-
-    /// Removes deleted records for good, then rebuilds the graph over what is left.
-    pub fn compact(&mut self) -> Result<()> {
-        let path = self.path.clone();
-        guarded(&path, || {
-            let dead: Vec<u64> = (0..self.vectors.len())
-                .filter(|&r| self.vectors.deleted[r])
-                .map(|r| self.vectors.ids[r])
-                .collect();
-            let txn = self.begin_write()?;
-            {
-                let mut records = txn.open_table(RECORDS).map_err(storage)?;
-                let mut vectors = txn.open_table(VECTORS).map_err(storage)?;
-                let mut tombstones = txn.open_table(TOMBSTONES).map_err(storage)?;
-                for &id in &dead {
-                    records.remove(id).map_err(storage)?;
-                    vectors.remove(id).map_err(storage)?;
-                    tombstones.remove(id).map_err(storage)?;
-                }
-                txn.open_table(GRAPH)
-                    .map_err(storage)?
-                    .remove(GRAPH_KEY)
-                    .map_err(storage)?;
-            }
-            txn.commit().map_err(storage)?;
-            self.vectors = self.live_vectors();
-            self.tombstones = 0;
-            self.graph = None;
-            if !self.vectors.is_empty() {
-                self.rebuild_graph()?;
-            }
-            Ok(())
-        })
-    }
-
-    fn live_vectors(&self) -> VectorSet {
-        let mut live = VectorSet::new(self.config.dim);
-        for (row, id, label) in self.vectors.live_rows() {
-            live.push(id, label, self.vectors.row(row));
-        }
-        live
-    }
-
     /// Stores the engine's classifier blob durably (opaque to the store).
     pub fn save_classifier_blob(&mut self, blob: &[u8]) -> Result<()> {
         let path = self.path.clone();
@@ -377,28 +274,6 @@ impl Collection {
                 .map_err(storage)?;
             txn.commit().map_err(storage)
         })
-    }
-}
-
-/// Rows copied out of a collection for a graph build ([`Collection::graph_input`]).
-pub struct GraphInput {
-    base: Option<graph::GraphLayout>,
-    ids: Vec<u64>,
-    data: Vec<f32>,
-    dim: usize,
-    params: graph::GraphParams,
-}
-
-impl GraphInput {
-    /// Extends the graph to every copied row (the slow part; needs no lock).
-    pub fn build(&self) -> graph::GraphLayout {
-        graph::extend(
-            self.base.as_ref(),
-            &self.ids,
-            &self.data,
-            self.dim,
-            &self.params,
-        )
     }
 }
 

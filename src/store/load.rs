@@ -1,0 +1,228 @@
+//! Loading a collection's state into memory, verifying every checksum and cross-reference.
+
+use std::path::Path;
+
+use redb::{ReadableTable, ReadableTableMetadata};
+
+use super::open::{storage, Db};
+use super::tables::{
+    self, FORMAT_VERSION, GRAPH, GRAPH_KEY, KEY_CONFIG, KEY_FORMAT, KEY_NEXT_ID, LABELS, META,
+    RECORDS, TOMBSTONES, VECTORS,
+};
+use super::{CollectionConfig, GraphLayout, VectorSet};
+use crate::{Error, Result};
+
+/// Everything a collection keeps in memory, read in one snapshot.
+pub struct Loaded {
+    /// Settings.
+    pub config: CollectionConfig,
+    pub next_id: u64,
+    pub labels: Vec<String>,
+    pub vectors: VectorSet,
+    pub graph: Option<GraphLayout>,
+    pub tombstones: usize,
+}
+
+fn corrupt(path: &Path, message: impl Into<String>) -> Error {
+    Error::Corrupt {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// The format version the file says it has, or `None` for a file with no collection in it.
+/// Version 1 stored it unsealed.
+pub fn stored_version(txn: &redb::ReadTransaction, path: &Path) -> Result<Option<u32>> {
+    let meta = match txn.open_table(META) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(e) => return Err(storage(e)),
+    };
+    let Some(raw) = meta.get(KEY_FORMAT).map_err(storage)? else {
+        return Ok(None);
+    };
+    let raw = raw.value();
+    if let Ok(json) = tables::meta_payload(KEY_FORMAT, raw) {
+        return serde_json::from_slice(json)
+            .map(Some)
+            .map_err(|e| corrupt(path, format!("format version: {e}")));
+    }
+    match serde_json::from_slice::<u32>(raw) {
+        Ok(1) => Ok(Some(1)),
+        _ => Err(corrupt(path, "the format version fails its checksum")),
+    }
+}
+
+/// Reads the whole state, verifying every checksum, the format version, and the graph, labels
+/// and tombstones against the records.
+pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
+    let txn = db.begin_read()?;
+    match stored_version(&txn, path)? {
+        None => return Ok(None),
+        Some(FORMAT_VERSION) => {}
+        Some(1) => {
+            return Err(corrupt(
+                path,
+                "it has format version 1 (no checksums); open it once with a writing command \
+                 such as `genovec train` or `genovec compact` to upgrade it",
+            ))
+        }
+        Some(version) => {
+            return Err(Error::Mismatch {
+                path: path.to_path_buf(),
+                field: "format version",
+                stored: version.to_string(),
+                requested: FORMAT_VERSION.to_string(),
+            })
+        }
+    }
+    let meta = txn.open_table(META).map_err(storage)?;
+    let config: CollectionConfig = read_json(&meta, KEY_CONFIG, path)?;
+    let next_id: u64 = read_json(&meta, KEY_NEXT_ID, path)?;
+    let labels = read_labels(&txn, path)?;
+    let mut vectors = read_vectors(&txn, &config, labels.len(), path)?;
+    if vectors.ids.last().is_some_and(|&last| last >= next_id) {
+        return Err(corrupt(path, "a record id is not below the next id"));
+    }
+    let tombstones = mark_tombstones(&txn, &mut vectors, path)?;
+    let graph = read_graph(&txn, &vectors, path)?;
+    Ok(Some(Loaded {
+        config,
+        next_id,
+        labels,
+        vectors,
+        graph,
+        tombstones,
+    }))
+}
+
+/// Reads and parses one sealed meta value.
+pub fn read_json<T: for<'de> serde::Deserialize<'de>>(
+    meta: &redb::ReadOnlyTable<&str, &[u8]>,
+    key: &str,
+    path: &Path,
+) -> Result<T> {
+    let value = meta
+        .get(key)
+        .map_err(storage)?
+        .ok_or_else(|| corrupt(path, format!("meta key {key:?} is missing")))?;
+    let json = tables::meta_payload(key, value.value()).map_err(|e| corrupt(path, e))?;
+    serde_json::from_slice(json).map_err(|e| corrupt(path, format!("meta key {key:?}: {e}")))
+}
+
+/// The label dictionary; its keys must be exactly 0..n.
+fn read_labels(txn: &redb::ReadTransaction, path: &Path) -> Result<Vec<String>> {
+    let table = txn.open_table(LABELS).map_err(storage)?;
+    let mut labels = Vec::new();
+    for entry in table.iter().map_err(storage)? {
+        let (index, name) = entry.map_err(storage)?;
+        if index.value() as usize != labels.len() {
+            return Err(corrupt(path, "the label dictionary has a gap"));
+        }
+        labels.push(tables::label_from(index.value(), name.value()).map_err(|e| corrupt(path, e))?);
+    }
+    if labels.len() as u64 != table.len().map_err(storage)? {
+        return Err(corrupt(
+            path,
+            "the label table's size disagrees with its entries",
+        ));
+    }
+    Ok(labels)
+}
+
+/// Every record's vector and label, with ids strictly ascending and the two tables matching.
+fn read_vectors(
+    txn: &redb::ReadTransaction,
+    config: &CollectionConfig,
+    n_labels: usize,
+    path: &Path,
+) -> Result<VectorSet> {
+    let records = txn.open_table(RECORDS).map_err(storage)?;
+    let vectors = txn.open_table(VECTORS).map_err(storage)?;
+    let (n_records, n_vectors) = (
+        records.len().map_err(storage)?,
+        vectors.len().map_err(storage)?,
+    );
+    if n_records != n_vectors {
+        return Err(corrupt(path, "records and vectors tables differ in size"));
+    }
+    let mut set = VectorSet::new(config.dim);
+    let mut rec_iter = records.iter().map_err(storage)?;
+    let mut vec_iter = vectors.iter().map_err(storage)?;
+    loop {
+        let (rec, vec) = match (rec_iter.next(), vec_iter.next()) {
+            (None, None) => break,
+            (Some(r), Some(v)) => (r.map_err(storage)?, v.map_err(storage)?),
+            _ => return Err(corrupt(path, "records and vectors tables differ in length")),
+        };
+        let ((id, row), (vid, bytes)) = (rec, vec);
+        let id = id.value();
+        if vid.value() != id || set.ids.last().is_some_and(|&last| last >= id) {
+            return Err(corrupt(path, format!("record {id} has no matching vector")));
+        }
+        let row = tables::record_from(id, row.value()).map_err(|e| corrupt(path, e))?;
+        if row.label as usize >= n_labels {
+            return Err(corrupt(
+                path,
+                format!("record {id} has an unknown label index"),
+            ));
+        }
+        tables::vector_into(id, bytes.value(), config.dim, &mut set.data)
+            .map_err(|e| corrupt(path, e))?;
+        set.ids.push(id);
+        set.labels.push(row.label);
+        set.deleted.push(false);
+    }
+    if set.ids.len() as u64 != n_records {
+        return Err(corrupt(
+            path,
+            "the records table's size disagrees with its entries",
+        ));
+    }
+    Ok(set)
+}
+
+/// Marks deleted rows; every tombstone must name a stored record.
+fn mark_tombstones(
+    txn: &redb::ReadTransaction,
+    vectors: &mut VectorSet,
+    path: &Path,
+) -> Result<usize> {
+    let table = txn.open_table(TOMBSTONES).map_err(storage)?;
+    let mut count = 0;
+    for entry in table.iter().map_err(storage)? {
+        let (id, value) = entry.map_err(storage)?;
+        let id = id.value();
+        tables::tombstone_check(id, value.value()).map_err(|e| corrupt(path, e))?;
+        let row = vectors
+            .row_of(id)
+            .ok_or_else(|| corrupt(path, format!("tombstone {id} names no record")))?;
+        vectors.deleted[row] = true;
+        count += 1;
+    }
+    if count as u64 != table.len().map_err(storage)? {
+        return Err(corrupt(
+            path,
+            "the tombstone table's size disagrees with its entries",
+        ));
+    }
+    Ok(count)
+}
+
+fn read_graph(
+    txn: &redb::ReadTransaction,
+    vectors: &VectorSet,
+    path: &Path,
+) -> Result<Option<GraphLayout>> {
+    let table = txn.open_table(GRAPH).map_err(storage)?;
+    let Some(blob) = table.get(GRAPH_KEY).map_err(storage)? else {
+        return Ok(None);
+    };
+    let layout: GraphLayout = tables::graph_from(blob.value()).map_err(|e| corrupt(path, e))?;
+    let n = layout.len();
+    if n > vectors.len() || layout.ids[..] != vectors.ids[..n] {
+        return Err(corrupt(path, "graph nodes do not match the stored records"));
+    }
+    layout.validate(n).map_err(|e| corrupt(path, e))?;
+    Ok(Some(layout))
+}
