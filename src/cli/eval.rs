@@ -40,6 +40,9 @@ pub struct Args {
     /// Train the linear model on the embedding alone, without the handcrafted features.
     #[arg(long)]
     no_handcrafted: bool,
+    /// Index each fold's training rows with int8 codes in memory (as `index --quantize`).
+    #[arg(long, default_value = "none")]
+    quantize: genovec::store::Quantize,
     /// One JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -57,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         handcrafted: !args.no_handcrafted,
         adapt: args.adapt.adapt,
+        quantize: args.quantize,
     };
     let report = match args.folds {
         Some(folds) => engine::eval_folds(&seq::read_all(&args.data, &read)?, folds, &opts)?,

@@ -36,6 +36,11 @@ pub struct Args {
     /// `genovec train` trains it later.
     #[arg(long)]
     no_train: bool,
+    /// Keep int8 codes in memory instead of float vectors (a quarter of the memory); searches
+    /// re-rank their best candidates with the exact vectors. Chosen when the collection is
+    /// created: none | int8.
+    #[arg(long, default_value = "none")]
+    quantize: genovec::store::Quantize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -47,6 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         allow_duplicates: args.allow_duplicates,
         handcrafted: !args.no_handcrafted,
         train: !args.no_train,
+        quantize: args.quantize,
     };
     let mut on_commit = |_done: usize, _of: usize, total: usize| {
         // `committed N` is printed only after the batch's transaction is durable.

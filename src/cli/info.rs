@@ -42,7 +42,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "embedder": info.config.embedder, "embedder_identity": info.config.embedder_identity,
             "dimension": info.config.dim, "metric": info.config.metric, "graph_params": info.config.graph,
             "graph_nodes": info.graph_nodes, "tail": info.tail, "tombstones": info.tombstones,
-            "format_version": info.format_version, "classifier": params,
+            "format_version": info.format_version, "quantize": info.config.quantize,
+            "vector_bytes": info.vector_bytes, "classifier": params,
         });
         output::json_line(&mut out, &value)?;
     } else {
@@ -58,6 +59,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?;
         writeln!(out, "dimension    {}", info.config.dim)?;
         writeln!(out, "metric       {}", info.config.metric.name())?;
+        writeln!(
+            out,
+            "vectors      {} in memory, {:.1} MB",
+            match info.config.quantize {
+                genovec::store::Quantize::None => "float32",
+                genovec::store::Quantize::Int8 => "int8 codes (exact floats re-ranked from the file)",
+            },
+            info.vector_bytes as f64 / 1e6
+        )?;
         let g = info.config.graph;
         writeln!(
             out,

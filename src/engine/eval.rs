@@ -28,6 +28,8 @@ pub struct EvalOptions {
     pub handcrafted: bool,
     /// Covariate-shift correction of each fold's test rows (see [`Adapt`]).
     pub adapt: Adapt,
+    /// How each fold's collection keeps its vectors (see [`IndexOptions`]).
+    pub quantize: crate::store::Quantize,
 }
 
 /// The scores of one fold (or of the single train/test run).
@@ -177,6 +179,7 @@ fn run_fold(
     let index_opts = IndexOptions {
         embedder: opts.embedder.clone(),
         handcrafted: opts.handcrafted,
+        quantize: opts.quantize,
         ..IndexOptions::default()
     };
     index_records(&path, train, &index_opts, &mut |_, _, _| {})?;

@@ -7,7 +7,7 @@ use super::train::{train, TrainMode, TrainOptions, Trained};
 use crate::embed::{self, Embedder};
 use crate::progress;
 use crate::seq::{self, ReadOptions, SeqRecord};
-use crate::store::{Collection, CollectionConfig, NewRecord};
+use crate::store::{Collection, CollectionConfig, NewRecord, Quantize};
 use crate::{Error, Result};
 
 /// Options of an index run.
@@ -27,6 +27,9 @@ pub struct IndexOptions {
     /// Train the classifier at the end ([`super::train()`]: tuned when due, else refitted);
     /// false leaves it as it was, reported stale until `genovec train`.
     pub train: bool,
+    /// How a new collection keeps its vectors in memory; an existing one keeps its own
+    /// setting, and asking for a different one is an error.
+    pub quantize: Quantize,
 }
 
 impl Default for IndexOptions {
@@ -38,6 +41,7 @@ impl Default for IndexOptions {
             allow_duplicates: false,
             handcrafted: true,
             train: true,
+            quantize: Quantize::None,
         }
     }
 }
@@ -85,7 +89,8 @@ pub fn index_records(
     }
     let labels = labels_of(records)?;
     let embedder = embed::from_spec(&opts.embedder)?;
-    let config = CollectionConfig::new(&opts.embedder, &embedder.identity(), embedder.dim());
+    let mut config = CollectionConfig::new(&opts.embedder, &embedder.identity(), embedder.dim());
+    config.quantize = opts.quantize;
     let mut collection = Collection::create_or_open(path, &config)?;
     let mut added = 0;
     progress::phase("embed and store", Some(records.len() as u64));

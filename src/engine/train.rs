@@ -119,7 +119,14 @@ pub fn snapshot(collection: &Collection, layout: Design) -> Result<Snapshot> {
     let records = collection.live_records()?;
     let vectors = collection.vectors();
     let rows: Vec<usize> = vectors.live_rows().map(|(r, _, _)| r).collect();
-    let embeddings: Vec<Vec<f32>> = rows.iter().map(|&r| vectors.row(r).to_vec()).collect();
+    // A quantized collection keeps only codes in memory: read the exact vectors from the file.
+    let ids: Vec<u64> = rows.iter().map(|&r| vectors.ids[r]).collect();
+    let dim = collection.config().dim.max(1);
+    let embeddings: Vec<Vec<f32>> = collection
+        .stored_vectors(&ids)?
+        .chunks_exact(dim)
+        .map(<[f32]>::to_vec)
+        .collect();
     let y: Vec<u32> = rows.iter().map(|&r| vectors.labels[r]).collect();
     let seqs = records.iter().map(|r| r.seq.as_slice());
     let design = design_matrix(&embeddings, seqs, layout);

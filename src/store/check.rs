@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::collection::Collection;
 use super::guard::guarded;
 use super::open::{self, storage};
-use super::tables::DEDUP;
+use super::tables::{self, DEDUP, VECTORS};
 use super::write::{dedup_key, sequence_hash};
 use crate::{Error, Result};
 
@@ -51,6 +51,7 @@ pub fn check(path: &Path) -> Result<CheckReport> {
             }
         }
         let dedup_entries = check_dedup(&collection, &records)?;
+        check_float_vectors(&collection)?;
         let classifier = collection.classifier_blob()?;
         if let Some(json) = &classifier {
             serde_json::from_slice::<serde_json::Value>(json)
@@ -87,6 +88,32 @@ fn check_pages(path: &Path) -> Result<bool> {
         db.check_integrity().map_err(storage)?;
         Ok(true)
     })
+}
+
+/// A quantized collection loads only codes: check every float vector's checksum here, and
+/// that the codes in memory are the ones it gives.
+fn check_float_vectors(collection: &Collection) -> Result<()> {
+    let (Some(quant), vectors) = (&collection.vectors.quant, &collection.vectors) else {
+        return Ok(());
+    };
+    let txn = collection.db.begin_read()?;
+    let table = txn.open_table(VECTORS).map_err(storage)?;
+    let dim = vectors.dim;
+    let (mut floats, mut codes) = (Vec::with_capacity(dim), Vec::with_capacity(dim));
+    for (row, entry) in table.iter().map_err(storage)?.enumerate() {
+        let (id, value) = entry.map_err(storage)?;
+        let id = id.value();
+        floats.clear();
+        codes.clear();
+        tables::vector_into(id, value.value(), dim, &mut floats).map_err(corrupt)?;
+        quant.encode_into(&floats, &mut codes);
+        if vectors.ids.get(row) != Some(&id) || codes[..] != vectors.codes[row * dim..][..dim] {
+            return Err(corrupt(format!(
+                "record {id}'s int8 codes do not match its vector"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Every dedup entry must name a live record whose label and sequence give its key.

@@ -2,12 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::graph::{GraphLayout, GraphSearch};
+use super::graph::GraphLayout;
 use super::guard::guarded;
 use super::load::{self, Loaded};
 use super::open::{self, storage, Db};
-use super::scan::exact_top_k;
-use super::tables::{self, RecordRow, FORMAT_VERSION, KEY_CLASSIFIER, META, RECORDS};
+use super::tables::{self, RecordRow, KEY_CLASSIFIER, META, RECORDS};
 use super::upgrade;
 use super::{CollectionConfig, CollectionInfo, VectorSet};
 use crate::{Error, Result};
@@ -210,7 +209,8 @@ impl Collection {
             graph_nodes: self.graph_nodes(),
             tail: self.tail_len(),
             tombstones: self.tombstones,
-            format_version: FORMAT_VERSION,
+            format_version: tables::format_version(&self.config),
+            vector_bytes: self.vectors.vector_bytes(),
         }
     }
 
@@ -268,104 +268,10 @@ impl Collection {
                 })
         })
     }
-
-    /// Checks a query vector's dimension and brings it into stored form (normalised for
-    /// cosine).
-    pub fn prepare_query(&self, vector: &[f32]) -> Result<Vec<f32>> {
-        if vector.len() != self.config.dim {
-            return Err(Error::WrongDimension {
-                expected: self.config.dim,
-                got: vector.len(),
-            });
-        }
-        let mut v = vector.to_vec();
-        self.config.metric.prepare(&mut v);
-        Ok(v)
-    }
-
-    /// The `k` live records nearest to `query`, optionally only those with one of `labels`.
-    /// Searches the graph (beam width `ef`, default from the config) and the tail exactly,
-    /// and merges the two.
-    pub fn search(
-        &self,
-        query: &[f32],
-        k: usize,
-        ef: Option<usize>,
-        labels: Option<&[u32]>,
-    ) -> Result<Vec<Hit>> {
-        let query = self.prepare_query(query)?;
-        let accept = |row: u32| self.accepts(row as usize, labels);
-        let mut found = match &self.graph {
-            Some(layout) => {
-                let search = GraphSearch {
-                    layout,
-                    vectors: &self.vectors.data,
-                    dim: self.config.dim,
-                    metric: self.config.metric,
-                };
-                search.search(
-                    &query,
-                    k,
-                    ef.unwrap_or(self.config.graph.ef_search),
-                    &accept,
-                )
-            }
-            None => Vec::new(),
-        };
-        found.extend(self.scan_rows(&query, k, self.graph_nodes(), labels));
-        Ok(self.to_hits(found, k))
-    }
-
-    /// Exact search over every live record: the ground truth for recall.
-    pub fn search_exact(
-        &self,
-        query: &[f32],
-        k: usize,
-        labels: Option<&[u32]>,
-    ) -> Result<Vec<Hit>> {
-        let query = self.prepare_query(query)?;
-        let found = self.scan_rows(&query, k, 0, labels);
-        Ok(self.to_hits(found, k))
-    }
-
-    fn accepts(&self, row: usize, labels: Option<&[u32]>) -> bool {
-        !self.vectors.deleted[row] && labels.is_none_or(|l| l.contains(&self.vectors.labels[row]))
-    }
-
-    /// Exact top-k over rows `start..`, as (row, ranking distance).
-    fn scan_rows(
-        &self,
-        query: &[f32],
-        k: usize,
-        start: usize,
-        labels: Option<&[u32]>,
-    ) -> Vec<(u32, f32)> {
-        let dim = self.config.dim;
-        let data = &self.vectors.data[start * dim..];
-        let accept = |row: u32| self.accepts(start + row as usize, labels);
-        let hits = exact_top_k(query, data, dim, self.config.metric, k, &accept);
-        hits.into_iter()
-            .map(|(r, d)| (r + start as u32, d))
-            .collect()
-    }
-
-    fn to_hits(&self, mut found: Vec<(u32, f32)>, k: usize) -> Vec<Hit> {
-        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        found.truncate(k);
-        let metric = self.config.metric;
-        found
-            .into_iter()
-            .map(|(row, d)| Hit {
-                id: self.vectors.ids[row as usize],
-                label: self.vectors.labels[row as usize],
-                distance: metric.report(d),
-            })
-            .collect()
-    }
 }
 
 /// One record row, its checksum verified (the store boundary names the file on error).
-fn read_row(table: &redb::ReadOnlyTable<u64, &[u8]>, id: u64) -> Result<RecordRow> {
+pub(super) fn read_row(table: &redb::ReadOnlyTable<u64, &[u8]>, id: u64) -> Result<RecordRow> {
     let value = table
         .get(id)
         .map_err(storage)?

@@ -11,7 +11,7 @@ mod build;
 use serde::{Deserialize, Serialize};
 
 use self::beam::{Layer, Scored};
-use super::metric::Metric;
+use super::score::Scorer;
 
 /// Marks an unused slot in the padded layer-0 adjacency.
 const NO_NODE: u32 = u32::MAX;
@@ -134,49 +134,29 @@ fn empty_layout(params: &GraphParams) -> GraphLayout {
     }
 }
 
-/// Searches a layout against its vectors.
+/// Searches a layout for one query, scored against the layout's rows.
 pub struct GraphSearch<'a> {
     /// The graph.
     pub layout: &'a GraphLayout,
-    /// Node vectors, `len * dim`, row i = node i.
-    pub vectors: &'a [f32],
-    /// Vector dimension.
-    pub dim: usize,
-    /// Distance used for ranking.
-    pub metric: Metric,
+    /// The query and the node rows (row i = node i).
+    pub scorer: &'a Scorer<'a>,
 }
 
 impl GraphSearch<'_> {
-    fn row(&self, node: u32) -> &[f32] {
-        let start = node as usize * self.dim;
-        &self.vectors[start..start + self.dim]
-    }
-
-    fn distance(&self, query: &[f32], node: u32) -> f32 {
-        self.metric.distance(query, self.row(node))
-    }
-
-    /// Up to `k` accepted nodes nearest to `query`, ascending by distance.
+    /// Up to `k` accepted nodes nearest to the query, ascending by distance.
     ///
     /// Rejected nodes (deleted, or outside a label filter) are still traversed, so a filter
     /// narrows the results without cutting the graph.
-    pub fn search(
-        &self,
-        query: &[f32],
-        k: usize,
-        ef: usize,
-        accept: &dyn Fn(u32) -> bool,
-    ) -> Vec<(u32, f32)> {
+    pub fn search(&self, k: usize, ef: usize, accept: &dyn Fn(u32) -> bool) -> Vec<(u32, f32)> {
         if self.layout.is_empty() || k == 0 {
             return Vec::new();
         }
         let layer = |level| SearchLayer {
             search: self,
             level,
-            query,
         };
         let entry = self.layout.entry;
-        let mut best = Scored(self.distance(query, entry), entry);
+        let mut best = Scored(self.scorer.distance(entry), entry);
         for level in (1..=self.layout.top_level).rev() {
             best = beam::greedy(&layer(level), best);
         }
@@ -190,7 +170,6 @@ impl GraphSearch<'_> {
 struct SearchLayer<'s, 'a> {
     search: &'s GraphSearch<'a>,
     level: u8,
-    query: &'s [f32],
 }
 
 impl Layer for SearchLayer<'_, '_> {
@@ -204,10 +183,10 @@ impl Layer for SearchLayer<'_, '_> {
         }
     }
     fn distance(&self, node: u32) -> f32 {
-        self.search.distance(self.query, node)
+        self.search.scorer.distance(node)
     }
     fn prefetch_vector(&self, node: u32) {
-        crate::vecmath::prefetch(self.search.row(node));
+        self.search.scorer.prefetch(node);
     }
     fn prefetch_links(&self, node: u32) {
         if self.level == 0 {

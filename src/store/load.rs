@@ -6,10 +6,10 @@ use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::open::{storage, Db};
 use super::tables::{
-    self, FORMAT_VERSION, GRAPH, GRAPH_KEY, KEY_CONFIG, KEY_FORMAT, KEY_NEXT_ID, LABELS, META,
-    RECORDS, TOMBSTONES, VECTORS,
+    self, CODES, FORMAT_VERSION, FORMAT_VERSION_INT8, GRAPH, GRAPH_KEY, KEY_CONFIG, KEY_FORMAT,
+    KEY_NEXT_ID, KEY_QUANT, LABELS, META, RECORDS, TOMBSTONES, VECTORS,
 };
-use super::{CollectionConfig, GraphLayout, VectorSet};
+use super::{CollectionConfig, GraphLayout, Int8Quantizer, Quantize, VectorSet};
 use crate::{Error, Result};
 
 /// Everything a collection keeps in memory, read in one snapshot.
@@ -57,9 +57,9 @@ pub fn stored_version(txn: &redb::ReadTransaction, path: &Path) -> Result<Option
 /// and tombstones against the records.
 pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
     let txn = db.begin_read()?;
-    match stored_version(&txn, path)? {
+    let version = match stored_version(&txn, path)? {
         None => return Ok(None),
-        Some(FORMAT_VERSION) => {}
+        Some(v @ (FORMAT_VERSION | FORMAT_VERSION_INT8)) => v,
         Some(1) => {
             return Err(corrupt(
                 path,
@@ -72,15 +72,19 @@ pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
                 path: path.to_path_buf(),
                 field: "format version",
                 stored: version.to_string(),
-                requested: FORMAT_VERSION.to_string(),
+                requested: format!("{FORMAT_VERSION} or {FORMAT_VERSION_INT8}"),
             })
         }
-    }
+    };
     let meta = txn.open_table(META).map_err(storage)?;
     let config: CollectionConfig = read_json(&meta, KEY_CONFIG, path)?;
+    if version != tables::format_version(&config) {
+        return Err(corrupt(path, "its format version disagrees with its settings"));
+    }
     let next_id: u64 = read_json(&meta, KEY_NEXT_ID, path)?;
     let labels = read_labels(&txn, path)?;
-    let mut vectors = read_vectors(&txn, &config, labels.len(), path)?;
+    let quant = read_quantizer(&meta, &config, path)?;
+    let mut vectors = read_vectors(&txn, &config, quant, labels.len(), path)?;
     if vectors.ids.last().is_some_and(|&last| last >= next_id) {
         return Err(corrupt(path, "a record id is not below the next id"));
     }
@@ -110,6 +114,20 @@ pub fn read_json<T: for<'de> serde::Deserialize<'de>>(
     serde_json::from_slice(json).map_err(|e| corrupt(path, format!("meta key {key:?}: {e}")))
 }
 
+/// The int8 quantizer of a quantized collection, once its first batch was stored.
+fn read_quantizer(
+    meta: &redb::ReadOnlyTable<&str, &[u8]>,
+    config: &CollectionConfig,
+    path: &Path,
+) -> Result<Option<Int8Quantizer>> {
+    if config.quantize == Quantize::None || meta.get(KEY_QUANT).map_err(storage)?.is_none() {
+        return Ok(None);
+    }
+    let quant: Int8Quantizer = read_json(meta, KEY_QUANT, path)?;
+    quant.validate(config.dim).map_err(|e| corrupt(path, e))?;
+    Ok(Some(quant))
+}
+
 /// The label dictionary; its keys must be exactly 0..n.
 fn read_labels(txn: &redb::ReadTransaction, path: &Path) -> Result<Vec<String>> {
     let table = txn.open_table(LABELS).map_err(storage)?;
@@ -130,23 +148,32 @@ fn read_labels(txn: &redb::ReadTransaction, path: &Path) -> Result<Vec<String>> 
     Ok(labels)
 }
 
-/// Every record's vector and label, with ids strictly ascending and the two tables matching.
+/// Every record's vector (or, quantized, its codes) and label, with ids strictly ascending and
+/// the tables matching. A quantized collection's float vectors stay in the file: only their
+/// count is checked here, and each one's checksum when a search re-ranks with it.
 fn read_vectors(
     txn: &redb::ReadTransaction,
     config: &CollectionConfig,
+    quant: Option<Int8Quantizer>,
     n_labels: usize,
     path: &Path,
 ) -> Result<VectorSet> {
     let records = txn.open_table(RECORDS).map_err(storage)?;
-    let vectors = txn.open_table(VECTORS).map_err(storage)?;
-    let (n_records, n_vectors) = (
-        records.len().map_err(storage)?,
-        vectors.len().map_err(storage)?,
-    );
-    if n_records != n_vectors {
+    let vectors = match config.quantize {
+        Quantize::None => txn.open_table(VECTORS),
+        Quantize::Int8 => txn.open_table(CODES),
+    }
+    .map_err(storage)?;
+    let n_records = records.len().map_err(storage)?;
+    let n_floats = txn.open_table(VECTORS).map_err(storage)?.len().map_err(storage)?;
+    if n_records != n_floats || n_records != vectors.len().map_err(storage)? {
         return Err(corrupt(path, "records and vectors tables differ in size"));
     }
+    if n_records > 0 && config.quantize == Quantize::Int8 && quant.is_none() {
+        return Err(corrupt(path, "it holds int8 codes but no quantizer"));
+    }
     let mut set = VectorSet::new(config.dim);
+    set.quant = quant;
     let mut rec_iter = records.iter().map_err(storage)?;
     let mut vec_iter = vectors.iter().map_err(storage)?;
     loop {
@@ -167,8 +194,11 @@ fn read_vectors(
                 format!("record {id} has an unknown label index"),
             ));
         }
-        tables::vector_into(id, bytes.value(), config.dim, &mut set.data)
-            .map_err(|e| corrupt(path, e))?;
+        match set.quant {
+            None => tables::vector_into(id, bytes.value(), config.dim, &mut set.data),
+            Some(_) => tables::codes_into(id, bytes.value(), config.dim, &mut set.codes),
+        }
+        .map_err(|e| corrupt(path, e))?;
         set.ids.push(id);
         set.labels.push(row.label);
         set.deleted.push(false);

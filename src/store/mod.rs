@@ -13,7 +13,10 @@ mod guard;
 mod load;
 mod metric;
 mod open;
+mod quant;
+mod query;
 mod scan;
+mod score;
 mod seal;
 mod tables;
 mod upgrade;
@@ -27,6 +30,8 @@ pub use check::{check, CheckReport};
 pub use collection::{Collection, Hit};
 pub use graph::{build as build_graph, GraphLayout, GraphParams, GraphSearch};
 pub use metric::Metric;
+pub use quant::{Int8Quantizer, Quantize};
+pub use score::Scorer;
 pub use scan::exact_top_k;
 pub use tables::{RecordRow, FORMAT_VERSION};
 pub use upkeep::GraphInput;
@@ -49,6 +54,9 @@ pub struct CollectionConfig {
     pub graph: GraphParams,
     /// The graph is rebuilt once the tail exceeds max(this, 10% of live records).
     pub rebuild_min_tail: usize,
+    /// How vectors are kept in memory; files written before quantization existed have none.
+    #[serde(default)]
+    pub quantize: Quantize,
 }
 
 impl CollectionConfig {
@@ -61,6 +69,7 @@ impl CollectionConfig {
             metric: Metric::Cosine,
             graph: GraphParams::default(),
             rebuild_min_tail: 1000,
+            quantize: Quantize::None,
         }
     }
 }
@@ -84,9 +93,13 @@ pub struct CollectionInfo {
     pub tombstones: usize,
     /// The on-disk format version.
     pub format_version: u32,
+    /// Bytes the in-memory vectors take (floats, or int8 codes when quantized).
+    pub vector_bytes: usize,
 }
 
 #[cfg(test)]
 mod integrity_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod quant_tests;

@@ -5,10 +5,10 @@ use std::path::Path;
 use redb::{Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase};
 
 use super::tables::{
-    self, FORMAT_VERSION, GRAPH, KEY_CONFIG, KEY_FORMAT, KEY_NEXT_ID, LABELS, META, RECORDS,
+    self, GRAPH, KEY_CONFIG, KEY_FORMAT, KEY_NEXT_ID, LABELS, META, RECORDS,
     TOMBSTONES, VECTORS,
 };
-use super::CollectionConfig;
+use super::{CollectionConfig, Metric, Quantize};
 use crate::{Error, Result};
 
 /// The open database. One process writes and any number of processes read beside it, each
@@ -140,11 +140,12 @@ pub fn meta_json<T: serde::Serialize>(key: &str, value: &T) -> Vec<u8> {
 
 /// Writes the meta rows and empty tables of a new collection, in one transaction.
 pub fn initialise(db: &Database, config: &CollectionConfig) -> Result<()> {
+    check_quantize(config)?;
     let txn = db.begin_write().map_err(storage)?;
     {
         let mut meta = txn.open_table(META).map_err(storage)?;
         for (key, value) in [
-            (KEY_FORMAT, meta_json(KEY_FORMAT, &FORMAT_VERSION)),
+            (KEY_FORMAT, meta_json(KEY_FORMAT, &tables::format_version(config))),
             (KEY_CONFIG, meta_json(KEY_CONFIG, config)),
             (KEY_NEXT_ID, meta_json(KEY_NEXT_ID, &1u64)),
         ] {
@@ -152,12 +153,31 @@ pub fn initialise(db: &Database, config: &CollectionConfig) -> Result<()> {
         }
         txn.open_table(RECORDS).map_err(storage)?;
         txn.open_table(VECTORS).map_err(storage)?;
+        if config.quantize != Quantize::None {
+            txn.open_table(tables::CODES).map_err(storage)?;
+        }
         txn.open_table(LABELS).map_err(storage)?;
         txn.open_table(tables::DEDUP).map_err(storage)?;
         txn.open_table(TOMBSTONES).map_err(storage)?;
         txn.open_table(GRAPH).map_err(storage)?;
     }
     txn.commit().map_err(storage)
+}
+
+/// int8 codes are scored as cosine distances, and their integer sums are bounded for
+/// dimensions up to [`super::quant::MAX_DIM`].
+fn check_quantize(config: &CollectionConfig) -> Result<()> {
+    let supported = config.metric == Metric::Cosine && config.dim <= super::quant::MAX_DIM;
+    if config.quantize == Quantize::Int8 && !supported {
+        return Err(Error::InvalidArgument {
+            what: "quantize".into(),
+            message: format!(
+                "int8 needs the cosine metric and at most {} dimensions",
+                super::quant::MAX_DIM
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Checks that an existing collection was written with the requested settings.
@@ -193,6 +213,14 @@ pub fn check_config(
             "dimension",
             stored.dim.to_string(),
             requested.dim.to_string(),
+        );
+    }
+    // Asking for quantization is a choice made at creation; not asking keeps what is stored.
+    if requested.quantize != Quantize::None && stored.quantize != requested.quantize {
+        return differ(
+            "quantize",
+            stored.quantize.name().into(),
+            requested.quantize.name().into(),
         );
     }
     Ok(())

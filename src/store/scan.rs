@@ -1,9 +1,8 @@
 //! Exact (brute-force) search: serves small collections and the graph's tail, and is the
 //! ground truth for recall.
 
-use std::collections::BinaryHeap;
-
 use super::metric::Metric;
+use super::score::Scorer;
 
 /// Up to `k` accepted rows of `data` (`n * dim`) nearest to `query`, ascending by ranking
 /// distance, as (row, distance). Ties break by row index, so results are deterministic.
@@ -15,27 +14,13 @@ pub fn exact_top_k(
     k: usize,
     accept: &dyn Fn(u32) -> bool,
 ) -> Vec<(u32, f32)> {
-    let mut heap: BinaryHeap<(OrdF32, u32)> = BinaryHeap::with_capacity(k + 1);
-    if k == 0 || dim == 0 {
-        return Vec::new();
-    }
-    for (row, v) in data.chunks_exact(dim).enumerate() {
-        let row = row as u32;
-        if !accept(row) {
-            continue;
-        }
-        let d = OrdF32(metric.distance(query, v));
-        if heap.len() < k {
-            heap.push((d, row));
-        } else if (d, row) < *heap.peek().expect("heap holds k items") {
-            heap.pop();
-            heap.push((d, row));
-        }
-    }
-    heap.into_sorted_vec()
-        .into_iter()
-        .map(|(d, r)| (r, d.0))
-        .collect()
+    let scorer = Scorer::Float {
+        query,
+        rows: data,
+        dim,
+        metric,
+    };
+    scorer.top_k(0, k, accept)
 }
 
 /// An f32 with a total order, for heaps.

@@ -11,6 +11,18 @@ use super::seal::{seal, unseal};
 /// Version of the on-disk layout described in this file. Version 1 had no checksums; a writer
 /// upgrades it in place (see `upgrade.rs`).
 pub const FORMAT_VERSION: u32 = 2;
+/// Version 2 plus the [`CODES`] table and the [`KEY_QUANT`] meta value: written only by
+/// quantized collections, so that a genovec that does not know the codes refuses the file
+/// instead of adding records without them. Unquantized collections stay at version 2.
+pub const FORMAT_VERSION_INT8: u32 = 3;
+
+/// The format version a collection with `config` is written with.
+pub fn format_version(config: &crate::store::CollectionConfig) -> u32 {
+    match config.quantize {
+        crate::store::Quantize::None => FORMAT_VERSION,
+        crate::store::Quantize::Int8 => FORMAT_VERSION_INT8,
+    }
+}
 
 // Every `&[u8]` value below is sealed: the payload named, then a CRC-32 of (table name, key,
 // payload), checked on every read (see `seal.rs`).
@@ -21,6 +33,8 @@ pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub const RECORDS: TableDefinition<u64, &[u8]> = TableDefinition::new("records");
 /// `vectors`: record id -> the embedding as little-endian f32 (normalised for cosine).
 pub const VECTORS: TableDefinition<u64, &[u8]> = TableDefinition::new("vectors");
+/// `codes`: record id -> the vector's int8 codes (quantized collections only; see `quant.rs`).
+pub const CODES: TableDefinition<u64, &[u8]> = TableDefinition::new("codes");
 /// `labels`: label index -> label string, UTF-8 (the label dictionary).
 pub const LABELS: TableDefinition<u32, &[u8]> = TableDefinition::new("labels");
 /// `dedup`: sha256(label, 0, sequence) -> record id; keeps re-indexing idempotent. Not sealed:
@@ -40,6 +54,8 @@ pub const KEY_CONFIG: &str = "config";
 pub const KEY_NEXT_ID: &str = "next_id";
 /// Meta key: the trained classifier, opaque to the store (JSON written by the engine).
 pub const KEY_CLASSIFIER: &str = "classifier";
+/// Meta key: the int8 quantizer's scales (JSON), once the first batch fitted them.
+pub const KEY_QUANT: &str = "quantizer";
 /// Graph key: the one graph layout blob.
 pub const GRAPH_KEY: &str = "hnsw";
 
@@ -124,6 +140,25 @@ pub fn vector_into(id: u64, value: &[u8], dim: usize, out: &mut Vec<f32>) -> Res
     Ok(())
 }
 
+/// A vector's int8 codes, sealed.
+pub fn code_value(id: u64, codes: &[i8]) -> Vec<u8> {
+    let bytes: Vec<u8> = codes.iter().map(|&c| c as u8).collect();
+    seal("codes", &id.to_le_bytes(), &bytes)
+}
+
+/// Appends sealed int8 codes of `dim` components to `out`.
+pub fn codes_into(id: u64, value: &[u8], dim: usize, out: &mut Vec<i8>) -> Result<(), String> {
+    let bytes = unseal("codes", &id.to_le_bytes(), value)?;
+    if bytes.len() != dim {
+        return Err(format!(
+            "the codes of record {id} have {} bytes, not {dim}",
+            bytes.len()
+        ));
+    }
+    out.extend(bytes.iter().map(|&b| b as i8));
+    Ok(())
+}
+
 /// A label name, sealed.
 pub fn label_value(index: u32, name: &str) -> Vec<u8> {
     seal("labels", &index.to_le_bytes(), name.as_bytes())
@@ -178,6 +213,11 @@ mod tests {
         assert_eq!(out, v);
         assert!(vector_into(4, &vector_value(4, &v), 2, &mut out).is_err());
         assert!(vector_into(5, &vector_value(4, &v), 3, &mut out).is_err());
+        let mut codes = Vec::new();
+        codes_into(4, &code_value(4, &[-127, 0, 5]), 3, &mut codes).unwrap();
+        assert_eq!(codes, vec![-127, 0, 5]);
+        assert!(codes_into(4, &code_value(4, &[1, 2]), 3, &mut codes).is_err());
+        assert!(codes_into(6, &code_value(4, &[1, 2, 3]), 3, &mut codes).is_err());
     }
 
     #[test]

@@ -5,8 +5,8 @@ use super::collection::Collection;
 use super::graph;
 use super::guard::guarded;
 use super::open::storage;
-use super::tables::{self, GRAPH, GRAPH_KEY, RECORDS, TOMBSTONES, VECTORS};
-use super::VectorSet;
+use super::tables::{self, CODES, GRAPH, GRAPH_KEY, RECORDS, TOMBSTONES, VECTORS};
+use super::{Quantize, VectorSet};
 use crate::{Error, Result};
 
 impl Collection {
@@ -17,13 +17,14 @@ impl Collection {
     }
 
     /// Brings the graph up to every stored row (extending the current graph with the tail,
-    /// or building afresh after a compaction) and persists it in one transaction.
+    /// or building afresh after a compaction) and persists it in one transaction. A quantized
+    /// collection's graph is built over the vectors its codes stand for.
     pub fn rebuild_graph(&mut self) -> Result<()> {
         let v = &self.vectors;
         let layout = graph::extend(
             self.graph.as_ref(),
             &v.ids,
-            &v.data,
+            &v.float_data(),
             v.dim,
             &self.config.graph,
         );
@@ -36,7 +37,7 @@ impl Collection {
         GraphInput {
             base: self.graph.clone(),
             ids: self.vectors.ids.clone(),
-            data: self.vectors.data.clone(),
+            data: self.vectors.float_data().into_owned(),
             dim: self.config.dim,
             params: self.config.graph,
         }
@@ -82,10 +83,17 @@ impl Collection {
                 let mut records = txn.open_table(RECORDS).map_err(storage)?;
                 let mut vectors = txn.open_table(VECTORS).map_err(storage)?;
                 let mut tombstones = txn.open_table(TOMBSTONES).map_err(storage)?;
+                let mut codes = match self.config.quantize {
+                    Quantize::None => None,
+                    Quantize::Int8 => Some(txn.open_table(CODES).map_err(storage)?),
+                };
                 for &id in &dead {
                     records.remove(id).map_err(storage)?;
                     vectors.remove(id).map_err(storage)?;
                     tombstones.remove(id).map_err(storage)?;
+                    if let Some(codes) = &mut codes {
+                        codes.remove(id).map_err(storage)?;
+                    }
                 }
                 txn.open_table(GRAPH)
                     .map_err(storage)?
@@ -105,8 +113,9 @@ impl Collection {
 
     fn live_vectors(&self) -> VectorSet {
         let mut live = VectorSet::new(self.config.dim);
-        for (row, id, label) in self.vectors.live_rows() {
-            live.push(id, label, self.vectors.row(row));
+        live.quant = self.vectors.quant.clone();
+        for (row, _, _) in self.vectors.live_rows() {
+            live.push_row_of(&self.vectors, row);
         }
         live
     }

@@ -1,8 +1,14 @@
-//! The in-memory copy of a collection's vectors: contiguous rows in ascending id order.
+//! The in-memory copy of a collection's vectors: contiguous rows in ascending id order, as
+//! floats or, in a quantized collection, as int8 codes.
+
+use std::borrow::Cow;
+
+use super::quant::Int8Quantizer;
 
 /// Every stored record's vector, label and deletion mark, row `r` holding id `ids[r]`.
 ///
-/// Invariant: `ids` is strictly ascending, and `data.len() == ids.len() * dim`. The graph's
+/// Invariant: `ids` is strictly ascending; without a quantizer `data.len() == ids.len() * dim`
+/// and `codes` is empty, with one `codes.len() == ids.len() * dim` and `data` is empty. The graph's
 /// nodes are the first `graph.len()` rows, so graph node `i` and row `i` are the same record.
 #[derive(Debug, Clone, Default)]
 pub struct VectorSet {
@@ -14,8 +20,12 @@ pub struct VectorSet {
     pub labels: Vec<u32>,
     /// True for rows deleted since the last compaction.
     pub deleted: Vec<bool>,
-    /// Row-major vectors.
+    /// Row-major vectors (empty when quantized).
     pub data: Vec<f32>,
+    /// Row-major int8 codes (only when quantized).
+    pub codes: Vec<i8>,
+    /// The quantizer of a quantized collection, once its first batch fitted it.
+    pub quant: Option<Int8Quantizer>,
 }
 
 impl VectorSet {
@@ -49,10 +59,44 @@ impl VectorSet {
         self.ids.push(id);
         self.labels.push(label);
         self.deleted.push(false);
-        self.data.extend_from_slice(vector);
+        match &self.quant {
+            Some(quant) => quant.encode_into(vector, &mut self.codes),
+            None => self.data.extend_from_slice(vector),
+        }
     }
 
-    /// The vector of row `r`.
+    /// Appends row `r` of `other` (same dimension and quantizer), keeping its codes as they are.
+    pub fn push_row_of(&mut self, other: &VectorSet, r: usize) {
+        let range = r * self.dim..(r + 1) * self.dim;
+        self.ids.push(other.ids[r]);
+        self.labels.push(other.labels[r]);
+        self.deleted.push(false);
+        match &self.quant {
+            Some(_) => self.codes.extend_from_slice(&other.codes[range]),
+            None => self.data.extend_from_slice(&other.data[range]),
+        }
+    }
+
+    /// The float vectors of every row: the stored ones, or those the codes stand for.
+    pub fn float_data(&self) -> Cow<'_, [f32]> {
+        match &self.quant {
+            None => Cow::Borrowed(&self.data),
+            Some(quant) => {
+                let mut out = Vec::with_capacity(self.codes.len());
+                for row in self.codes.chunks_exact(self.dim.max(1)) {
+                    quant.decode_into(row, &mut out);
+                }
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// Bytes the vectors (floats or codes) take in memory.
+    pub fn vector_bytes(&self) -> usize {
+        self.data.len() * 4 + self.codes.len()
+    }
+
+    /// The float vector of row `r`; only for a set without a quantizer.
     pub fn row(&self, r: usize) -> &[f32] {
         &self.data[r * self.dim..(r + 1) * self.dim]
     }

@@ -12,8 +12,10 @@ use super::collection::Collection;
 use super::guard::guarded;
 use super::open::{meta_json, storage, Db};
 use super::tables::{
-    self, RecordRow, DEDUP, KEY_CLASSIFIER, KEY_NEXT_ID, LABELS, META, RECORDS, TOMBSTONES, VECTORS,
+    self, RecordRow, CODES, DEDUP, KEY_CLASSIFIER, KEY_NEXT_ID, KEY_QUANT, LABELS, META, RECORDS,
+    TOMBSTONES, VECTORS,
 };
+use super::{Int8Quantizer, Quantize};
 use crate::{Error, Result};
 
 /// A record to insert, with its embedding.
@@ -57,6 +59,8 @@ struct Staged {
     rows: Vec<(u64, u32, Vec<f32>)>,
     new_labels: Vec<String>,
     next_id: u64,
+    /// The quantizer this batch fitted (the first batch of a quantized collection).
+    fitted: Option<Int8Quantizer>,
 }
 
 impl Collection {
@@ -93,10 +97,11 @@ impl Collection {
                 rows: Vec::new(),
                 new_labels: Vec::new(),
                 next_id: self.next_id,
+                fitted: self.fit_quantizer(&vectors),
             };
             let mut ids = Vec::with_capacity(records.len());
             {
-                let mut tables = BatchTables::open(&txn)?;
+                let mut tables = BatchTables::open(&txn, self.config.quantize)?;
                 for (record, vector) in records.iter().zip(vectors) {
                     ids.push(self.stage_record(
                         &mut tables,
@@ -109,6 +114,10 @@ impl Collection {
                 let mut meta = txn.open_table(META).map_err(storage)?;
                 let next = meta_json(KEY_NEXT_ID, &staged.next_id);
                 meta.insert(KEY_NEXT_ID, next.as_slice()).map_err(storage)?;
+                if let Some(quant) = &staged.fitted {
+                    let value = meta_json(KEY_QUANT, quant);
+                    meta.insert(KEY_QUANT, value.as_slice()).map_err(storage)?;
+                }
             }
             txn.commit().map_err(storage)?;
             self.apply(staged);
@@ -117,6 +126,15 @@ impl Collection {
                 total: self.len(),
             })
         })
+    }
+
+    /// A quantized collection's first batch fixes the quantizer's scales.
+    fn fit_quantizer(&self, vectors: &[Vec<f32>]) -> Option<Int8Quantizer> {
+        if self.config.quantize != Quantize::Int8 || self.vectors.quant.is_some() {
+            return None;
+        }
+        let flat: Vec<f32> = vectors.iter().flatten().copied().collect();
+        (!flat.is_empty()).then(|| Int8Quantizer::fit(&flat, self.config.dim))
     }
 
     fn stage_record(
@@ -149,6 +167,15 @@ impl Collection {
         t.vectors
             .insert(id, tables::vector_value(id, &vector).as_slice())
             .map_err(storage)?;
+        if let Some(codes_table) = &mut t.codes {
+            let quant = staged.fitted.as_ref().or(self.vectors.quant.as_ref());
+            let quant = quant.expect("a quantized batch has a quantizer");
+            let mut codes = Vec::with_capacity(vector.len());
+            quant.encode_into(&vector, &mut codes);
+            codes_table
+                .insert(id, tables::code_value(id, &codes).as_slice())
+                .map_err(storage)?;
+        }
         t.dedup.insert(&key, id).map_err(storage)?;
         staged.rows.push((id, label, vector));
         Ok(Some(id))
@@ -206,6 +233,9 @@ impl Collection {
     }
 
     fn apply(&mut self, staged: Staged) {
+        if staged.fitted.is_some() {
+            self.vectors.quant = staged.fitted;
+        }
         self.labels.extend(staged.new_labels);
         self.next_id = staged.next_id;
         for (id, label, vector) in staged.rows {
@@ -281,15 +311,22 @@ impl Collection {
 struct BatchTables<'txn> {
     records: redb::Table<'txn, u64, &'static [u8]>,
     vectors: redb::Table<'txn, u64, &'static [u8]>,
+    /// Only in a quantized collection.
+    codes: Option<redb::Table<'txn, u64, &'static [u8]>>,
     labels: redb::Table<'txn, u32, &'static [u8]>,
     dedup: redb::Table<'txn, &'static [u8; 32], u64>,
 }
 
 impl<'txn> BatchTables<'txn> {
-    fn open(txn: &'txn WriteTransaction) -> Result<Self> {
+    fn open(txn: &'txn WriteTransaction, quantize: Quantize) -> Result<Self> {
+        let codes = match quantize {
+            Quantize::None => None,
+            Quantize::Int8 => Some(txn.open_table(CODES).map_err(storage)?),
+        };
         Ok(BatchTables {
             records: txn.open_table(RECORDS).map_err(storage)?,
             vectors: txn.open_table(VECTORS).map_err(storage)?,
+            codes,
             labels: txn.open_table(LABELS).map_err(storage)?,
             dedup: txn.open_table(DEDUP).map_err(storage)?,
         })

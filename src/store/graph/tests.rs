@@ -1,4 +1,5 @@
 use super::*;
+use crate::store::metric::Metric;
 use crate::store::scan::exact_top_k;
 use rand::{Rng, SeedableRng};
 
@@ -10,18 +11,38 @@ fn random_unit_vectors(n: usize, dim: usize, seed: u64) -> Vec<f32> {
     data
 }
 
+/// Searches `layout` over float rows with the cosine (or given) metric.
+#[allow(clippy::too_many_arguments)]
+fn search_floats(
+    layout: &GraphLayout,
+    data: &[f32],
+    dim: usize,
+    metric: Metric,
+    q: &[f32],
+    k: usize,
+    ef: usize,
+    accept: &dyn Fn(u32) -> bool,
+) -> Vec<(u32, f32)> {
+    let scorer = Scorer::Float {
+        query: q,
+        rows: data,
+        dim,
+        metric,
+    };
+    GraphSearch {
+        layout,
+        scorer: &scorer,
+    }
+    .search(k, ef, accept)
+}
+
 /// recall@10 of the graph at the default ef, against exact search, over `queries`.
 fn recall_at_10(layout: &GraphLayout, data: &[f32], dim: usize, queries: &[f32]) -> f64 {
-    let search = GraphSearch {
-        layout,
-        vectors: data,
-        dim,
-        metric: Metric::Cosine,
-    };
     let (k, mut hit) = (10, 0);
     for q in queries.chunks_exact(dim) {
         let truth = exact_top_k(q, data, dim, Metric::Cosine, k, &|_| true);
-        let got = search.search(q, k, GraphParams::default().ef_search, &|_| true);
+        let ef = GraphParams::default().ef_search;
+        let got = search_floats(layout, data, dim, Metric::Cosine, q, k, ef, &|_| true);
         hit += got
             .iter()
             .filter(|g| truth.iter().any(|t| t.0 == g.0))
@@ -37,15 +58,9 @@ fn built_layout_is_valid_and_finds_itself() {
     let ids: Vec<u64> = (0..n as u64).map(|i| i * 3).collect();
     let layout = build(&ids, &data, dim, &GraphParams::default());
     layout.validate(n).unwrap();
-    let search = GraphSearch {
-        layout: &layout,
-        vectors: &data,
-        dim,
-        metric: Metric::Cosine,
-    };
     for node in [0u32, 17, 499] {
         let q = &data[node as usize * dim..(node as usize + 1) * dim];
-        let hits = search.search(q, 1, 32, &|_| true);
+        let hits = search_floats(&layout, &data, dim, Metric::Cosine, q, 1, 32, &|_| true);
         assert_eq!(hits[0].0, node, "a vector's nearest neighbour is itself");
     }
 }
@@ -72,13 +87,8 @@ fn filter_excludes_rejected_nodes() {
     let data = random_unit_vectors(n, dim, 3);
     let ids: Vec<u64> = (0..n as u64).collect();
     let layout = build(&ids, &data, dim, &GraphParams::default());
-    let search = GraphSearch {
-        layout: &layout,
-        vectors: &data,
-        dim,
-        metric: Metric::Cosine,
-    };
-    let hits = search.search(&data[..dim], 10, 64, &|node| node % 2 == 1);
+    let odd = |node: u32| node % 2 == 1;
+    let hits = search_floats(&layout, &data, dim, Metric::Cosine, &data[..dim], 10, 64, &odd);
     assert_eq!(hits.len(), 10);
     assert!(hits.iter().all(|h| h.0 % 2 == 1));
     assert!(
@@ -90,13 +100,8 @@ fn filter_excludes_rejected_nodes() {
 #[test]
 fn empty_graph_returns_nothing() {
     let layout = build(&[], &[], 4, &GraphParams::default());
-    let search = GraphSearch {
-        layout: &layout,
-        vectors: &[],
-        dim: 4,
-        metric: Metric::L2,
-    };
-    assert!(search.search(&[0.0; 4], 3, 10, &|_| true).is_empty());
+    let hits = search_floats(&layout, &[], 4, Metric::L2, &[0.0; 4], 3, 10, &|_| true);
+    assert!(hits.is_empty());
 }
 
 #[test]

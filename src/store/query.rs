@@ -1,0 +1,190 @@
+//! Searches over an open collection: the graph plus the exactly scanned tail, and for a
+//! quantized collection an exact re-rank of the best candidates with the float vectors read
+//! from the file.
+
+use super::collection::{Collection, Hit};
+use super::graph::GraphSearch;
+use super::guard::guarded;
+use super::open::storage;
+use super::score::Scorer;
+use super::scan::OrdF32;
+use super::tables::{self, VECTORS};
+use crate::{Error, Result};
+
+/// Candidates a quantized search re-ranks exactly for `k` results.
+pub fn rerank_count(k: usize) -> usize {
+    (3 * k).max(k + 10)
+}
+
+impl Collection {
+    /// Checks a query vector's dimension and brings it into stored form (normalised for
+    /// cosine).
+    pub fn prepare_query(&self, vector: &[f32]) -> Result<Vec<f32>> {
+        if vector.len() != self.config.dim {
+            return Err(Error::WrongDimension {
+                expected: self.config.dim,
+                got: vector.len(),
+            });
+        }
+        let mut v = vector.to_vec();
+        self.config.metric.prepare(&mut v);
+        Ok(v)
+    }
+
+    /// The `k` live records nearest to `query`, optionally only those with one of `labels`.
+    /// Searches the graph (beam width `ef`, default from the config) and the tail exactly,
+    /// and merges the two. A quantized collection ranks by int8 codes, then re-ranks the best
+    /// [`rerank_count`] candidates with the exact float vectors; distances are always exact.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        labels: Option<&[u32]>,
+    ) -> Result<Vec<Hit>> {
+        let query = self.prepare_query(query)?;
+        let accept = |row: u32| self.accepts(row as usize, labels);
+        let ef = ef.unwrap_or(self.config.graph.ef_search);
+        let dim = self.config.dim;
+        let Some(quant) = &self.vectors.quant else {
+            let scorer = Scorer::Float {
+                query: &query,
+                rows: &self.vectors.data,
+                dim,
+                metric: self.config.metric,
+            };
+            return Ok(self.to_hits(self.candidates(&scorer, k, ef, &accept), k));
+        };
+        let code = quant.query(&query);
+        let scorer = Scorer::Int8 {
+            query: &code,
+            rows: &self.vectors.codes,
+            dim,
+        };
+        let wide = rerank_count(k);
+        let mut found = self.candidates(&scorer, wide, ef.max(wide), &accept);
+        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        found.truncate(wide);
+        let exact = self.rerank(&query, &found)?;
+        Ok(self.to_hits(exact, k))
+    }
+
+    /// The graph's and the tail's best `k` accepted rows, unsorted.
+    fn candidates(
+        &self,
+        scorer: &Scorer,
+        k: usize,
+        ef: usize,
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Vec<(u32, f32)> {
+        let mut found = match &self.graph {
+            Some(layout) => GraphSearch { layout, scorer }.search(k, ef, accept),
+            None => Vec::new(),
+        };
+        found.extend(scorer.top_k(self.graph_nodes(), k, accept));
+        found
+    }
+
+    /// Exact distances of `rows` to `query`, from the float vectors in the file.
+    fn rerank(&self, query: &[f32], rows: &[(u32, f32)]) -> Result<Vec<(u32, f32)>> {
+        let ids: Vec<u64> = rows.iter().map(|&(r, _)| self.vectors.ids[r as usize]).collect();
+        let vectors = self.stored_vectors(&ids)?;
+        let metric = self.config.metric;
+        Ok(rows
+            .iter()
+            .zip(vectors.chunks_exact(self.config.dim.max(1)))
+            .map(|(&(row, _), v)| (row, metric.distance(query, v)))
+            .collect())
+    }
+
+    /// The stored float vectors of `ids`, concatenated in the order given, each checksum
+    /// verified: from memory, or from the file when the collection is quantized.
+    pub fn stored_vectors(&self, ids: &[u64]) -> Result<Vec<f32>> {
+        let dim = self.config.dim;
+        let mut out = Vec::with_capacity(ids.len() * dim);
+        if self.vectors.quant.is_none() {
+            for &id in ids {
+                let row = self.vectors.row_of(id).ok_or(Error::UnknownId { id })?;
+                out.extend_from_slice(self.vectors.row(row));
+            }
+            return Ok(out);
+        }
+        guarded(&self.path, || {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(VECTORS).map_err(storage)?;
+            for &id in ids {
+                // Another process may have compacted the file since this one loaded it.
+                let value = table.get(id).map_err(storage)?.ok_or_else(|| changed(id))?;
+                tables::vector_into(id, value.value(), dim, &mut out).map_err(|message| {
+                    Error::Corrupt {
+                        path: Default::default(),
+                        message,
+                    }
+                })?;
+            }
+            Ok(out)
+        })
+    }
+
+    /// Exact search over every live record: the ground truth for recall. A quantized
+    /// collection reads every float vector from the file for it.
+    pub fn search_exact(
+        &self,
+        query: &[f32],
+        k: usize,
+        labels: Option<&[u32]>,
+    ) -> Result<Vec<Hit>> {
+        let query = self.prepare_query(query)?;
+        let accept = |row: u32| self.accepts(row as usize, labels);
+        if self.vectors.quant.is_none() {
+            let scorer = Scorer::Float {
+                query: &query,
+                rows: &self.vectors.data,
+                dim: self.config.dim,
+                metric: self.config.metric,
+            };
+            return Ok(self.to_hits(scorer.top_k(0, k, &accept), k));
+        }
+        let (n, mut all) = (self.vectors.len() as u32, Vec::new());
+        for start in (0..n).step_by(4096) {
+            let rows: Vec<(u32, f32)> = (start..n.min(start + 4096))
+                .filter(|&r| accept(r))
+                .map(|r| (r, 0.0))
+                .collect();
+            let mut exact = self.rerank(&query, &rows)?;
+            exact.sort_by(|a, b| OrdF32(a.1).cmp(&OrdF32(b.1)).then(a.0.cmp(&b.0)));
+            exact.truncate(k);
+            all.extend(exact);
+        }
+        Ok(self.to_hits(all, k))
+    }
+
+    fn accepts(&self, row: usize, labels: Option<&[u32]>) -> bool {
+        !self.vectors.deleted[row] && labels.is_none_or(|l| l.contains(&self.vectors.labels[row]))
+    }
+
+    fn to_hits(&self, mut found: Vec<(u32, f32)>, k: usize) -> Vec<Hit> {
+        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        found.truncate(k);
+        let metric = self.config.metric;
+        found
+            .into_iter()
+            .map(|(row, d)| Hit {
+                id: self.vectors.ids[row as usize],
+                label: self.vectors.labels[row as usize],
+                distance: metric.report(d),
+            })
+            .collect()
+    }
+}
+
+/// A record this process holds in memory is gone from the file.
+fn changed(id: u64) -> Error {
+    Error::InvalidArgument {
+        what: "collection".into(),
+        message: format!(
+            "record {id} is no longer in the file (another process compacted it); open the \
+             collection again"
+        ),
+    }
+}
