@@ -85,6 +85,24 @@ pub fn prefetch<T>(v: &[T]) {
     let _ = v;
 }
 
+/// Asks the CPU to start loading every cache line of `v`: for short rows (int8 codes, a
+/// dozen lines) that the hardware prefetcher would otherwise fetch one miss at a time.
+#[inline]
+pub fn prefetch_all<T>(v: &[T]) {
+    let bytes = std::mem::size_of_val(v);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as in `prefetch`; every address lies inside `v`.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = v.as_ptr() as *const i8;
+        for offset in (0..bytes).step_by(64) {
+            _mm_prefetch::<_MM_HINT_T0>(p.add(offset));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
 /// Scales `v` to unit L2 norm; a zero vector is left as is.
 pub fn normalize(v: &mut [f32]) {
     let norm = dot_portable(v, v).sqrt();
@@ -272,11 +290,25 @@ mod tests {
     #[test]
     fn integer_kernels_agree_with_the_naive_sum() {
         for n in [0, 1, 15, 16, 31, 32, 33, 100, 708] {
-            let codes: Vec<i8> = pseudo_random(n, 3).iter().map(|x| (x * 127.0) as i8).collect();
-            let values: Vec<i16> = pseudo_random(n, 4).iter().map(|x| (x * 4095.0) as i16).collect();
-            let naive: i64 = codes.iter().zip(&values).map(|(&c, &v)| c as i64 * v as i64).sum();
+            let codes: Vec<i8> = pseudo_random(n, 3)
+                .iter()
+                .map(|x| (x * 127.0) as i8)
+                .collect();
+            let values: Vec<i16> = pseudo_random(n, 4)
+                .iter()
+                .map(|x| (x * 4095.0) as i16)
+                .collect();
+            let naive: i64 = codes
+                .iter()
+                .zip(&values)
+                .map(|(&c, &v)| c as i64 * v as i64)
+                .sum();
             assert_eq!(dot_i8_i16(&codes, &values), naive, "n={n}");
-            assert_eq!(dot_i8_i16_portable(&codes, &values), naive, "portable n={n}");
+            assert_eq!(
+                dot_i8_i16_portable(&codes, &values),
+                naive,
+                "portable n={n}"
+            );
         }
         // The extremes of both ranges, all the same sign: the bound in the doc comment.
         let (codes, values) = (vec![-127i8; 4096], vec![-4095i16; 4096]);

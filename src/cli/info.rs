@@ -64,7 +64,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "vectors      {} in memory, {:.1} MB",
             match info.config.quantize {
                 genovec::store::Quantize::None => "float32",
-                genovec::store::Quantize::Int8 => "int8 codes (exact floats re-ranked from the file)",
+                genovec::store::Quantize::Int8 =>
+                    "int8 codes (exact floats re-ranked from the file)",
             },
             info.vector_bytes as f64 / 1e6
         )?;

@@ -79,7 +79,10 @@ pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
     let meta = txn.open_table(META).map_err(storage)?;
     let config: CollectionConfig = read_json(&meta, KEY_CONFIG, path)?;
     if version != tables::format_version(&config) {
-        return Err(corrupt(path, "its format version disagrees with its settings"));
+        return Err(corrupt(
+            path,
+            "its format version disagrees with its settings",
+        ));
     }
     let next_id: u64 = read_json(&meta, KEY_NEXT_ID, path)?;
     let labels = read_labels(&txn, path)?;
@@ -165,7 +168,11 @@ fn read_vectors(
     }
     .map_err(storage)?;
     let n_records = records.len().map_err(storage)?;
-    let n_floats = txn.open_table(VECTORS).map_err(storage)?.len().map_err(storage)?;
+    let n_floats = txn
+        .open_table(VECTORS)
+        .map_err(storage)?
+        .len()
+        .map_err(storage)?;
     if n_records != n_floats || n_records != vectors.len().map_err(storage)? {
         return Err(corrupt(path, "records and vectors tables differ in size"));
     }

@@ -31,8 +31,8 @@ pub use collection::{Collection, Hit};
 pub use graph::{build as build_graph, GraphLayout, GraphParams, GraphSearch};
 pub use metric::Metric;
 pub use quant::{Int8Quantizer, Quantize};
-pub use score::Scorer;
 pub use scan::exact_top_k;
+pub use score::Scorer;
 pub use tables::{RecordRow, FORMAT_VERSION};
 pub use upkeep::GraphInput;
 pub use vectors::VectorSet;
@@ -100,6 +100,6 @@ pub struct CollectionInfo {
 #[cfg(test)]
 mod integrity_tests;
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod quant_tests;
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,7 @@ use std::path::Path;
 use redb::{Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase};
 
 use super::tables::{
-    self, GRAPH, KEY_CONFIG, KEY_FORMAT, KEY_NEXT_ID, LABELS, META, RECORDS,
-    TOMBSTONES, VECTORS,
+    self, GRAPH, KEY_CONFIG, KEY_FORMAT, KEY_NEXT_ID, LABELS, META, RECORDS, TOMBSTONES, VECTORS,
 };
 use super::{CollectionConfig, Metric, Quantize};
 use crate::{Error, Result};
@@ -145,7 +144,10 @@ pub fn initialise(db: &Database, config: &CollectionConfig) -> Result<()> {
     {
         let mut meta = txn.open_table(META).map_err(storage)?;
         for (key, value) in [
-            (KEY_FORMAT, meta_json(KEY_FORMAT, &tables::format_version(config))),
+            (
+                KEY_FORMAT,
+                meta_json(KEY_FORMAT, &tables::format_version(config)),
+            ),
             (KEY_CONFIG, meta_json(KEY_CONFIG, config)),
             (KEY_NEXT_ID, meta_json(KEY_NEXT_ID, &1u64)),
         ] {

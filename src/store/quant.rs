@@ -184,7 +184,10 @@ mod tests {
         let mut back = Vec::new();
         q.decode_into(&codes, &mut back);
         for (i, (x, y)) in data.iter().zip(&back).enumerate() {
-            assert!((x - y).abs() <= q.scales[i % dim] * 0.5 + 1e-7, "component {i}");
+            assert!(
+                (x - y).abs() <= q.scales[i % dim] * 0.5 + 1e-7,
+                "component {i}"
+            );
         }
     }
 
@@ -199,7 +202,11 @@ mod tests {
         let code = q.query(query);
         for (row, c) in data.chunks_exact(dim).zip(codes.chunks_exact(dim)) {
             let exact = vecmath::dot(query, row);
-            assert!((code.dot(c) - exact).abs() < 0.01, "{} vs {exact}", code.dot(c));
+            assert!(
+                (code.dot(c) - exact).abs() < 0.01,
+                "{} vs {exact}",
+                code.dot(c)
+            );
         }
     }
 

@@ -53,7 +53,10 @@ fn int8_search_keeps_recall_with_a_quarter_of_the_memory() {
     let float = build(&dir.path().join("f.redb"), Quantize::None, &recs);
     let int8 = build(&dir.path().join("q.redb"), Quantize::Int8, &recs);
     assert_eq!(int8.tail_len(), 150, "the tail is searched too");
-    assert_eq!(int8.vectors().vector_bytes() * 4, float.vectors().vector_bytes());
+    assert_eq!(
+        int8.vectors().vector_bytes() * 4,
+        float.vectors().vector_bytes()
+    );
     assert!(int8.vectors().data.is_empty());
     let queries = records(100, 2);
     let (mut found, mut same_as_float) = (0, 0);
@@ -74,7 +77,10 @@ fn int8_search_keeps_recall_with_a_quarter_of_the_memory() {
     let recall = found as f64 / 1000.0;
     println!("int8 recall@10 {recall}, overlap with float search {same_as_float}/1000");
     assert!(recall >= 0.95, "int8 recall@10 {recall}");
-    assert!(same_as_float >= 950, "overlap with float search {same_as_float}/1000");
+    assert!(
+        same_as_float >= 950,
+        "overlap with float search {same_as_float}/1000"
+    );
 }
 
 #[test]
@@ -111,7 +117,13 @@ fn int8_collection_reopens_checks_and_compacts() {
     let float_path = dir.path().join("f.redb");
     drop(Collection::create_or_open(&float_path, &config(Quantize::None)).unwrap());
     let err = Collection::create_or_open(&float_path, &config(Quantize::Int8));
-    assert!(matches!(err, Err(Error::Mismatch { field: "quantize", .. })));
+    assert!(matches!(
+        err,
+        Err(Error::Mismatch {
+            field: "quantize",
+            ..
+        })
+    ));
 }
 
 #[test]

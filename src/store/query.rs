@@ -6,8 +6,8 @@ use super::collection::{Collection, Hit};
 use super::graph::GraphSearch;
 use super::guard::guarded;
 use super::open::storage;
-use super::score::Scorer;
 use super::scan::OrdF32;
+use super::score::Scorer;
 use super::tables::{self, VECTORS};
 use crate::{Error, Result};
 
@@ -87,7 +87,10 @@ impl Collection {
 
     /// Exact distances of `rows` to `query`, from the float vectors in the file.
     fn rerank(&self, query: &[f32], rows: &[(u32, f32)]) -> Result<Vec<(u32, f32)>> {
-        let ids: Vec<u64> = rows.iter().map(|&(r, _)| self.vectors.ids[r as usize]).collect();
+        let ids: Vec<u64> = rows
+            .iter()
+            .map(|&(r, _)| self.vectors.ids[r as usize])
+            .collect();
         let vectors = self.stored_vectors(&ids)?;
         let metric = self.config.metric;
         Ok(rows

@@ -59,7 +59,9 @@ impl Scorer<'_> {
                 ..
             } => metric.distance(query, &rows[start..start + dim]),
             // Clamped like the float cosine distance.
-            Scorer::Int8 { query, rows, .. } => (1.0 - query.dot(&rows[start..start + dim])).max(0.0),
+            Scorer::Int8 { query, rows, .. } => {
+                (1.0 - query.dot(&rows[start..start + dim])).max(0.0)
+            }
         }
     }
 
@@ -69,7 +71,9 @@ impl Scorer<'_> {
         let start = row as usize * self.dim();
         match self {
             Scorer::Float { rows, .. } => crate::vecmath::prefetch(&rows[start..]),
-            Scorer::Int8 { rows, .. } => crate::vecmath::prefetch(&rows[start..]),
+            Scorer::Int8 { rows, dim, .. } => {
+                crate::vecmath::prefetch_all(&rows[start..start + dim])
+            }
         }
     }
 

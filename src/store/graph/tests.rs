@@ -88,7 +88,16 @@ fn filter_excludes_rejected_nodes() {
     let ids: Vec<u64> = (0..n as u64).collect();
     let layout = build(&ids, &data, dim, &GraphParams::default());
     let odd = |node: u32| node % 2 == 1;
-    let hits = search_floats(&layout, &data, dim, Metric::Cosine, &data[..dim], 10, 64, &odd);
+    let hits = search_floats(
+        &layout,
+        &data,
+        dim,
+        Metric::Cosine,
+        &data[..dim],
+        10,
+        64,
+        &odd,
+    );
     assert_eq!(hits.len(), 10);
     assert!(hits.iter().all(|h| h.0 % 2 == 1));
     assert!(
