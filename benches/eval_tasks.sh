@@ -3,6 +3,7 @@
 # task's JSON report and per-row predictions to bench-out/eval/ for the paired comparison
 # against scikit-learn (benches/mcnemar.py).
 # Usage: benches/eval_tasks.sh [SHARED] [EMBEDDER]
+# Environment: OUT (bench-out/eval), EXTRA (more eval flags, e.g. "--quantize int8").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${1:-${GENOVEC_SHARED:-../shared}}"
@@ -10,7 +11,8 @@ EMBEDDER="${2:-composition}"
 D="$SHARED/datasets"
 G="$D/gue/prom"
 NT="$D/genomic_benchmarks/human_nontata_promoters/test.csv"
-OUT=bench-out/eval
+OUT="${OUT:-bench-out/eval}"
+read -r -a EXTRA <<< "${EXTRA:-}"
 mkdir -p "$OUT"
 # GENOVEC_BIN runs a prebuilt binary instead of building one.
 BIN="${GENOVEC_BIN:-target/release/genovec}"
@@ -18,7 +20,7 @@ BIN="${GENOVEC_BIN:-target/release/genovec}"
 run() {
   local name=$1; shift
   local start=$SECONDS
-  "$BIN" eval "$@" --embedder "$EMBEDDER" --json --predictions "$OUT/$name.tsv" > "$OUT/$name.json"
+  "$BIN" eval "$@" "${EXTRA[@]}" --embedder "$EMBEDDER" --json --predictions "$OUT/$name.tsv" > "$OUT/$name.json"
   echo "$name done in $((SECONDS - start)) s: $(head -c 120 "$OUT/$name.json")"
 }
 run prom_core_notata --train "$G/prom_core_notata/train.csv" --test "$G/prom_core_notata/test.csv"
