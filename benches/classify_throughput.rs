@@ -4,6 +4,7 @@
 //!
 //!   cargo bench --bench classify_throughput -- --shared /work/shared
 //!       [--train-251 gb5k|gue] [--subsample 5000] [--repeats 3] [--n 0] [--out FILE]
+//!       [--quantize none|int8]
 //!
 //! Runs (collections are real redb files in a temporary directory, indexed with
 //! `engine::index_records`, which also trains the classifier, exactly as `genovec index`):
@@ -51,6 +52,7 @@ struct Args {
     repeats: usize,
     n: usize,
     out: Option<PathBuf>,
+    quantize: genovec::store::Quantize,
 }
 
 fn parse_args() -> Result<Args> {
@@ -61,6 +63,7 @@ fn parse_args() -> Result<Args> {
         repeats: 3,
         n: 0,
         out: None,
+        quantize: genovec::store::Quantize::None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -72,9 +75,10 @@ fn parse_args() -> Result<Args> {
             "--repeats" => args.repeats = value()?.parse::<usize>()?.max(1),
             "--n" => args.n = value()?.parse()?,
             "--out" => args.out = Some(value()?.into()),
+            "--quantize" => args.quantize = value()?.parse()?,
             "--bench" => {} // cargo bench passes this to harness = false targets
             "-h" | "--help" => {
-                eprintln!("usage: classify_throughput [--shared DIR] [--train-251 gb5k|gue] [--subsample N] [--repeats N] [--n N] [--out FILE]");
+                eprintln!("usage: classify_throughput [--shared DIR] [--train-251 gb5k|gue] [--subsample N] [--repeats N] [--n N] [--out FILE] [--quantize none|int8]");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?}"),
@@ -120,7 +124,10 @@ fn run(run: Run, args: &Args, dir: &Path) -> Result<serde_json::Value> {
     engine::index_records(
         &path,
         &run.train,
-        &IndexOptions::default(),
+        &IndexOptions {
+            quantize: args.quantize,
+            ..IndexOptions::default()
+        },
         &mut |_, _, _| {},
     )
     .with_context(|| format!("indexing {}", run.train_file.display()))?;
@@ -184,6 +191,7 @@ fn run(run: Run, args: &Args, dir: &Path) -> Result<serde_json::Value> {
         "seconds_median": round(median, 4),
         "seq_per_s_median": best_rate(n, median),
         "repeats": args.repeats,
+        "quantize": args.quantize.name(),
         "query_file": run.query_file,
         "query_len_bp": {
             "min": lengths.iter().min(),

@@ -8,7 +8,7 @@
 # batch size the Python script measures).
 #
 #   bash benches/throughput_compare.sh [--shared DIR]      (default ../shared)
-#   env: THREADS=1 N=20000 REPEATS=3 TRAIN_251=gb5k|gue OUT=bench-out/throughput
+#   env: THREADS=1 N=20000 REPEATS=3 TRAIN_251=gb5k|gue OUT=bench-out/throughput QUANTIZE=none|int8
 #        PY=benches/.venv/bin/python (see benches/sklearn_setup.sh)
 #        GENOVEC_THROUGHPUT_BIN=path  (a prebuilt classify_throughput binary instead of cargo)
 #
@@ -51,7 +51,7 @@ if [ ! -x "$PY" ]; then
 fi
 
 genovec_args=(--shared "$shared" --n "$N" --repeats "$REPEATS" --train-251 "$TRAIN_251"
-              --out "$OUT/genovec.jsonl")
+              --out "$OUT/genovec.jsonl" --quantize "${QUANTIZE:-none}")
 echo "== genovec (classify_throughput)" >&2
 if [ -n "${GENOVEC_THROUGHPUT_BIN:-}" ]; then
     "$GENOVEC_THROUGHPUT_BIN" "${genovec_args[@]}" >/dev/null
