@@ -36,7 +36,7 @@ use genovec::embed;
 use genovec::seq::{self, ReadOptions};
 use genovec::store::{
     build_graph, exact_top_k, Collection, CollectionConfig, GraphLayout, GraphParams, GraphSearch,
-    Metric, NewRecord,
+    Metric, NewRecord, Scorer,
 };
 
 #[derive(Parser, Debug)]
@@ -283,12 +283,6 @@ fn run_sweep(
     args: &Args,
     tag: &str,
 ) -> Vec<Value> {
-    let search = GraphSearch {
-        layout,
-        vectors: base,
-        dim,
-        metric,
-    };
     let (k, nq) = (args.k, truth.len());
     let accept = |_: u32| true;
     let mut sweep = Vec::new();
@@ -304,7 +298,17 @@ fn run_sweep(
                 .chunks_exact(dim)
                 .map(|q| {
                     let t = Instant::now();
-                    let hits = search.search(black_box(q), k, ef, &accept);
+                    let scorer = Scorer::Float {
+                        query: black_box(q),
+                        rows: base,
+                        dim,
+                        metric,
+                    };
+                    let hits = GraphSearch {
+                        layout,
+                        scorer: &scorer,
+                    }
+                    .search(k, ef, &accept);
                     pass.push(t.elapsed().as_secs_f64());
                     hits
                 })
