@@ -153,7 +153,8 @@ fn read_labels(txn: &redb::ReadTransaction, path: &Path) -> Result<Vec<String>> 
 
 /// Every record's vector (or, quantized, its codes) and label, with ids strictly ascending and
 /// the tables matching. A quantized collection's float vectors stay in the file: only their
-/// count is checked here, and each one's checksum when a search re-ranks with it.
+/// count is checked here, and each one's checksum when a search re-ranks with it. The records
+/// and the vectors are read on two threads from the same snapshot.
 fn read_vectors(
     txn: &redb::ReadTransaction,
     config: &CollectionConfig,
@@ -161,19 +162,17 @@ fn read_vectors(
     n_labels: usize,
     path: &Path,
 ) -> Result<VectorSet> {
-    let records = txn.open_table(RECORDS).map_err(storage)?;
-    let vectors = match config.quantize {
-        Quantize::None => txn.open_table(VECTORS),
-        Quantize::Int8 => txn.open_table(CODES),
-    }
-    .map_err(storage)?;
-    let n_records = records.len().map_err(storage)?;
+    let n_records = txn
+        .open_table(RECORDS)
+        .map_err(storage)?
+        .len()
+        .map_err(storage)?;
     let n_floats = txn
         .open_table(VECTORS)
         .map_err(storage)?
         .len()
         .map_err(storage)?;
-    if n_records != n_floats || n_records != vectors.len().map_err(storage)? {
+    if n_records != n_floats {
         return Err(corrupt(path, "records and vectors tables differ in size"));
     }
     if n_records > 0 && config.quantize == Quantize::Int8 && quant.is_none() {
@@ -181,18 +180,37 @@ fn read_vectors(
     }
     let mut set = VectorSet::new(config.dim);
     set.quant = quant;
-    let mut rec_iter = records.iter().map_err(storage)?;
-    let mut vec_iter = vectors.iter().map_err(storage)?;
-    loop {
-        let (rec, vec) = match (rec_iter.next(), vec_iter.next()) {
-            (None, None) => break,
-            (Some(r), Some(v)) => (r.map_err(storage)?, v.map_err(storage)?),
-            _ => return Err(corrupt(path, "records and vectors tables differ in length")),
-        };
-        let ((id, row), (vid, bytes)) = (rec, vec);
+    let (rows, vector_ids) = std::thread::scope(|scope| {
+        let rows = scope.spawn(|| read_record_labels(txn, n_labels, path));
+        let vector_ids = read_vector_rows(txn, config, &mut set, path);
+        let rows = rows
+            .join()
+            .unwrap_or_else(|_| Err(corrupt(path, "reading records failed")));
+        (rows, vector_ids)
+    });
+    let ((ids, labels), vector_ids) = (rows?, vector_ids?);
+    if ids != vector_ids || ids.len() as u64 != n_records {
+        return Err(corrupt(path, "records and vectors tables differ"));
+    }
+    set.deleted = vec![false; ids.len()];
+    set.ids = ids;
+    set.labels = labels;
+    Ok(set)
+}
+
+/// Every record's id (strictly ascending) and label index, each record's checksum verified.
+fn read_record_labels(
+    txn: &redb::ReadTransaction,
+    n_labels: usize,
+    path: &Path,
+) -> Result<(Vec<u64>, Vec<u32>)> {
+    let records = txn.open_table(RECORDS).map_err(storage)?;
+    let (mut ids, mut labels) = (Vec::<u64>::new(), Vec::new());
+    for entry in records.iter().map_err(storage)? {
+        let (id, row) = entry.map_err(storage)?;
         let id = id.value();
-        if vid.value() != id || set.ids.last().is_some_and(|&last| last >= id) {
-            return Err(corrupt(path, format!("record {id} has no matching vector")));
+        if ids.last().is_some_and(|&last| last >= id) {
+            return Err(corrupt(path, format!("record {id} is out of order")));
         }
         let row = tables::record_from(id, row.value()).map_err(|e| corrupt(path, e))?;
         if row.label as usize >= n_labels {
@@ -201,22 +219,36 @@ fn read_vectors(
                 format!("record {id} has an unknown label index"),
             ));
         }
+        ids.push(id);
+        labels.push(row.label);
+    }
+    Ok((ids, labels))
+}
+
+/// Reads every vector (or, quantized, every row of codes) into `set`, returning their ids.
+fn read_vector_rows(
+    txn: &redb::ReadTransaction,
+    config: &CollectionConfig,
+    set: &mut VectorSet,
+    path: &Path,
+) -> Result<Vec<u64>> {
+    let table = match config.quantize {
+        Quantize::None => txn.open_table(VECTORS),
+        Quantize::Int8 => txn.open_table(CODES),
+    }
+    .map_err(storage)?;
+    let mut ids = Vec::new();
+    for entry in table.iter().map_err(storage)? {
+        let (id, bytes) = entry.map_err(storage)?;
+        let id = id.value();
         match set.quant {
             None => tables::vector_into(id, bytes.value(), config.dim, &mut set.data),
             Some(_) => tables::codes_into(id, bytes.value(), config.dim, &mut set.codes),
         }
         .map_err(|e| corrupt(path, e))?;
-        set.ids.push(id);
-        set.labels.push(row.label);
-        set.deleted.push(false);
+        ids.push(id);
     }
-    if set.ids.len() as u64 != n_records {
-        return Err(corrupt(
-            path,
-            "the records table's size disagrees with its entries",
-        ));
-    }
-    Ok(set)
+    Ok(ids)
 }
 
 /// Marks deleted rows; every tombstone must name a stored record.
