@@ -212,15 +212,15 @@ fn read_record_labels(
         if ids.last().is_some_and(|&last| last >= id) {
             return Err(corrupt(path, format!("record {id} is out of order")));
         }
-        let row = tables::record_from(id, row.value()).map_err(|e| corrupt(path, e))?;
-        if row.label as usize >= n_labels {
+        let label = tables::record_label(id, row.value()).map_err(|e| corrupt(path, e))?;
+        if label as usize >= n_labels {
             return Err(corrupt(
                 path,
                 format!("record {id} has an unknown label index"),
             ));
         }
         ids.push(id);
-        labels.push(row.label);
+        labels.push(label);
     }
     Ok((ids, labels))
 }

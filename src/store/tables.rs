@@ -116,6 +116,22 @@ pub fn record_from(id: u64, value: &[u8]) -> Result<RecordRow, String> {
     decode(unseal("records", &id.to_le_bytes(), value)?).map_err(|e| format!("record {id}: {e}"))
 }
 
+/// The label index of a sealed record row, without decoding its name and sequence (what
+/// opening a collection needs of each record; `check` decodes them all). The layout is
+/// bincode's fixed-width one: the name's u64 length and bytes, then the label as u32.
+pub fn record_label(id: u64, value: &[u8]) -> Result<u32, String> {
+    let payload = unseal("records", &id.to_le_bytes(), value)?;
+    let short = || format!("record {id} is too short");
+    let name_len = payload.get(..8).ok_or_else(short)?;
+    let name_len = u64::from_le_bytes(name_len.try_into().expect("8 bytes"));
+    let at = usize::try_from(name_len)
+        .ok()
+        .and_then(|n| n.checked_add(8))
+        .ok_or_else(short)?;
+    let label = payload.get(at..at.saturating_add(4)).ok_or_else(short)?;
+    Ok(u32::from_le_bytes(label.try_into().expect("4 bytes")))
+}
+
 /// A vector, sealed little-endian f32.
 pub fn vector_value(id: u64, v: &[f32]) -> Vec<u8> {
     let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
@@ -218,6 +234,21 @@ mod tests {
         assert_eq!(codes, vec![-127, 0, 5]);
         assert!(codes_into(4, &code_value(4, &[1, 2]), 3, &mut codes).is_err());
         assert!(codes_into(6, &code_value(4, &[1, 2, 3]), 3, &mut codes).is_err());
+    }
+
+    #[test]
+    fn the_label_is_read_without_decoding_the_row() {
+        let row = RecordRow {
+            name: "name-ü".into(),
+            label: 70_001,
+            seq: b"ACGT".to_vec(),
+            hash: [1; 32],
+        };
+        let value = record_value(9, &row);
+        assert_eq!(record_label(9, &value).unwrap(), 70_001);
+        assert!(record_label(8, &value).is_err());
+        let short = seal("records", &9u64.to_le_bytes(), &(1u64 << 60).to_le_bytes());
+        assert!(record_label(9, &short).is_err());
     }
 
     #[test]
