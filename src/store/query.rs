@@ -11,7 +11,7 @@ use super::score::Scorer;
 use super::tables::{self, VECTORS};
 use crate::{Error, Result};
 
-/// Candidates a quantized search re-ranks exactly for `k` results.
+/// The most candidates a quantized search re-ranks exactly for `k` results.
 pub fn rerank_count(k: usize) -> usize {
     (3 * k).max(k + 10)
 }
@@ -34,7 +34,8 @@ impl Collection {
     /// The `k` live records nearest to `query`, optionally only those with one of `labels`.
     /// Searches the graph (beam width `ef`, default from the config) and the tail exactly,
     /// and merges the two. A quantized collection ranks by int8 codes, then re-ranks the best
-    /// [`rerank_count`] candidates with the exact float vectors; distances are always exact.
+    /// candidates (at most [`rerank_count`]) with the exact float vectors; distances are
+    /// always exact.
     pub fn search(
         &self,
         query: &[f32],
@@ -61,12 +62,41 @@ impl Collection {
             rows: &self.vectors.codes,
             dim,
         };
-        let wide = rerank_count(k);
-        let mut found = self.candidates(&scorer, wide, ef.max(wide), &accept);
+        // The same beam as a float search; its best candidates are re-ranked exactly.
+        let width = ef.max(k);
+        let mut found = self.candidates(&scorer, width, width, &accept);
         found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        found.truncate(wide);
-        let exact = self.rerank(&query, &found)?;
+        found.truncate(rerank_count(k));
+        let exact = self.rerank_adaptive(&query, &found, k)?;
         Ok(self.to_hits(exact, k))
+    }
+
+    /// Exact distances of the best `k` candidates (ascending by approximate distance), then
+    /// of the further candidates that could still beat the k-th: those whose approximate
+    /// distance is within twice the largest approximation error seen in the first `k` of
+    /// the k-th exact distance. Easy queries re-rank little more than k; hard ones up to all.
+    fn rerank_adaptive(
+        &self,
+        query: &[f32],
+        found: &[(u32, f32)],
+        k: usize,
+    ) -> Result<Vec<(u32, f32)>> {
+        let first = k.min(found.len());
+        let mut exact = self.rerank(query, &found[..first])?;
+        let error = found
+            .iter()
+            .zip(&exact)
+            .map(|(a, e)| (a.1 - e.1).abs())
+            .fold(0f32, f32::max);
+        let kth = exact.iter().map(|e| e.1).fold(0f32, f32::max);
+        let bound = kth + 2.0 * error;
+        let rest: Vec<(u32, f32)> = found[first..]
+            .iter()
+            .take_while(|a| a.1 <= bound)
+            .copied()
+            .collect();
+        exact.extend(self.rerank(query, &rest)?);
+        Ok(exact)
     }
 
     /// The graph's and the tail's best `k` accepted rows, unsorted.
@@ -105,6 +135,9 @@ impl Collection {
     pub fn stored_vectors(&self, ids: &[u64]) -> Result<Vec<f32>> {
         let dim = self.config.dim;
         let mut out = Vec::with_capacity(ids.len() * dim);
+        if ids.is_empty() {
+            return Ok(out);
+        }
         if self.vectors.quant.is_none() {
             for &id in ids {
                 let row = self.vectors.row_of(id).ok_or(Error::UnknownId { id })?;
