@@ -132,7 +132,13 @@ impl Int8Quantizer {
             .iter()
             .map(|w| (w / scale).round().clamp(-WEIGHT_MAX, WEIGHT_MAX) as i16)
             .collect();
-        QueryCode { values, scale }
+        // Each component's rounding is uniform over one step, variance s_d^2 / 12.
+        let sigma = (weights.iter().map(|w| w * w).sum::<f32>() / 12.0).sqrt();
+        QueryCode {
+            values,
+            scale,
+            sigma,
+        }
     }
 }
 
@@ -141,6 +147,9 @@ impl Int8Quantizer {
 pub struct QueryCode {
     values: Vec<i16>,
     scale: f32,
+    /// The standard deviation of the approximate dot product's error from rounding the stored
+    /// components (the query's own rounding is far finer).
+    pub sigma: f32,
 }
 
 impl QueryCode {

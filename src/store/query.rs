@@ -67,19 +67,22 @@ impl Collection {
         let mut found = self.candidates(&scorer, width, width, &accept);
         found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         found.truncate(rerank_count(k));
-        let exact = self.rerank_adaptive(&query, &found, k)?;
+        let exact = self.rerank_adaptive(&query, &found, k, 4.0 * code.sigma)?;
         Ok(self.to_hits(exact, k))
     }
 
     /// Exact distances of the best `k` candidates (ascending by approximate distance), then
     /// of the further candidates that could still beat the k-th: those whose approximate
-    /// distance is within twice the largest approximation error seen in the first `k` of
-    /// the k-th exact distance. Easy queries re-rank little more than k; hard ones up to all.
+    /// distance is within a margin of the k-th exact distance, the margin being twice the
+    /// largest approximation error seen in the first `k`, and at least `min_margin` (a few
+    /// standard deviations of the rounding error, so one lucky small error does not stop
+    /// it). Easy queries re-rank little more than k; hard ones up to all.
     fn rerank_adaptive(
         &self,
         query: &[f32],
         found: &[(u32, f32)],
         k: usize,
+        min_margin: f32,
     ) -> Result<Vec<(u32, f32)>> {
         let first = k.min(found.len());
         let mut exact = self.rerank(query, &found[..first])?;
@@ -89,7 +92,7 @@ impl Collection {
             .map(|(a, e)| (a.1 - e.1).abs())
             .fold(0f32, f32::max);
         let kth = exact.iter().map(|e| e.1).fold(0f32, f32::max);
-        let bound = kth + 2.0 * error;
+        let bound = kth + (2.0 * error).max(min_margin);
         let rest: Vec<(u32, f32)> = found[first..]
             .iter()
             .take_while(|a| a.1 <= bound)
