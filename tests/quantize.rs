@@ -1,9 +1,13 @@
 //! `index --quantize int8` through the real binary: a quarter of the vector memory, the same
 //! classifications as the float collection, the setting kept and checked.
 
+#[path = "common/http.rs"]
+mod client;
 mod common;
 
+use client::Server;
 use common::{ok_in, run_in, write_demo_csv};
+use serde_json::json;
 
 fn info(dir: &std::path::Path, collection: &str) -> serde_json::Value {
     let out = ok_in(dir, &["info", "--collection", collection, "--json"]);
@@ -97,4 +101,90 @@ fn int8_collection_classifies_like_the_float_one_with_a_quarter_of_the_memory() 
         ],
     );
     assert!(!bad.status.success());
+}
+
+/// Neighbour ids of one `search --json` line or HTTP result.
+fn ids(result: &serde_json::Value) -> Vec<u64> {
+    result["neighbours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_served_int8_collection_answers_like_the_cli_and_takes_inserts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_demo_csv(&d.join("train.csv"), 21, 200);
+    let queries: Vec<String> = genovec::demo::generate(22, 4)
+        .iter()
+        .map(|r| r.seq.to_string())
+        .collect();
+    let args = [
+        "index",
+        "--collection",
+        "q",
+        "--input",
+        "train.csv",
+        "--quantize",
+        "int8",
+    ];
+    ok_in(d, &args);
+    let cli: Vec<Vec<u64>> = queries
+        .iter()
+        .map(|q| {
+            let out = ok_in(
+                d,
+                &[
+                    "search",
+                    "--collection",
+                    "q",
+                    "--sequence",
+                    q,
+                    "--k",
+                    "7",
+                    "--json",
+                ],
+            );
+            ids(&serde_json::from_str(out.trim()).unwrap())
+        })
+        .collect();
+    let server = Server::start(d, &["--collection", "q", "--no-train"], &[]);
+    let seqs = &queries;
+    let search = |body: serde_json::Value| {
+        let r = server.post("/v1/collections/q/search", &body);
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(ids)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(search(json!({"sequences": seqs, "k": 7})), cli);
+    // Inserted records get codes: each new sequence is then its own nearest neighbour.
+    let fresh: Vec<String> = genovec::demo::generate(23, 2)
+        .iter()
+        .map(|r| r.seq.to_string())
+        .collect();
+    let records: Vec<_> = fresh
+        .iter()
+        .enumerate()
+        .map(|(i, s)| json!({"name": format!("fresh{i}"), "sequence": s, "label": "fresh"}))
+        .collect();
+    let body = json!({ "records": records });
+    let r = server.post("/v1/collections/q/records", &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let new_ids: Vec<u64> = r.json()["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_u64().unwrap())
+        .collect();
+    let found = search(json!({"sequences": fresh, "k": 1}));
+    assert_eq!(found, new_ids.iter().map(|&i| vec![i]).collect::<Vec<_>>());
+    server.stop();
+    ok_in(d, &["check", "--collection", "q"]);
 }
