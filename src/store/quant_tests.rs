@@ -145,3 +145,18 @@ fn damaged_codes_are_found_by_check() {
     let err = check(&path).unwrap_err().to_string();
     assert!(err.contains("int8 codes do not match"), "{err}");
 }
+
+#[test]
+fn a_graph_built_aside_from_codes_is_installed_and_searched() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = records(900, 5);
+    let mut c = build(&dir.path().join("q.redb"), Quantize::Int8, &recs);
+    assert_eq!(c.tail_len(), 150);
+    let layout = c.graph_input().build();
+    c.install_graph(layout).unwrap();
+    assert_eq!(c.tail_len(), 0);
+    for i in [3, 400, 899] {
+        let hits = c.search(&recs[i].vector, 3, None, None).unwrap();
+        assert_eq!(hits[0].id, i as u64 + 1, "record {i} finds itself");
+    }
+}

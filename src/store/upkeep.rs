@@ -33,12 +33,19 @@ impl Collection {
 
     /// A copy of every stored row, to build a graph from without holding the collection
     /// (a server keeps answering from the old graph and the exactly searched tail meanwhile).
+    /// A quantized collection's codes are copied as they are (a quarter of the floats) and
+    /// turned into vectors by [`GraphInput::build`], outside the caller's lock.
     pub fn graph_input(&self) -> GraphInput {
+        let v = &self.vectors;
         GraphInput {
             base: self.graph.clone(),
-            ids: self.vectors.ids.clone(),
-            data: self.vectors.float_data().into_owned(),
-            dim: self.config.dim,
+            ids: v.ids.clone(),
+            rows: VectorSet {
+                data: v.data.clone(),
+                codes: v.codes.clone(),
+                quant: v.quant.clone(),
+                ..VectorSet::new(v.dim)
+            },
             params: self.config.graph,
         }
     }
@@ -125,8 +132,8 @@ impl Collection {
 pub struct GraphInput {
     base: Option<graph::GraphLayout>,
     ids: Vec<u64>,
-    data: Vec<f32>,
-    dim: usize,
+    /// The rows' floats or codes (its own ids, labels and marks are left empty).
+    rows: VectorSet,
     params: graph::GraphParams,
 }
 
@@ -136,8 +143,8 @@ impl GraphInput {
         graph::extend(
             self.base.as_ref(),
             &self.ids,
-            &self.data,
-            self.dim,
+            &self.rows.float_data(),
+            self.rows.dim,
             &self.params,
         )
     }
