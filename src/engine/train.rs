@@ -119,11 +119,10 @@ pub fn snapshot(collection: &Collection, layout: Design) -> Result<Snapshot> {
     let records = collection.live_records()?;
     let vectors = collection.vectors();
     let rows: Vec<usize> = vectors.live_rows().map(|(r, _, _)| r).collect();
-    // A quantized collection keeps only codes in memory: read the exact vectors from the file.
-    let ids: Vec<u64> = rows.iter().map(|&r| vectors.ids[r]).collect();
+    // A quantized collection keeps only codes in memory: the exact vectors come from the file.
     let dim = collection.config().dim.max(1);
     let embeddings: Vec<Vec<f32>> = collection
-        .stored_vectors(&ids)?
+        .row_vectors(&rows)?
         .chunks_exact(dim)
         .map(<[f32]>::to_vec)
         .collect();

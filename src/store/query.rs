@@ -6,10 +6,15 @@ use super::collection::{Collection, Hit};
 use super::graph::GraphSearch;
 use super::guard::guarded;
 use super::open::storage;
-use super::scan::OrdF32;
 use super::score::Scorer;
 use super::tables::{self, VECTORS};
 use crate::{Error, Result};
+
+/// Sorts (row, distance) pairs ascending by distance, ties by row, so results are
+/// deterministic.
+fn sort_by_distance(found: &mut [(u32, f32)]) {
+    found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+}
 
 /// The most candidates a quantized search re-ranks exactly for `k` results.
 pub fn rerank_count(k: usize) -> usize {
@@ -65,7 +70,7 @@ impl Collection {
         // The same beam as a float search; its best candidates are re-ranked exactly.
         let width = ef.max(k);
         let mut found = self.candidates(&scorer, width, width, &accept);
-        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        sort_by_distance(&mut found);
         found.truncate(rerank_count(k));
         let exact = self.rerank_adaptive(&query, &found, k, 4.0 * code.sigma)?;
         Ok(self.to_hits(exact, k))
@@ -120,11 +125,8 @@ impl Collection {
 
     /// Exact distances of `rows` to `query`, from the float vectors in the file.
     fn rerank(&self, query: &[f32], rows: &[(u32, f32)]) -> Result<Vec<(u32, f32)>> {
-        let ids: Vec<u64> = rows
-            .iter()
-            .map(|&(r, _)| self.vectors.ids[r as usize])
-            .collect();
-        let vectors = self.stored_vectors(&ids)?;
+        let row_numbers: Vec<usize> = rows.iter().map(|&(r, _)| r as usize).collect();
+        let vectors = self.row_vectors(&row_numbers)?;
         let metric = self.config.metric;
         Ok(rows
             .iter()
@@ -133,25 +135,24 @@ impl Collection {
             .collect())
     }
 
-    /// The stored float vectors of `ids`, concatenated in the order given, each checksum
-    /// verified: from memory, or from the file when the collection is quantized.
-    pub fn stored_vectors(&self, ids: &[u64]) -> Result<Vec<f32>> {
+    /// The exact float vectors of the given rows (see [`Collection::vectors`]), concatenated in
+    /// the order given: from memory, or, when the collection is quantized, from the file, each
+    /// checksum verified. Every row must be below `vectors().len()`.
+    pub fn row_vectors(&self, rows: &[usize]) -> Result<Vec<f32>> {
         let dim = self.config.dim;
-        let mut out = Vec::with_capacity(ids.len() * dim);
-        if ids.is_empty() {
+        let mut out = Vec::with_capacity(rows.len() * dim);
+        if rows.is_empty() {
             return Ok(out);
         }
         if self.vectors.quant.is_none() {
-            for &id in ids {
-                let row = self.vectors.row_of(id).ok_or(Error::UnknownId { id })?;
-                out.extend_from_slice(self.vectors.row(row));
-            }
+            rows.iter()
+                .for_each(|&r| out.extend_from_slice(self.vectors.row(r)));
             return Ok(out);
         }
         guarded(&self.path, || {
             let txn = self.db.begin_read()?;
             let table = txn.open_table(VECTORS).map_err(storage)?;
-            for &id in ids {
+            for id in rows.iter().map(|&r| self.vectors.ids[r]) {
                 // Another process may have compacted the file since this one loaded it.
                 let value = table.get(id).map_err(storage)?.ok_or_else(|| changed(id))?;
                 tables::vector_into(id, value.value(), dim, &mut out).map_err(|message| {
@@ -191,7 +192,7 @@ impl Collection {
                 .map(|r| (r, 0.0))
                 .collect();
             let mut exact = self.rerank(&query, &rows)?;
-            exact.sort_by(|a, b| OrdF32(a.1).cmp(&OrdF32(b.1)).then(a.0.cmp(&b.0)));
+            sort_by_distance(&mut exact);
             exact.truncate(k);
             all.extend(exact);
         }
@@ -203,7 +204,7 @@ impl Collection {
     }
 
     fn to_hits(&self, mut found: Vec<(u32, f32)>, k: usize) -> Vec<Hit> {
-        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        sort_by_distance(&mut found);
         found.truncate(k);
         let metric = self.config.metric;
         found
