@@ -1,0 +1,69 @@
+//! The JSON shapes of the CLI's `classify --json` line and `info --json` object, built the
+//! same way from the same engine values (src/cli/classify.rs `json`, src/cli/info.rs), so a
+//! Python dict equals the CLI's parsed line field by field.
+
+use serde_json::{json, Map, Value};
+
+use genovec::engine::{self, ClassifierStatus, Prediction, TrainAction, Trained};
+
+use crate::reader::Reader;
+
+/// Probabilities as an object keyed by label.
+fn by_label(p: &[(String, f64)]) -> Value {
+    let map: Map<String, Value> = p.iter().map(|(l, v)| (l.clone(), (*v).into())).collect();
+    map.into()
+}
+
+/// One prediction as `genovec classify --json` prints it.
+pub fn prediction(p: &Prediction, status: &ClassifierStatus) -> Value {
+    json!({
+        "name": p.name,
+        "label": p.label,
+        "confidence": p.confidence,
+        "probabilities": by_label(&p.probabilities),
+        "vote_probabilities": by_label(&p.vote),
+        "linear_probabilities": p.linear.as_deref().map(by_label),
+        "fusion_weight": p.weight_knn,
+        "k": p.k,
+        "answered_by": p.answered_by,
+        "adapted": p.adapted,
+        "neighbours": p.neighbours,
+        "classifier": status,
+    })
+}
+
+/// The collection as `genovec info --json` prints it.
+pub fn info(reader: &Reader) -> Value {
+    let info = reader.collection.info();
+    let status = engine::status(&reader.collection, reader.state.as_ref());
+    let mut classifier = serde_json::to_value(&status).unwrap_or(Value::Null);
+    if let Some(c) = &reader.state {
+        classifier["val_accuracy"] = c.val_accuracy.into();
+    }
+    let labels: Map<String, Value> = info
+        .labels
+        .iter()
+        .map(|(l, n)| (l.clone(), (*n).into()))
+        .collect();
+    json!({
+        "path": info.path, "records": info.records, "labels": labels,
+        "embedder": info.config.embedder, "embedder_identity": info.config.embedder_identity,
+        "dimension": info.config.dim, "metric": info.config.metric,
+        "graph_params": info.config.graph, "graph_nodes": info.graph_nodes, "tail": info.tail,
+        "tombstones": info.tombstones, "format_version": info.format_version,
+        "quantize": info.config.quantize, "vector_bytes": info.vector_bytes,
+        "classifier": classifier,
+    })
+}
+
+/// What a training run did (the CLI's stderr line, as fields): `action` is `tuned`,
+/// `refitted`, `up_to_date` or `too_few`.
+pub fn trained(t: &Trained) -> Value {
+    let state = t.state.as_ref().filter(|_| t.action != TrainAction::TooFew);
+    json!({
+        "action": t.action,
+        "params": state.map(|c| &c.params),
+        "trained_on": state.map(|c| c.trained_on),
+        "val_accuracy": state.map(|c| c.val_accuracy),
+    })
+}
