@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
-use numpy::{PyArray1, PyArray2};
+use numpy::PyArray1;
 use pyo3::exceptions::PyNotImplementedError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -80,8 +80,14 @@ impl PyCollection {
                 Queries::Vectors(v) => engine::search_vectors(c, &v, k, ef, &labels),
                 Queries::Sequences(s) => {
                     let records = input::records(s, None, None)?;
-                    let results =
-                        engine::search_sequences(c, reader.embedder.as_ref(), &records, k, ef, &labels)?;
+                    let results = engine::search_sequences(
+                        c,
+                        reader.embedder.as_ref(),
+                        &records,
+                        k,
+                        ef,
+                        &labels,
+                    )?;
                     Ok(results.into_iter().map(|r| r.neighbours).collect())
                 }
             }
@@ -97,7 +103,11 @@ impl PyCollection {
     /// the collection's own, `composition` for a new one) must match an existing collection.
     #[new]
     #[pyo3(signature = (path_or_name, embedder=None))]
-    fn new(py: Python<'_>, path_or_name: &Bound<'_, PyAny>, embedder: Option<String>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        path_or_name: &Bound<'_, PyAny>,
+        embedder: Option<String>,
+    ) -> PyResult<Self> {
         let path: PathBuf = if path_or_name.is_instance_of::<PyString>() {
             engine::collection_path(&path_or_name.extract::<String>()?)
         } else {
@@ -122,7 +132,11 @@ impl PyCollection {
         if let Some(reader) = reader {
             cache.put(reader);
         }
-        Ok(PyCollection { cache, spec, writing: Mutex::new(()) })
+        Ok(PyCollection {
+            cache,
+            spec,
+            writing: Mutex::new(()),
+        })
     }
 
     /// The collection file.
@@ -193,7 +207,7 @@ impl PyCollection {
         labels: Option<&Bound<'py, PyAny>>,
         r#where: Option<&Bound<'py, PyAny>>,
         ef: Option<usize>,
-    ) -> PyResult<(Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>)> {
+    ) -> PyResult<output::HitArrays<'py>> {
         let hits = self.neighbours(py, queries, k, labels, r#where, ef)?;
         output::hit_arrays(py, &hits, k)
     }
@@ -231,7 +245,11 @@ impl PyCollection {
                 opts,
             )?;
             let status = &classified.classifier;
-            Ok(classified.predictions.iter().map(|p| shapes::prediction(p, status)).collect::<Vec<_>>())
+            Ok(classified
+                .predictions
+                .iter()
+                .map(|p| shapes::prediction(p, status))
+                .collect::<Vec<_>>())
         })?;
         output::json(py, &serde_json::Value::Array(lines))
     }
@@ -246,8 +264,15 @@ impl PyCollection {
     /// fusion weight and C). Returns {action, params, trained_on, val_accuracy}.
     #[pyo3(signature = (retune=false))]
     fn train<'py>(&self, py: Python<'py>, retune: bool) -> PyResult<Bound<'py, PyAny>> {
-        let mode = if retune { TrainMode::Retune } else { TrainMode::Auto };
-        let opts = TrainOptions { mode, handcrafted: true };
+        let mode = if retune {
+            TrainMode::Retune
+        } else {
+            TrainMode::Auto
+        };
+        let opts = TrainOptions {
+            mode,
+            handcrafted: true,
+        };
         let trained = self.write(py, || engine::train_collection(self.cache.path(), opts))?;
         output::json(py, &shapes::trained(&trained))
     }
@@ -272,6 +297,10 @@ impl PyCollection {
     }
 
     fn __repr__(&self) -> String {
-        format!("genovec.Collection({:?}, embedder={:?})", self.cache.path().display().to_string(), self.spec)
+        format!(
+            "genovec.Collection({:?}, embedder={:?})",
+            self.cache.path().display().to_string(),
+            self.spec
+        )
     }
 }

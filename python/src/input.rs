@@ -21,14 +21,17 @@ const SOURCE: &str = "input";
 /// `str` is refused: iterating it would index one query per letter.
 pub fn strings(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String>> {
     if obj.is_instance_of::<PyString>() {
-        return Err(invalid(what, "expected a list of strings, not one str (wrap it: [s])"));
+        return Err(invalid(
+            what,
+            "expected a list of strings, not one str (wrap it: [s])",
+        ));
     }
     obj.try_iter()?
         .enumerate()
         .map(|(i, item)| {
-            item?.extract::<String>().map_err(|_| {
-                invalid(what, format!("{what}[{i}] is not a str"))
-            })
+            item?
+                .extract::<String>()
+                .map_err(|_| invalid(what, format!("{what}[{i}] is not a str")))
         })
         .collect()
 }
@@ -37,7 +40,10 @@ pub fn strings(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<String>> {
 /// their decimal text as a CSV cell would be read by `genovec index`.
 pub fn labels(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if obj.is_instance_of::<PyString>() {
-        return Err(invalid("labels", "expected one label per sequence, not one str"));
+        return Err(invalid(
+            "labels",
+            "expected one label per sequence, not one str",
+        ));
     }
     obj.try_iter()?
         .enumerate()
@@ -47,9 +53,15 @@ pub fn labels(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
                 return Ok(s);
             }
             // `__index__` accepts Python and numpy integers but not floats or bools' cousins.
-            match item.call_method0("__index__").and_then(|n| n.extract::<i128>()) {
+            match item
+                .call_method0("__index__")
+                .and_then(|n| n.extract::<i128>())
+            {
                 Ok(n) => Ok(n.to_string()),
-                Err(_) => Err(invalid("labels", format!("labels[{i}] is not a str or int"))),
+                Err(_) => Err(invalid(
+                    "labels",
+                    format!("labels[{i}] is not a str or int"),
+                )),
             }
         })
         .collect()
@@ -89,12 +101,16 @@ pub enum Queries {
 /// else is an iterable of sequences. A numpy array of str is sequences.
 pub fn queries(obj: &Bound<'_, PyAny>) -> PyResult<Queries> {
     if let Ok(a) = obj.extract::<PyReadonlyArray2<'_, f32>>() {
-        return Ok(Queries::Vectors(a.as_array().outer_iter().map(|r| r.to_vec()).collect()));
+        return Ok(Queries::Vectors(
+            a.as_array().outer_iter().map(|r| r.to_vec()).collect(),
+        ));
     }
     if let Ok(a) = obj.extract::<PyReadonlyArray2<'_, f64>>() {
         let rows = a.as_array();
         return Ok(Queries::Vectors(
-            rows.outer_iter().map(|r| r.iter().map(|&x| x as f32).collect()).collect(),
+            rows.outer_iter()
+                .map(|r| r.iter().map(|&x| x as f32).collect())
+                .collect(),
         ));
     }
     if let Ok(a) = obj.cast::<PyUntypedArray>() {
@@ -127,7 +143,10 @@ pub fn records(
     names: Option<Vec<String>>,
 ) -> genovec::Result<Vec<SeqRecord>> {
     let n = sequences.len();
-    for (what, len) in [("labels", labels.as_ref().map(Vec::len)), ("names", names.as_ref().map(Vec::len))] {
+    for (what, len) in [
+        ("labels", labels.as_ref().map(Vec::len)),
+        ("names", names.as_ref().map(Vec::len)),
+    ] {
         if let Some(len) = len.filter(|&len| len != n) {
             return Err(Error::InvalidArgument {
                 what: what.into(),
@@ -148,19 +167,34 @@ pub fn records(
         .collect()
 }
 
-fn record(i: usize, raw: &str, name: Option<String>, label: Option<String>) -> genovec::Result<SeqRecord> {
+fn record(
+    i: usize,
+    raw: &str,
+    name: Option<String>,
+    label: Option<String>,
+) -> genovec::Result<SeqRecord> {
     let name = name.unwrap_or_else(|| format!("sequences[{i}]"));
     let location = format!("sequences[{i}] ({name:?})");
     for (field, value) in [("name", Some(&name)), ("label", label.as_ref())] {
         if let Some(Err(message)) = value.map(|v| check_field(field, v)) {
-            return Err(Error::Parse { source_name: SOURCE.into(), location, message });
+            return Err(Error::Parse {
+                source_name: SOURCE.into(),
+                location,
+                message,
+            });
         }
     }
     if label.as_ref().is_some_and(|l| l.trim().is_empty()) {
-        return Err(Error::MissingLabel { source_name: SOURCE.into(), location });
+        return Err(Error::MissingLabel {
+            source_name: SOURCE.into(),
+            location,
+        });
     }
     let seq = DnaSeq::parse(raw.as_bytes()).map_err(|e| match e {
-        LetterError::Empty => Error::EmptySequence { source_name: SOURCE.into(), location: location.clone() },
+        LetterError::Empty => Error::EmptySequence {
+            source_name: SOURCE.into(),
+            location: location.clone(),
+        },
         LetterError::Bad { ch, position } => Error::BadLetter {
             source_name: SOURCE.into(),
             location: location.clone(),

@@ -27,7 +27,10 @@ pub fn json<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> 
         },
         Value::String(s) => s.into_pyobject(py)?.into_any(),
         Value::Array(items) => {
-            let items = items.iter().map(|v| json(py, v)).collect::<PyResult<Vec<_>>>()?;
+            let items = items
+                .iter()
+                .map(|v| json(py, v))
+                .collect::<PyResult<Vec<_>>>()?;
             PyList::new(py, items)?.into_any()
         }
         Value::Object(map) => {
@@ -41,13 +44,21 @@ pub fn json<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> 
 }
 
 /// Any serialisable engine value (neighbours, a prediction's JSON) as Python.
-pub fn serialised<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+pub fn serialised<'py>(
+    py: Python<'py>,
+    value: &impl serde::Serialize,
+) -> PyResult<Bound<'py, PyAny>> {
     let value = serde_json::to_value(value).map_err(|e| crate::errors::internal(e.to_string()))?;
     json(py, &value)
 }
 
 /// An (n, dim) float32 array that takes over `flat` (row-major) without copying it.
-pub fn matrix(py: Python<'_>, flat: Vec<f32>, n: usize, dim: usize) -> PyResult<Bound<'_, PyArray2<f32>>> {
+pub fn matrix(
+    py: Python<'_>,
+    flat: Vec<f32>,
+    n: usize,
+    dim: usize,
+) -> PyResult<Bound<'_, PyArray2<f32>>> {
     let array = Array2::from_shape_vec((n, dim), flat)
         .map_err(|e| crate::errors::invalid("vectors", e.to_string()))?;
     Ok(array.into_pyarray(py))
@@ -66,13 +77,16 @@ pub fn id_array<'py>(py: Python<'py>, ids: &[Option<u64>]) -> Bound<'py, PyArray
     ids.into_pyarray(py)
 }
 
+/// Search hits as arrays: ids (int64) and distances (float32), each (queries, k).
+pub type HitArrays<'py> = (Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>);
+
 /// (n, k) ids (int64) and distances (float32), nearest first; a query with fewer than k
 /// neighbours (a small collection, a label filter) is padded with id -1 and distance inf.
 pub fn hit_arrays<'py>(
     py: Python<'py>,
     hits: &[Vec<Neighbour>],
     k: usize,
-) -> PyResult<(Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f32>>)> {
+) -> PyResult<HitArrays<'py>> {
     let mut ids = vec![-1i64; hits.len() * k];
     let mut distances = vec![f32::INFINITY; hits.len() * k];
     for (q, row) in hits.iter().enumerate() {
@@ -82,9 +96,10 @@ pub fn hit_arrays<'py>(
         }
     }
     let shape = (hits.len(), k);
-    let ids = Array2::from_shape_vec(shape, ids).map_err(|e| crate::errors::invalid("k", e.to_string()))?;
-    let distances =
-        Array2::from_shape_vec(shape, distances).map_err(|e| crate::errors::invalid("k", e.to_string()))?;
+    let ids = Array2::from_shape_vec(shape, ids)
+        .map_err(|e| crate::errors::invalid("k", e.to_string()))?;
+    let distances = Array2::from_shape_vec(shape, distances)
+        .map_err(|e| crate::errors::invalid("k", e.to_string()))?;
     Ok((ids.into_pyarray(py), distances.into_pyarray(py)))
 }
 

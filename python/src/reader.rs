@@ -78,7 +78,10 @@ impl Cache {
     pub fn get(&self) -> Result<Arc<Reader>> {
         let mut slot = self.lock();
         let current = stamp(&self.path);
-        if let Some(reader) = slot.as_ref().filter(|r| r.stamp.is_some() && r.stamp == current) {
+        if let Some(reader) = slot
+            .as_ref()
+            .filter(|r| r.stamp.is_some() && r.stamp == current)
+        {
             return Ok(Arc::clone(reader));
         }
         *slot = None;

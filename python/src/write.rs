@@ -26,7 +26,12 @@ pub fn create(path: &Path, spec: &str) -> Result<()> {
 
 /// Embeds and stores labelled records in `path` (created with `spec` if missing). Returns
 /// each record's new id, `None` when the same label and sequence were already stored.
-pub fn index(path: &Path, spec: &str, records: &[SeqRecord], train: bool) -> Result<Vec<Option<u64>>> {
+pub fn index(
+    path: &Path,
+    spec: &str,
+    records: &[SeqRecord],
+    train: bool,
+) -> Result<Vec<Option<u64>>> {
     if records.is_empty() {
         return Err(Error::InvalidArgument {
             what: "sequences".into(),
@@ -40,7 +45,11 @@ pub fn index(path: &Path, spec: &str, records: &[SeqRecord], train: bool) -> Res
     let mut ids = Vec::with_capacity(records.len());
     for chunk in records.chunks(defaults.batch) {
         let batch = engine::embed_records(embedder.as_ref(), chunk)?;
-        ids.extend(collection.insert_batch(&batch, defaults.allow_duplicates)?.ids);
+        ids.extend(
+            collection
+                .insert_batch(&batch, defaults.allow_duplicates)?
+                .ids,
+        );
     }
     if collection.needs_rebuild() {
         collection.rebuild_graph()?;
