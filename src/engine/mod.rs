@@ -30,7 +30,7 @@ pub use index::{
 };
 pub use search::{
     check_ef, check_k, embed_queries, label_filter, neighbours, open_for_queries, search_sequences,
-    search_vectors, Neighbour, QueryResult, MAX_EF, MAX_K,
+    search_vectors, Neighbour, QueryResult, SearchFilter, MAX_EF, MAX_K,
 };
 pub use train::fit as fit_classifier;
 pub use train::{

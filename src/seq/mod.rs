@@ -30,10 +30,14 @@
 mod dna;
 mod fasta;
 mod input;
+mod meta;
 mod table;
 
 pub use dna::{reverse_complement, DnaSeq, LetterError};
 pub use input::STDIN;
+pub use meta::{
+    check_metadata, non_empty, text_value, Metadata, MAX_METADATA_BYTES, RESERVED_KEYS,
+};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -50,6 +54,8 @@ pub struct SeqRecord {
     pub seq: DnaSeq,
     /// The class label, when the input or the options give one.
     pub label: Option<String>,
+    /// User fields (see [`Metadata`]); `None` when the input gives none.
+    pub metadata: Option<Metadata>,
 }
 
 /// The layout of an input file.

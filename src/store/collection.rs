@@ -214,6 +214,11 @@ impl Collection {
         }
     }
 
+    /// The metadata of a stored record, if it has any.
+    pub fn metadata_of(&self, id: u64) -> Option<&crate::seq::Metadata> {
+        self.vectors.metadata(self.vectors.row_of(id)?)
+    }
+
     /// Reads one live record.
     pub fn record(&self, id: u64) -> Result<RecordRow> {
         guarded(&self.path, || {
