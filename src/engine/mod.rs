@@ -8,6 +8,7 @@ mod classify;
 mod compare;
 mod design;
 mod eval;
+mod export;
 mod finetune;
 mod index;
 mod search;
@@ -23,6 +24,7 @@ pub use classify::{
 pub use compare::{compare, CompareOptions, CompareReport, Method, PipelineResult};
 pub use design::{design_row, design_width, Design};
 pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport, RowOutcome};
+pub use export::export;
 pub use finetune::{classify_finetuned, finetune_records, predict};
 pub use index::{
     compact, delete, embed_records, index_files, index_records, train_collection, IndexOptions,

@@ -31,6 +31,7 @@ mod dna;
 mod fasta;
 mod input;
 mod meta;
+mod parquet;
 mod table;
 
 pub use dna::{reverse_complement, DnaSeq, LetterError};
@@ -70,6 +71,8 @@ pub enum Format {
     Csv,
     /// Tab-separated table with a header row.
     Tsv,
+    /// Apache Parquet (a file, not standard input).
+    Parquet,
 }
 
 impl FromStr for Format {
@@ -81,9 +84,10 @@ impl FromStr for Format {
             "fasta" => Ok(Format::Fasta),
             "csv" => Ok(Format::Csv),
             "tsv" => Ok(Format::Tsv),
+            "parquet" => Ok(Format::Parquet),
             _ => Err(Error::InvalidArgument {
                 what: "format".into(),
-                message: format!("{s:?} (expected auto, fasta, csv or tsv)"),
+                message: format!("{s:?} (expected auto, fasta, csv, tsv or parquet)"),
             }),
         }
     }
@@ -96,6 +100,7 @@ impl fmt::Display for Format {
             Format::Fasta => "fasta",
             Format::Csv => "csv",
             Format::Tsv => "tsv",
+            Format::Parquet => "parquet",
         })
     }
 }
@@ -126,6 +131,15 @@ pub fn read_records(path: &Path, opts: &ReadOptions) -> Result<Vec<SeqRecord>> {
             what: "label".into(),
             message,
         })?;
+    }
+    if resolve_format(path, opts.format) == Some(Format::Parquet) {
+        if input::is_stdin(path) {
+            return Err(Error::InvalidArgument {
+                what: "input".into(),
+                message: "Parquet is read from a file, not from standard input".into(),
+            });
+        }
+        return parquet::read_parquet(path, opts);
     }
     let input = input::open_input(path)?;
     let (format, input) = match resolve_format(path, opts.format) {
@@ -192,6 +206,7 @@ fn format_from_name(path: &Path) -> Option<Format> {
         "fa" | "fasta" | "fna" | "fas" => Some(Format::Fasta),
         "csv" => Some(Format::Csv),
         "tsv" | "txt" => Some(Format::Tsv),
+        "parquet" | "pq" => Some(Format::Parquet),
         _ => None,
     }
 }
