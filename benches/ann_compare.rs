@@ -616,6 +616,7 @@ fn time_store_index(
                 label: r.label.clone().unwrap_or_default(),
                 seq: r.seq.as_bytes().to_vec(),
                 vector,
+                metadata: None,
             })
             .collect();
         embed_s += t.elapsed().as_secs_f64();

@@ -119,7 +119,7 @@ fn inprocess(flags: &HashMap<String, String>) {
             &vectors[i % vectors.len()..][..1],
             K,
             None,
-            &[],
+            &Default::default(),
         )
         .unwrap()
     };

@@ -28,7 +28,7 @@ rm -rf "$venv"
 # maturin's build backend runs the `maturin` command, so the venv's bin/ comes first.
 export PATH="$venv/bin:$PATH"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet "maturin>=1.9.4,<2" pytest pandas numpy
+"$venv/bin/python" -m pip install --quiet "maturin>=1.9.4,<2" pytest pandas numpy pyarrow
 # Without build isolation pip uses the maturin just installed instead of fetching it again.
 start=$(date +%s)
 "$venv/bin/python" -m pip install --no-build-isolation ./python

@@ -40,6 +40,7 @@ pub fn generate(seed: u64, n_per_class: usize) -> Vec<SeqRecord> {
                 name: format!("{class}_{i}"),
                 seq,
                 label: Some(class.to_string()),
+                metadata: None,
             });
         }
     }

@@ -10,6 +10,7 @@ pub mod embed;
 pub mod energy;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod features;
 pub mod finetune;
 pub mod metrics;

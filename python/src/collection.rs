@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 
 use numpy::PyArray1;
-use pyo3::exceptions::PyNotImplementedError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
@@ -30,13 +29,6 @@ pub struct PyCollection {
     spec: String,
     /// One write at a time from this object; other processes are kept out by the file lock.
     writing: Mutex<()>,
-}
-
-/// Raised for a metadata argument until the engine stores metadata.
-fn no_metadata(what: &str) -> PyErr {
-    PyNotImplementedError::new_err(format!(
-        "{what}: record metadata is not supported by this genovec build yet"
-    ))
 }
 
 impl PyCollection {
@@ -67,17 +59,16 @@ impl PyCollection {
         filter: Option<&Bound<'_, PyAny>>,
         ef: Option<usize>,
     ) -> PyResult<Vec<Vec<Neighbour>>> {
-        // TODO(metadata): pass `where` to the engine's filtered search once it has one.
-        if filter.is_some_and(|f| !f.is_none()) {
-            return Err(no_metadata("where"));
-        }
-        let labels = input::label_filter(labels)?;
+        let filter = engine::SearchFilter {
+            labels: input::label_filter(labels)?,
+            metadata: crate::meta::filter(filter)?,
+        };
         let queries = input::queries(queries)?;
         detached(py, || {
             let reader = self.cache.get()?;
             let c = &reader.collection;
             match queries {
-                Queries::Vectors(v) => engine::search_vectors(c, &v, k, ef, &labels),
+                Queries::Vectors(v) => engine::search_vectors(c, &v, k, ef, &filter),
                 Queries::Sequences(s) => {
                     let records = input::records(s, None, None)?;
                     let results = engine::search_sequences(
@@ -86,7 +77,7 @@ impl PyCollection {
                         &records,
                         k,
                         ef,
-                        &labels,
+                        &filter,
                     )?;
                     Ok(results.into_iter().map(|r| r.neighbours).collect())
                 }
@@ -164,15 +155,18 @@ impl PyCollection {
         metadata: Option<&Bound<'py, PyAny>>,
         train: bool,
     ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-        // TODO(metadata): one JSON object per record, stored with it once the engine has it.
-        if metadata.is_some_and(|m| !m.is_none()) {
-            return Err(no_metadata("metadata"));
-        }
         let sequences = input::strings(sequences, "sequences")?;
+        let metadata = metadata
+            .filter(|m| !m.is_none())
+            .map(|m| crate::meta::records(m, sequences.len()))
+            .transpose()?;
         let labels = input::labels(labels)?;
         let names = names.map(|n| input::strings(n, "names")).transpose()?;
         let ids = self.write(py, || {
-            let records = input::records(sequences, Some(labels), names)?;
+            let mut records = input::records(sequences, Some(labels), names)?;
+            for (record, meta) in records.iter_mut().zip(metadata.into_iter().flatten()) {
+                record.metadata = meta;
+            }
             write::index(self.cache.path(), &self.spec, &records, train)
         })?;
         Ok(output::id_array(py, &ids))

@@ -202,6 +202,11 @@ fn record(
             position,
         },
     })?;
-    // TODO(metadata): a record's metadata (a JSON object) joins it here once SeqRecord has it.
-    Ok(SeqRecord { name, seq, label })
+    // Metadata joins the record in `Collection.index` (see `meta.rs`).
+    Ok(SeqRecord {
+        name,
+        seq,
+        label,
+        metadata: None,
+    })
 }

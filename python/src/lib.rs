@@ -10,6 +10,7 @@
 mod collection;
 mod errors;
 mod input;
+mod meta;
 mod output;
 mod reader;
 mod shapes;

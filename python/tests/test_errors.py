@@ -74,14 +74,18 @@ def test_malformed_index_arguments(small):
         collection.index([], [])
 
 
-def test_metadata_and_where_are_refused_until_the_engine_has_them(small):
+def test_bad_metadata_and_filters_name_their_fault(small):
     collection, _ = small
-    with pytest.raises(NotImplementedError, match="metadata"):
-        collection.index(["ACGT"], ["0"], metadata=[{"source": "x"}])
-    with pytest.raises(NotImplementedError, match="where"):
-        collection.search(["ACGT"], where={"source": "x"})
-    with pytest.raises(NotImplementedError, match="where"):
-        collection.search_arrays(["ACGT"], where={"source": "x"})
+    with pytest.raises(genovec.InputError, match="reserved"):
+        collection.index(["ACGT"], ["0"], metadata=[{"label": "x"}])
+    with pytest.raises(genovec.InputError, match="1 metadata for 2 sequences"):
+        collection.index(["ACGT", "ACGA"], ["0", "1"], metadata=[{"a": 1}])
+    with pytest.raises(genovec.InputError, match=r"metadata\[0\] is not a dict"):
+        collection.index(["ACGT"], ["0"], metadata=["x"])
+    with pytest.raises(genovec.InputError, match="unknown operator"):
+        collection.search(["ACGT"], where={"source": {"$like": "x"}})
+    with pytest.raises(genovec.InputError, match=r"\$in needs a non-empty list"):
+        collection.search_arrays(["ACGT"], where={"source": {"$in": []}})
     # None means "not given".
     collection.search(["ACGT"], where=None)
 

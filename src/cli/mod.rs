@@ -7,6 +7,7 @@ mod classify;
 mod compare;
 mod demo;
 mod eval;
+mod export;
 mod finetune;
 mod index;
 mod info;
@@ -47,6 +48,8 @@ enum Command {
     Compact(maintain::CompactArgs),
     /// Train the classifier: refit the linear model, re-tuning k, weight and C when due.
     Train(train::Args),
+    /// Write every live record (with metadata and vector) as Parquet, NPY, FASTA or JSON Lines.
+    Export(export::Args),
     /// Verify a whole collection file: checksums, cross-references and redb's pages.
     Check(check::Args),
     /// Evaluate the pipeline: train/test or seeded stratified cross-validation.
@@ -90,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Compact(a) => maintain::compact(a),
         Command::Train(a) => train::run(a),
         Command::Check(a) => check::run(a),
+        Command::Export(a) => export::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use genovec::engine::{self, QueryResult};
 use genovec::seq::{self, DnaSeq, SeqRecord};
+use genovec::store::Where;
 
 use super::args::{CollectionArg, ReadArgs};
 use super::output::{self, num};
@@ -32,6 +33,10 @@ pub struct Args {
     /// Only return records with this label (repeatable).
     #[arg(long = "label")]
     filter_labels: Vec<String>,
+    /// Only return records whose metadata matches this JSON filter, e.g.
+    /// '{"tissue":"liver","depth":{"$gte":10}}' (operators $eq $in $gt $gte $lt $lte).
+    #[arg(long = "where", value_name = "JSON")]
+    filter_where: Option<String>,
     /// JSON Lines instead of TSV.
     #[arg(long)]
     json: bool,
@@ -51,6 +56,7 @@ pub fn queries(
                 name: "query".into(),
                 seq,
                 label: None,
+                metadata: None,
             }])
         }
         None => Ok(seq::read_all(input, &read.options(None))?),
@@ -59,6 +65,15 @@ pub fn queries(
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let path = args.collection.path();
+    let metadata = args
+        .filter_where
+        .as_deref()
+        .map(|text| Where::parse_text(text).map_err(|m| anyhow::anyhow!("--where: {m}")))
+        .transpose()?;
+    let filter = engine::SearchFilter {
+        labels: args.filter_labels,
+        metadata,
+    };
     let queries = queries(&args.sequence, &args.input, &args.read)?;
     let (collection, embedder) =
         engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
@@ -68,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &queries,
         args.k,
         args.ef,
-        &args.filter_labels,
+        &filter,
     )?;
     let mut out = output::stdout();
     if args.json {

@@ -192,6 +192,7 @@ fn embed_chunk(
             label: label.clone(),
             seq: r.seq.as_bytes().to_vec(),
             vector,
+            metadata: r.metadata.clone(),
         })
         .collect())
 }

@@ -8,6 +8,7 @@ mod classify;
 mod compare;
 mod design;
 mod eval;
+mod export;
 mod finetune;
 mod index;
 mod search;
@@ -23,6 +24,7 @@ pub use classify::{
 pub use compare::{compare, CompareOptions, CompareReport, Method, PipelineResult};
 pub use design::{design_row, design_width, Design};
 pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport, RowOutcome};
+pub use export::export;
 pub use finetune::{classify_finetuned, finetune_records, predict};
 pub use index::{
     compact, delete, embed_records, index_files, index_records, train_collection, IndexOptions,
@@ -30,7 +32,7 @@ pub use index::{
 };
 pub use search::{
     check_ef, check_k, embed_queries, label_filter, neighbours, open_for_queries, search_sequences,
-    search_vectors, Neighbour, QueryResult, MAX_EF, MAX_K,
+    search_vectors, Neighbour, QueryResult, SearchFilter, MAX_EF, MAX_K,
 };
 pub use train::fit as fit_classifier;
 pub use train::{

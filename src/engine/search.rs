@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use crate::embed::Embedder;
 use crate::seq::SeqRecord;
-use crate::store::Collection;
+use crate::store::{Collection, Filter, RowMask, Where};
 use crate::{Error, Result};
 
 /// The largest `k` a search accepts: the CLI's limit and the HTTP server's default
@@ -60,6 +60,9 @@ pub struct Neighbour {
     pub label: String,
     /// Distance in the collection's metric.
     pub distance: f32,
+    /// The record's metadata, when it has any (left out of JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<crate::seq::Metadata>,
 }
 
 /// A query's neighbours, nearest first.
@@ -109,25 +112,63 @@ pub fn label_filter(collection: &Collection, labels: &[String]) -> Result<Option
     ids.collect::<Result<Vec<u32>>>().map(Some)
 }
 
-/// Searches every query; `labels` (names) restricts the neighbours to those labels. `k`
-/// outside `1..=MAX_K` or `ef` outside `1..=MAX_EF` is an error ([`check_k`], [`check_ef`]).
+/// What a search returns beyond live records: labels (names) and a metadata filter.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    /// Only neighbours with one of these labels (none: every label).
+    pub labels: Vec<String>,
+    /// Only neighbours whose metadata matches (see [`Where`]).
+    pub metadata: Option<Where>,
+}
+
+/// A [`SearchFilter`] resolved against one collection: label indices and a row mask, made
+/// once per request and shared by its queries.
+struct Resolved {
+    labels: Option<Vec<u32>>,
+    rows: Option<RowMask>,
+}
+
+impl Resolved {
+    fn new(collection: &Collection, filter: &SearchFilter) -> Result<Self> {
+        let rows = filter
+            .metadata
+            .as_ref()
+            .filter(|w| !w.is_empty())
+            .map(|w| collection.row_mask(w));
+        Ok(Resolved {
+            labels: label_filter(collection, &filter.labels)?,
+            rows,
+        })
+    }
+
+    fn filter(&self) -> Filter<'_> {
+        Filter {
+            labels: self.labels.as_deref(),
+            rows: self.rows.as_ref(),
+        }
+    }
+}
+
+/// Searches every query; `filter` restricts the neighbours to some labels and to records
+/// whose metadata matches. `k` outside `1..=MAX_K` or `ef` outside `1..=MAX_EF` is an error
+/// ([`check_k`], [`check_ef`]).
 pub fn search_sequences(
     collection: &Collection,
     embedder: &dyn Embedder,
     queries: &[SeqRecord],
     k: usize,
     ef: Option<usize>,
-    labels: &[String],
+    filter: &SearchFilter,
 ) -> Result<Vec<QueryResult>> {
     check_search(k, ef)?;
-    let filter = label_filter(collection, labels)?;
+    let resolved = Resolved::new(collection, filter)?;
     let vectors = embed_queries(embedder, queries)?;
     // Queries are independent: they spread over rayon's threads, answers in input order.
     queries
         .par_iter()
         .zip(vectors)
         .map(|(q, v)| {
-            let hits = collection.search(&v, k, ef, filter.as_deref())?;
+            let hits = collection.search_filtered(&v, k, ef, resolved.filter())?;
             Ok(QueryResult {
                 query: q.name.clone(),
                 neighbours: neighbours(collection, &hits)?,
@@ -136,22 +177,22 @@ pub fn search_sequences(
         .collect()
 }
 
-/// Searches query vectors (in the embedder's space, as stored); `labels` (names) restricts
-/// the neighbours to those labels. A vector of the wrong dimension is an error, and so are
-/// `k` and `ef` out of range, as for [`search_sequences`].
+/// Searches query vectors (in the embedder's space, as stored), filtered as
+/// [`search_sequences`] is. A vector of the wrong dimension is an error, and so are `k` and
+/// `ef` out of range.
 pub fn search_vectors(
     collection: &Collection,
     vectors: &[Vec<f32>],
     k: usize,
     ef: Option<usize>,
-    labels: &[String],
+    filter: &SearchFilter,
 ) -> Result<Vec<Vec<Neighbour>>> {
     check_search(k, ef)?;
-    let filter = label_filter(collection, labels)?;
+    let resolved = Resolved::new(collection, filter)?;
     vectors
         .par_iter()
         .map(|v| {
-            let hits = collection.search(v, k, ef, filter.as_deref())?;
+            let hits = collection.search_filtered(v, k, ef, resolved.filter())?;
             neighbours(collection, &hits)
         })
         .collect()
@@ -169,6 +210,7 @@ pub fn neighbours(collection: &Collection, hits: &[crate::store::Hit]) -> Result
             name,
             label: collection.label_name(h.label).to_string(),
             distance: h.distance,
+            metadata: collection.metadata_of(h.id).cloned(),
         })
         .collect())
 }

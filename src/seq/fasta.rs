@@ -9,7 +9,10 @@ use needletail::errors::{ParseError, ParseErrorKind};
 use needletail::parser::SequenceRecord;
 
 use super::input::{skip_leading_whitespace, Input};
-use super::{fallback_name, parse_seq, source_name, ReadOptions, SeqRecord};
+use super::{
+    check_metadata, fallback_name, non_empty, parse_seq, source_name, text_value, Metadata,
+    ReadOptions, SeqRecord, RESERVED_KEYS,
+};
 use crate::{Error, Result};
 
 /// Reads every record of a FASTA stream opened from `path` (leading blank lines are
@@ -46,7 +49,31 @@ fn convert(
     let location = || format!("record {index} ({name:?})");
     let seq = parse_seq(&rec.seq(), path, location)?;
     let label = label.map(str::to_string).or_else(|| opts.label.clone());
-    Ok(SeqRecord { name, seq, label })
+    let metadata = header_metadata(&header);
+    check_metadata(&metadata).map_err(|message| Error::Parse {
+        source_name: source_name(path),
+        location: location(),
+        message,
+    })?;
+    Ok(SeqRecord {
+        name,
+        seq,
+        label,
+        metadata: non_empty(metadata),
+    })
+}
+
+/// The header's `key=value` words after the name (the last of a key wins), except the
+/// record's own fields (`label=`, `id=`, ...: [`RESERVED_KEYS`]), as for table columns.
+/// Other words are description, not metadata.
+fn header_metadata(header: &str) -> Metadata {
+    header
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|w| w.split_once('='))
+        .filter(|(key, value)| !key.is_empty() && !value.is_empty() && !RESERVED_KEYS.contains(key))
+        .map(|(key, value)| (key.to_string(), text_value(value)))
+        .collect()
 }
 
 /// Splits a header line into its first word (the name) and the value of a `label=` token.
@@ -96,6 +123,20 @@ mod tests {
         assert_eq!(split_header("chr1 labels=EI"), ("chr1", None));
         assert_eq!(split_header("chr1 label= label=IE"), ("chr1", Some("IE")));
         assert_eq!(split_header(""), ("", None));
+    }
+
+    #[test]
+    fn header_key_value_words_are_metadata() {
+        let meta = header_metadata("r1 some words label=EI chr=chr7 start=1200 =x y=");
+        assert_eq!(
+            serde_json::Value::Object(meta),
+            serde_json::json!({"chr": "chr7", "start": 1200})
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = write_file(dir.path(), "m.fa", b">a id=3\nAC\n>b tissue=liver\nGT\n");
+        let recs = read(&p, &ReadOptions::default()).unwrap();
+        assert_eq!(recs[0].metadata, None);
+        assert_eq!(recs[1].metadata.as_ref().unwrap()["tissue"], "liver");
     }
 
     #[test]

@@ -30,10 +30,15 @@
 mod dna;
 mod fasta;
 mod input;
+mod meta;
+mod parquet;
 mod table;
 
 pub use dna::{reverse_complement, DnaSeq, LetterError};
 pub use input::STDIN;
+pub use meta::{
+    check_metadata, non_empty, text_value, Metadata, MAX_METADATA_BYTES, RESERVED_KEYS,
+};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -50,6 +55,8 @@ pub struct SeqRecord {
     pub seq: DnaSeq,
     /// The class label, when the input or the options give one.
     pub label: Option<String>,
+    /// User fields (see [`Metadata`]); `None` when the input gives none.
+    pub metadata: Option<Metadata>,
 }
 
 /// The layout of an input file.
@@ -64,6 +71,8 @@ pub enum Format {
     Csv,
     /// Tab-separated table with a header row.
     Tsv,
+    /// Apache Parquet (a file, not standard input).
+    Parquet,
 }
 
 impl FromStr for Format {
@@ -75,9 +84,10 @@ impl FromStr for Format {
             "fasta" => Ok(Format::Fasta),
             "csv" => Ok(Format::Csv),
             "tsv" => Ok(Format::Tsv),
+            "parquet" => Ok(Format::Parquet),
             _ => Err(Error::InvalidArgument {
                 what: "format".into(),
-                message: format!("{s:?} (expected auto, fasta, csv or tsv)"),
+                message: format!("{s:?} (expected auto, fasta, csv, tsv or parquet)"),
             }),
         }
     }
@@ -90,6 +100,7 @@ impl fmt::Display for Format {
             Format::Fasta => "fasta",
             Format::Csv => "csv",
             Format::Tsv => "tsv",
+            Format::Parquet => "parquet",
         })
     }
 }
@@ -120,6 +131,15 @@ pub fn read_records(path: &Path, opts: &ReadOptions) -> Result<Vec<SeqRecord>> {
             what: "label".into(),
             message,
         })?;
+    }
+    if resolve_format(path, opts.format) == Some(Format::Parquet) {
+        if input::is_stdin(path) {
+            return Err(Error::InvalidArgument {
+                what: "input".into(),
+                message: "Parquet is read from a file, not from standard input".into(),
+            });
+        }
+        return parquet::read_parquet(path, opts);
     }
     let input = input::open_input(path)?;
     let (format, input) = match resolve_format(path, opts.format) {
@@ -186,6 +206,7 @@ fn format_from_name(path: &Path) -> Option<Format> {
         "fa" | "fasta" | "fna" | "fas" => Some(Format::Fasta),
         "csv" => Some(Format::Csv),
         "tsv" | "txt" => Some(Format::Tsv),
+        "parquet" | "pq" => Some(Format::Parquet),
         _ => None,
     }
 }

@@ -5,7 +5,10 @@ use std::path::Path;
 use csv::StringRecord;
 
 use super::input::Input;
-use super::{check_field, fallback_name, parse_seq, source_name, ReadOptions, SeqRecord};
+use super::{
+    check_field, check_metadata, fallback_name, non_empty, parse_seq, source_name, text_value,
+    Metadata, ReadOptions, SeqRecord, RESERVED_KEYS,
+};
 use crate::{Error, Result};
 
 /// Reads a delimited table (comma or tab) opened from `path` into records.
@@ -36,11 +39,13 @@ pub(super) fn read_table(
     Ok(records)
 }
 
-/// Indices of the columns the reader uses.
+/// Indices of the columns the reader uses; every other named column is metadata.
 struct Columns {
     seq: usize,
     label: Option<usize>,
     name: Option<usize>,
+    /// (index, key) of the metadata columns.
+    extra: Vec<(usize, String)>,
 }
 
 impl Columns {
@@ -58,7 +63,33 @@ impl Columns {
             Some(col) => Some(require(headers, col, path)?),
             None => find_any(headers, &["name", "id"]),
         };
-        Ok(Columns { seq, label, name })
+        let used = [Some(seq), label, name];
+        let extra = headers
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| !used.contains(&Some(*i)) && !h.is_empty() && !reserved(h))
+            .map(|(i, h)| (i, h.to_string()))
+            .collect();
+        Ok(Columns {
+            seq,
+            label,
+            name,
+            extra,
+        })
+    }
+
+    /// The row's metadata: its non-empty cells outside the sequence, label and name columns.
+    fn metadata(&self, row: &StringRecord) -> Result<Option<Metadata>, String> {
+        let meta: Metadata = self
+            .extra
+            .iter()
+            .filter_map(|(i, key)| {
+                let cell = row.get(*i).unwrap_or("").trim();
+                (!cell.is_empty()).then(|| (key.clone(), text_value(cell)))
+            })
+            .collect();
+        check_metadata(&meta)?;
+        Ok(non_empty(meta))
     }
 
     fn record(&self, row: &StringRecord, path: &Path, opts: &ReadOptions) -> Result<SeqRecord> {
@@ -83,8 +114,23 @@ impl Columns {
                 });
             }
         }
-        Ok(SeqRecord { name, seq, label })
+        let metadata = self.metadata(row).map_err(|message| Error::Parse {
+            source_name: source_name(path),
+            location: format!("line {line}"),
+            message,
+        })?;
+        Ok(SeqRecord {
+            name,
+            seq,
+            label,
+            metadata,
+        })
     }
+}
+
+/// A column named like a record field (`id` beside a `name` column, say) is not metadata.
+fn reserved(header: &str) -> bool {
+    RESERVED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(header))
 }
 
 /// The index of the column named `wanted`: an exact match, else a case-insensitive one.
@@ -159,6 +205,26 @@ mod tests {
         assert_eq!(recs[0].label.as_deref(), Some("EI"));
         assert_eq!(recs[1].seq.as_bytes(), b"GGNA");
         assert_eq!(recs[1].label.as_deref(), Some("IE"));
+    }
+
+    #[test]
+    fn extra_columns_become_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let body =
+            b"name,id,sequence,label,tissue,depth,note\nr1,7,AC,x,liver,12,\nr2,8,GT,y,,0.5,012\n";
+        let recs = read(
+            &write_file(dir.path(), "m.csv", body),
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        let meta = |i: usize| serde_json::Value::Object(recs[i].metadata.clone().unwrap());
+        assert_eq!(meta(0), serde_json::json!({"tissue": "liver", "depth": 12}));
+        assert_eq!(meta(1), serde_json::json!({"depth": 0.5, "note": "012"}));
+        let plain = write_file(dir.path(), "p.csv", b"sequence,label\nAC,x\n");
+        assert_eq!(
+            read(&plain, &ReadOptions::default()).unwrap()[0].metadata,
+            None
+        );
     }
 
     #[test]

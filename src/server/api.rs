@@ -116,6 +116,13 @@ pub struct SearchRequest {
     /// Only return records with one of these labels.
     #[serde(default)]
     pub labels: Vec<String>,
+    /// Only return records whose metadata matches: a JSON object of keys, each a scalar
+    /// (equality) or operators `$eq`, `$in` (list), `$gt`, `$gte`, `$lt`, `$lte` (numbers),
+    /// all of which must hold. Applied inside the graph search, so `k` results come back
+    /// whenever `k` records match. A malformed filter is a 400 naming the key.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default, rename = "where")]
+    pub r#where: Option<serde_json::Value>,
 }
 
 /// One neighbour of a query.
@@ -129,6 +136,10 @@ pub struct NeighbourOut {
     pub label: String,
     /// Distance in the collection's metric.
     pub distance: f32,
+    /// The record's metadata, when it has any.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<crate::seq::Metadata>,
 }
 
 impl From<Neighbour> for NeighbourOut {
@@ -138,6 +149,7 @@ impl From<Neighbour> for NeighbourOut {
             name: n.name,
             label: n.label,
             distance: n.distance,
+            metadata: n.metadata,
         }
     }
 }
@@ -240,6 +252,12 @@ pub struct RecordIn {
     pub sequence: String,
     /// Class label.
     pub label: String,
+    /// User fields: a flat JSON object (at most 65,535 bytes as JSON; keys `id`, `name`,
+    /// `label`, `sequence`, `vector` and `metadata` are reserved), returned with search hits
+    /// and filtered on by `where`.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default)]
+    pub metadata: Option<crate::seq::Metadata>,
 }
 
 /// `POST /v1/collections/{name}/records`.

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use super::api::RecordIn;
 use super::error::ApiError;
 use super::state::Limits;
-use crate::seq::{check_field, DnaSeq, LetterError, SeqRecord};
+use crate::seq::{check_field, check_metadata, non_empty, DnaSeq, LetterError, SeqRecord};
 use crate::Error;
 
 /// What request sequences are called in error messages.
@@ -58,6 +58,7 @@ pub fn parse_sequences(raw: &[String]) -> Result<Vec<SeqRecord>, ApiError> {
                 name,
                 seq,
                 label: None,
+                metadata: None,
             })
         })
         .collect()
@@ -83,10 +84,18 @@ fn parse_record(i: usize, r: &RecordIn) -> Result<SeqRecord, ApiError> {
         return Err(e.into());
     }
     let seq = parse_seq(&r.sequence, location)?;
+    let metadata = r.metadata.clone().unwrap_or_default();
+    if let Err(message) = check_metadata(&metadata) {
+        return Err(unprocessable(
+            format!("records[{i}] ({name:?}).metadata"),
+            message,
+        ));
+    }
     Ok(SeqRecord {
         name,
         seq,
         label: Some(r.label.clone()),
+        metadata: non_empty(metadata),
     })
 }
 
@@ -98,19 +107,20 @@ fn check_fields(i: usize, r: &RecordIn) -> Result<(), ApiError> {
     ];
     for (field, value) in fields {
         if let Some(Err(message)) = value.map(|v| check_field(field, v)) {
-            let e = Error::Parse {
-                source_name: SOURCE.into(),
-                location: format!("records[{i}]"),
-                message,
-            };
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                e.code(),
-                e.to_string(),
-            ));
+            return Err(unprocessable(format!("records[{i}]"), message));
         }
     }
     Ok(())
+}
+
+/// 422 for a malformed field at `location` in the request.
+fn unprocessable(location: String, message: String) -> ApiError {
+    let e = Error::Parse {
+        source_name: SOURCE.into(),
+        location,
+        message,
+    };
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
 }
 
 #[cfg(test)]
@@ -135,6 +145,7 @@ mod tests {
             name: None,
             sequence: "acgr".into(),
             label: "x".into(),
+            metadata: None,
         };
         let rec = parse_records(&[ok]).unwrap().remove(0);
         assert_eq!(
@@ -145,6 +156,7 @@ mod tests {
             name: Some("a".into()),
             sequence: "ACGT".into(),
             label: " ".into(),
+            metadata: None,
         };
         let err = parse_records(&[unlabelled]).unwrap_err();
         assert_eq!((err.status.as_u16(), err.code), (422, "missing_label"));
@@ -156,6 +168,7 @@ mod tests {
             name: name.map(str::to_string),
             sequence: "ACGT".into(),
             label: label.into(),
+            metadata: None,
         };
         let ok = record(Some("a b"), "x");
         let err = parse_records(&[ok, record(Some("a\tb"), "x")]).unwrap_err();

@@ -15,7 +15,7 @@ use super::state::{AppState, Limits, Served};
 use crate::classify::Adapt;
 use crate::engine::{self, ClassifyOptions};
 use crate::seq::SeqRecord;
-use crate::store::Collection;
+use crate::store::{Collection, Where};
 use crate::Error;
 
 /// Default neighbours per search query (the contract's).
@@ -29,7 +29,7 @@ struct Search {
     input: Input,
     k: usize,
     ef: Option<usize>,
-    labels: Vec<String>,
+    filter: engine::SearchFilter,
 }
 
 enum Input {
@@ -61,11 +61,18 @@ impl Search {
             .ef
             .map(|ef| engine::check_ef(ef, limits.max_k))
             .transpose()?;
+        let metadata = req
+            .r#where
+            .map(|w| Where::parse(&w).map_err(|m| ApiError::invalid(format!("where: {m}"))))
+            .transpose()?;
         Ok(Search {
             input,
             k,
             ef,
-            labels: req.labels,
+            filter: engine::SearchFilter {
+                labels: req.labels,
+                metadata,
+            },
         })
     }
 
@@ -76,11 +83,11 @@ impl Search {
     fn run(&self, collection: &Collection, served: &Served) -> Result<SearchResponse, ApiError> {
         let lists = match &self.input {
             Input::Vectors(v) => {
-                engine::search_vectors(collection, v, self.k, self.ef, &self.labels)?
+                engine::search_vectors(collection, v, self.k, self.ef, &self.filter)?
             }
             Input::Sequences(q) => {
                 let embedder = served.embedder.as_ref();
-                engine::search_sequences(collection, embedder, q, self.k, self.ef, &self.labels)?
+                engine::search_sequences(collection, embedder, q, self.k, self.ef, &self.filter)?
                     .into_iter()
                     .map(|r| r.neighbours)
                     .collect()

@@ -214,6 +214,11 @@ impl Collection {
         }
     }
 
+    /// The metadata of a stored record, if it has any.
+    pub fn metadata_of(&self, id: u64) -> Option<&crate::seq::Metadata> {
+        self.vectors.metadata(self.vectors.row_of(id)?)
+    }
+
     /// Reads one live record.
     pub fn record(&self, id: u64) -> Result<RecordRow> {
         guarded(&self.path, || {
@@ -231,12 +236,15 @@ impl Collection {
 
     /// The names of several records, in the order given.
     pub fn names(&self, ids: &[u64]) -> Result<Vec<String>> {
+        Ok(self.rows(ids)?.into_iter().map(|row| row.name).collect())
+    }
+
+    /// Several stored records (deleted ones too, until compaction), in the order given.
+    pub fn rows(&self, ids: &[u64]) -> Result<Vec<RecordRow>> {
         guarded(&self.path, || {
             let txn = self.db.begin_read()?;
             let table = txn.open_table(RECORDS).map_err(storage)?;
-            ids.iter()
-                .map(|&id| read_row(&table, id).map(|row| row.name))
-                .collect()
+            ids.iter().map(|&id| read_row(&table, id)).collect()
         })
     }
 

@@ -16,6 +16,7 @@ fn rec(i: u32, label: &str) -> NewRecord {
         label: label.into(),
         seq: format!("ACGT{}", "A".repeat(i as usize)).into_bytes(),
         vector: vec![1.0, i as f32],
+        metadata: None,
     }
 }
 

@@ -7,7 +7,7 @@ use redb::{ReadableTable, ReadableTableMetadata};
 use super::open::{storage, Db};
 use super::tables::{
     self, CODES, FORMAT_VERSION, FORMAT_VERSION_INT8, GRAPH, GRAPH_KEY, KEY_CONFIG, KEY_FORMAT,
-    KEY_NEXT_ID, KEY_QUANT, LABELS, META, RECORDS, TOMBSTONES, VECTORS,
+    KEY_NEXT_ID, KEY_QUANT, LABELS, META, METADATA, RECORDS, TOMBSTONES, VECTORS,
 };
 use super::{CollectionConfig, GraphLayout, Int8Quantizer, Quantize, VectorSet};
 use crate::{Error, Result};
@@ -92,6 +92,7 @@ pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
         return Err(corrupt(path, "a record id is not below the next id"));
     }
     let tombstones = mark_tombstones(&txn, &mut vectors, path)?;
+    read_metadata(&txn, &mut vectors, path)?;
     let graph = read_graph(&txn, &vectors, path)?;
     Ok(Some(Loaded {
         config,
@@ -276,6 +277,26 @@ fn mark_tombstones(
         ));
     }
     Ok(count)
+}
+
+/// Every record's metadata; each entry must name a stored record. A file written before
+/// metadata existed has no table: no record has metadata.
+fn read_metadata(txn: &redb::ReadTransaction, vectors: &mut VectorSet, path: &Path) -> Result<()> {
+    let table = match txn.open_table(METADATA) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(e) => return Err(storage(e)),
+    };
+    for entry in table.iter().map_err(storage)? {
+        let (id, value) = entry.map_err(storage)?;
+        let id = id.value();
+        let meta = tables::metadata_from(id, value.value()).map_err(|e| corrupt(path, e))?;
+        let row = vectors
+            .row_of(id)
+            .ok_or_else(|| corrupt(path, format!("metadata {id} names no record")))?;
+        vectors.set_metadata(row, meta);
+    }
+    Ok(())
 }
 
 fn read_graph(

@@ -8,6 +8,7 @@
 
 mod check;
 mod collection;
+mod filter;
 mod graph;
 mod guard;
 mod load;
@@ -28,9 +29,11 @@ use serde::{Deserialize, Serialize};
 
 pub use check::{check, CheckReport};
 pub use collection::{Collection, Hit};
+pub use filter::{RowMask, Where};
 pub use graph::{build as build_graph, GraphLayout, GraphParams, GraphSearch};
 pub use metric::Metric;
 pub use quant::{Int8Quantizer, Quantize};
+pub use query::{scan_is_cheaper, Filter};
 pub use scan::exact_top_k;
 pub use score::Scorer;
 pub use tables::{RecordRow, FORMAT_VERSION};
@@ -97,6 +100,8 @@ pub struct CollectionInfo {
     pub vector_bytes: usize,
 }
 
+#[cfg(test)]
+mod filter_tests;
 #[cfg(test)]
 mod integrity_tests;
 #[cfg(test)]

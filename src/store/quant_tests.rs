@@ -18,6 +18,7 @@ fn records(n: usize, seed: u64) -> Vec<NewRecord> {
                 .into_bytes(),
             // Non-negative, like composition vectors.
             vector: (0..DIM).map(|_| rng.gen_range(0.0..1.0)).collect(),
+            metadata: None,
         })
         .collect()
 }

@@ -3,6 +3,7 @@
 //! from the file.
 
 use super::collection::{Collection, Hit};
+use super::filter::RowMask;
 use super::graph::GraphSearch;
 use super::guard::guarded;
 use super::open::storage;
@@ -14,6 +15,25 @@ use crate::{Error, Result};
 /// deterministic.
 fn sort_by_distance(found: &mut [(u32, f32)]) {
     found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+}
+
+/// What a search may return beyond live rows: rows of some labels, rows a `where` filter
+/// admits (see [`RowMask`]), or both.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    /// Label indices; `None` admits every label.
+    pub labels: Option<&'a [u32]>,
+    /// Rows admitted by a metadata filter ([`Collection::row_mask`]).
+    pub rows: Option<&'a RowMask>,
+}
+
+/// Whether scanning `admitted` rows exactly costs less than a graph walk with beam `ef` over
+/// `n` rows that only accepts them. The walk scores about `ef / s` nodes for a filter of
+/// selectivity `s = admitted / n`, each with up to M0 = 32 links, so it scores about
+/// `32 * ef * n / admitted` rows against the scan's `admitted`: scan when
+/// `admitted^2 <= 32 * ef * n` (at a million rows and ef 64, up to about 45,000 admitted).
+pub fn scan_is_cheaper(admitted: usize, ef: usize, n: usize) -> bool {
+    (admitted as u128).pow(2) <= 32 * ef as u128 * n as u128
 }
 
 /// The most candidates a quantized search re-ranks exactly for `k` results.
@@ -36,11 +56,8 @@ impl Collection {
         Ok(v)
     }
 
-    /// The `k` live records nearest to `query`, optionally only those with one of `labels`.
-    /// Searches the graph (beam width `ef`, default from the config) and the tail exactly,
-    /// and merges the two. A quantized collection ranks by int8 codes, then re-ranks the best
-    /// candidates (at most [`rerank_count`]) with the exact float vectors; distances are
-    /// always exact.
+    /// The `k` live records nearest to `query`, optionally only those with one of `labels`
+    /// (see [`Self::search_filtered`]).
     pub fn search(
         &self,
         query: &[f32],
@@ -48,20 +65,56 @@ impl Collection {
         ef: Option<usize>,
         labels: Option<&[u32]>,
     ) -> Result<Vec<Hit>> {
+        let filter = Filter { labels, rows: None };
+        self.search_filtered(query, k, ef, filter)
+    }
+
+    /// The `k` live records nearest to `query` that pass `filter`. Searches the graph (beam
+    /// width `ef`, default from the config) and the tail exactly, and merges the two. A
+    /// quantized collection ranks by int8 codes, then re-ranks the best candidates (at most
+    /// [`rerank_count`]) with the exact float vectors; distances are always exact.
+    ///
+    /// A row filter is applied inside the graph search: rejected nodes are walked through,
+    /// not returned, so the beam goes on until it holds `ef` admitted rows. When the filter
+    /// admits so few rows that scanning them costs less than that walk
+    /// ([`scan_is_cheaper`]), or the walk returns fewer than `k` of the admitted rows, the
+    /// admitted rows are scanned exactly instead, so `k` results come back whenever `k` rows
+    /// pass.
+    pub fn search_filtered(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        filter: Filter,
+    ) -> Result<Vec<Hit>> {
         let query = self.prepare_query(query)?;
-        let accept = |row: u32| self.accepts(row as usize, labels);
         let ef = ef.unwrap_or(self.config.graph.ef_search);
+        if let Some(mask) = filter.rows {
+            if scan_is_cheaper(mask.count(), ef.max(k), self.vectors.len()) {
+                return self.exact(&query, k, filter);
+            }
+        }
+        let hits = self.graph_search(&query, k, ef, filter)?;
+        match filter.rows {
+            Some(mask) if hits.len() < k.min(mask.count()) => self.exact(&query, k, filter),
+            _ => Ok(hits),
+        }
+    }
+
+    /// The graph and tail search behind [`Self::search_filtered`], on a prepared query.
+    fn graph_search(&self, query: &[f32], k: usize, ef: usize, filter: Filter) -> Result<Vec<Hit>> {
+        let accept = |row: u32| self.accepts(row as usize, filter);
         let dim = self.config.dim;
         let Some(quant) = &self.vectors.quant else {
             let scorer = Scorer::Float {
-                query: &query,
+                query,
                 rows: &self.vectors.data,
                 dim,
                 metric: self.config.metric,
             };
             return Ok(self.to_hits(self.candidates(&scorer, k, ef, &accept), k));
         };
-        let code = quant.query(&query);
+        let code = quant.query(query);
         let scorer = Scorer::Int8 {
             query: &code,
             rows: &self.vectors.codes,
@@ -72,7 +125,7 @@ impl Collection {
         let mut found = self.candidates(&scorer, width, width, &accept);
         sort_by_distance(&mut found);
         found.truncate(rerank_count(k));
-        let exact = self.rerank_adaptive(&query, &found, k, 4.0 * code.sigma)?;
+        let exact = self.rerank_adaptive(query, &found, k, 4.0 * code.sigma)?;
         Ok(self.to_hits(exact, k))
     }
 
@@ -175,10 +228,15 @@ impl Collection {
         labels: Option<&[u32]>,
     ) -> Result<Vec<Hit>> {
         let query = self.prepare_query(query)?;
-        let accept = |row: u32| self.accepts(row as usize, labels);
+        self.exact(&query, k, Filter { labels, rows: None })
+    }
+
+    /// Exact search of a prepared query over the rows `filter` admits.
+    pub(super) fn exact(&self, query: &[f32], k: usize, filter: Filter) -> Result<Vec<Hit>> {
+        let accept = |row: u32| self.accepts(row as usize, filter);
         if self.vectors.quant.is_none() {
             let scorer = Scorer::Float {
-                query: &query,
+                query,
                 rows: &self.vectors.data,
                 dim: self.config.dim,
                 metric: self.config.metric,
@@ -191,7 +249,7 @@ impl Collection {
                 .filter(|&r| accept(r))
                 .map(|r| (r, 0.0))
                 .collect();
-            let mut exact = self.rerank(&query, &rows)?;
+            let mut exact = self.rerank(query, &rows)?;
             sort_by_distance(&mut exact);
             exact.truncate(k);
             all.extend(exact);
@@ -199,8 +257,10 @@ impl Collection {
         Ok(self.to_hits(all, k))
     }
 
-    fn accepts(&self, row: usize, labels: Option<&[u32]>) -> bool {
-        !self.vectors.deleted[row] && labels.is_none_or(|l| l.contains(&self.vectors.labels[row]))
+    fn accepts(&self, row: usize, filter: Filter) -> bool {
+        !self.vectors.deleted[row]
+            && (filter.labels).is_none_or(|l| l.contains(&self.vectors.labels[row]))
+            && (filter.rows).is_none_or(|mask| mask.allows(row))
     }
 
     fn to_hits(&self, mut found: Vec<(u32, f32)>, k: usize) -> Vec<Hit> {

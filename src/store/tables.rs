@@ -43,6 +43,10 @@ pub const DEDUP: TableDefinition<&[u8; 32], u64> = TableDefinition::new("dedup")
 /// `tombstones`: ids of deleted records (an empty sealed payload), filtered at query time
 /// until `compact`.
 pub const TOMBSTONES: TableDefinition<u64, &[u8]> = TableDefinition::new("tombstones");
+/// `metadata`: record id -> the record's metadata as a JSON object (only records that carry
+/// some). Added after version 3 without a version bump: a file without the table has no
+/// metadata, and a genovec that does not know it reads the file as before.
+pub const METADATA: TableDefinition<u64, &[u8]> = TableDefinition::new("metadata");
 /// `graph`: the persisted HNSW layout under [`GRAPH_KEY`] (bincode, fixed-width integers).
 pub const GRAPH: TableDefinition<&str, &[u8]> = TableDefinition::new("graph");
 
@@ -173,6 +177,18 @@ pub fn codes_into(id: u64, value: &[u8], dim: usize, out: &mut Vec<i8>) -> Resul
     }
     out.extend(bytes.iter().map(|&b| b as i8));
     Ok(())
+}
+
+/// A record's metadata, sealed JSON.
+pub fn metadata_value(id: u64, meta: &crate::seq::Metadata) -> Vec<u8> {
+    let json = serde_json::to_vec(meta).expect("a JSON map always serialises");
+    seal("metadata", &id.to_le_bytes(), &json)
+}
+
+/// Decodes a record's sealed metadata.
+pub fn metadata_from(id: u64, value: &[u8]) -> Result<crate::seq::Metadata, String> {
+    let json = unseal("metadata", &id.to_le_bytes(), value)?;
+    serde_json::from_slice(json).map_err(|e| format!("the metadata of record {id}: {e}"))
 }
 
 /// A label name, sealed.

@@ -18,6 +18,7 @@ fn record(i: usize, label: &str, dim: usize, rng: &mut impl Rng) -> NewRecord {
             .replace(|c: char| c.is_ascii_digit(), "A")
             .into_bytes(),
         vector: (0..dim).map(|_| rng.gen_range(-1.0..1.0)).collect(),
+        metadata: None,
     }
 }
 

@@ -5,7 +5,7 @@ use super::collection::Collection;
 use super::graph;
 use super::guard::guarded;
 use super::open::storage;
-use super::tables::{self, CODES, GRAPH, GRAPH_KEY, RECORDS, TOMBSTONES, VECTORS};
+use super::tables::{self, CODES, GRAPH, GRAPH_KEY, METADATA, RECORDS, TOMBSTONES, VECTORS};
 use super::{Quantize, VectorSet};
 use crate::{Error, Result};
 
@@ -90,6 +90,7 @@ impl Collection {
                 let mut records = txn.open_table(RECORDS).map_err(storage)?;
                 let mut vectors = txn.open_table(VECTORS).map_err(storage)?;
                 let mut tombstones = txn.open_table(TOMBSTONES).map_err(storage)?;
+                let mut metadata = txn.open_table(METADATA).map_err(storage)?;
                 let mut codes = match self.config.quantize {
                     Quantize::None => None,
                     Quantize::Int8 => Some(txn.open_table(CODES).map_err(storage)?),
@@ -98,6 +99,7 @@ impl Collection {
                     records.remove(id).map_err(storage)?;
                     vectors.remove(id).map_err(storage)?;
                     tombstones.remove(id).map_err(storage)?;
+                    metadata.remove(id).map_err(storage)?;
                     if let Some(codes) = &mut codes {
                         codes.remove(id).map_err(storage)?;
                     }

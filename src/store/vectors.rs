@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use super::quant::Int8Quantizer;
+use crate::seq::Metadata;
 
 /// Every stored record's vector, label and deletion mark, row `r` holding id `ids[r]`.
 ///
@@ -26,6 +27,9 @@ pub struct VectorSet {
     pub codes: Vec<i8>,
     /// The quantizer of a quantized collection, once its first batch fitted it.
     pub quant: Option<Int8Quantizer>,
+    /// Each row's metadata: empty while no row has any (the common case costs nothing),
+    /// else one entry per row.
+    pub meta: Vec<Option<Box<Metadata>>>,
 }
 
 impl VectorSet {
@@ -59,6 +63,9 @@ impl VectorSet {
         self.ids.push(id);
         self.labels.push(label);
         self.deleted.push(false);
+        if !self.meta.is_empty() {
+            self.meta.push(None);
+        }
         match &self.quant {
             Some(quant) => quant.encode_into(vector, &mut self.codes),
             None => self.data.extend_from_slice(vector),
@@ -71,6 +78,11 @@ impl VectorSet {
         self.ids.push(other.ids[r]);
         self.labels.push(other.labels[r]);
         self.deleted.push(false);
+        if let Some(meta) = other.metadata(r) {
+            self.set_metadata(self.len() - 1, meta.clone());
+        } else if !self.meta.is_empty() {
+            self.meta.push(None);
+        }
         match &self.quant {
             Some(_) => self.codes.extend_from_slice(&other.codes[range]),
             None => self.data.extend_from_slice(&other.data[range]),
@@ -99,6 +111,19 @@ impl VectorSet {
     /// The float vector of row `r`; only for a set without a quantizer.
     pub fn row(&self, r: usize) -> &[f32] {
         &self.data[r * self.dim..(r + 1) * self.dim]
+    }
+
+    /// Row `r`'s metadata, if it has any.
+    pub fn metadata(&self, r: usize) -> Option<&Metadata> {
+        self.meta.get(r).and_then(|m| m.as_deref())
+    }
+
+    /// Sets the metadata of an existing row `r`.
+    pub fn set_metadata(&mut self, r: usize, meta: Metadata) {
+        if self.meta.len() < self.len() {
+            self.meta.resize(self.len(), None);
+        }
+        self.meta[r] = Some(Box::new(meta));
     }
 
     /// The row holding `id`, if any.

@@ -12,10 +12,11 @@ use super::collection::Collection;
 use super::guard::guarded;
 use super::open::{meta_json, storage, Db};
 use super::tables::{
-    self, RecordRow, CODES, DEDUP, KEY_CLASSIFIER, KEY_NEXT_ID, KEY_QUANT, LABELS, META, RECORDS,
-    TOMBSTONES, VECTORS,
+    self, RecordRow, CODES, DEDUP, KEY_CLASSIFIER, KEY_NEXT_ID, KEY_QUANT, LABELS, META, METADATA,
+    RECORDS, TOMBSTONES, VECTORS,
 };
 use super::{Int8Quantizer, Quantize};
+use crate::seq::{check_metadata, Metadata};
 use crate::{Error, Result};
 
 /// A record to insert, with its embedding.
@@ -29,6 +30,8 @@ pub struct NewRecord {
     pub seq: Vec<u8>,
     /// The embedding, in the collection's dimension (normalised on insert for cosine).
     pub vector: Vec<f32>,
+    /// User fields, checked with [`crate::seq::check_metadata`] before they are stored.
+    pub metadata: Option<Metadata>,
 }
 
 /// What one committed batch did.
@@ -56,7 +59,7 @@ pub(super) fn dedup_key(label: &str, seq: &[u8]) -> [u8; 32] {
 
 /// Changes staged inside a write transaction, applied to memory after the commit.
 struct Staged {
-    rows: Vec<(u64, u32, Vec<f32>)>,
+    rows: Vec<(u64, u32, Vec<f32>, Option<Metadata>)>,
     new_labels: Vec<String>,
     next_id: u64,
     /// The quantizer this batch fitted (the first batch of a quantized collection).
@@ -88,6 +91,7 @@ impl Collection {
     ) -> Result<BatchOutcome> {
         let path = self.path.clone();
         guarded(&path, || {
+            check_batch_metadata(records)?;
             let vectors: Vec<Vec<f32>> = records
                 .iter()
                 .map(|r| self.prepare_query(&r.vector))
@@ -176,8 +180,15 @@ impl Collection {
                 .insert(id, tables::code_value(id, &codes).as_slice())
                 .map_err(storage)?;
         }
+        if let Some(meta) = &record.metadata {
+            t.metadata
+                .insert(id, tables::metadata_value(id, meta).as_slice())
+                .map_err(storage)?;
+        }
         t.dedup.insert(&key, id).map_err(storage)?;
-        staged.rows.push((id, label, vector));
+        staged
+            .rows
+            .push((id, label, vector, record.metadata.clone()));
         Ok(Some(id))
     }
 
@@ -238,8 +249,11 @@ impl Collection {
         }
         self.labels.extend(staged.new_labels);
         self.next_id = staged.next_id;
-        for (id, label, vector) in staged.rows {
+        for (id, label, vector, meta) in staged.rows {
             self.vectors.push(id, label, &vector);
+            if let Some(meta) = meta {
+                self.vectors.set_metadata(self.vectors.len() - 1, meta);
+            }
         }
     }
 
@@ -307,6 +321,19 @@ impl Collection {
     }
 }
 
+/// Refuses a batch in which a record's metadata breaks the rules, naming the record.
+fn check_batch_metadata(records: &[NewRecord]) -> Result<()> {
+    for (i, record) in records.iter().enumerate() {
+        if let Some(Err(message)) = record.metadata.as_ref().map(check_metadata) {
+            return Err(Error::InvalidArgument {
+                what: format!("metadata of record {} ({:?})", i + 1, record.name),
+                message,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The tables a batch insert writes, opened once per transaction.
 struct BatchTables<'txn> {
     records: redb::Table<'txn, u64, &'static [u8]>,
@@ -315,6 +342,7 @@ struct BatchTables<'txn> {
     codes: Option<redb::Table<'txn, u64, &'static [u8]>>,
     labels: redb::Table<'txn, u32, &'static [u8]>,
     dedup: redb::Table<'txn, &'static [u8; 32], u64>,
+    metadata: redb::Table<'txn, u64, &'static [u8]>,
 }
 
 impl<'txn> BatchTables<'txn> {
@@ -329,6 +357,7 @@ impl<'txn> BatchTables<'txn> {
             codes,
             labels: txn.open_table(LABELS).map_err(storage)?,
             dedup: txn.open_table(DEDUP).map_err(storage)?,
+            metadata: txn.open_table(METADATA).map_err(storage)?,
         })
     }
 }
