@@ -99,6 +99,45 @@ fn parse_record(i: usize, r: &RecordIn) -> Result<SeqRecord, ApiError> {
     })
 }
 
+/// The records' vectors: every record of a collection of external embeddings carries one of
+/// its dimension (finite, not all zero), and no record of any other collection does. 422
+/// naming the first record at fault.
+pub fn record_vectors(
+    raw: &[RecordIn],
+    external: bool,
+    dim: usize,
+) -> Result<Option<Vec<Vec<f32>>>, ApiError> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        let at = format!("records[{i}]");
+        let v = match (&r.vector, external) {
+            (Some(_), false) => {
+                let m = "this collection embeds sequences itself; a \"vector\" is only \
+                         accepted by a collection of external embeddings (external:NAME:DIM)";
+                return Err(unprocessable(at, m.into()));
+            }
+            (None, false) => continue,
+            (None, true) => {
+                let m = format!(
+                    "this collection holds external embeddings: give each record \
+                                 its \"vector\" ({dim} numbers)"
+                );
+                return Err(unprocessable(at, m));
+            }
+            (Some(v), true) => v,
+        };
+        if v.len() != dim || v.iter().any(|x| !x.is_finite()) || v.iter().all(|&x| x == 0.0) {
+            let m = format!(
+                "the vector must have {dim} finite numbers, not all zero (it has {})",
+                v.len()
+            );
+            return Err(unprocessable(format!("{at}.vector"), m));
+        }
+        out.push(v.clone());
+    }
+    Ok(external.then_some(out))
+}
+
 /// 422 when a record's name or label holds a tab, line feed or carriage return.
 fn check_fields(i: usize, r: &RecordIn) -> Result<(), ApiError> {
     let fields = [
@@ -146,6 +185,7 @@ mod tests {
             sequence: "acgr".into(),
             label: "x".into(),
             metadata: None,
+            vector: None,
         };
         let rec = parse_records(&[ok]).unwrap().remove(0);
         assert_eq!(
@@ -157,6 +197,7 @@ mod tests {
             sequence: "ACGT".into(),
             label: " ".into(),
             metadata: None,
+            vector: None,
         };
         let err = parse_records(&[unlabelled]).unwrap_err();
         assert_eq!((err.status.as_u16(), err.code), (422, "missing_label"));
@@ -169,6 +210,7 @@ mod tests {
             sequence: "ACGT".into(),
             label: label.into(),
             metadata: None,
+            vector: None,
         };
         let ok = record(Some("a b"), "x");
         let err = parse_records(&[ok, record(Some("a\tb"), "x")]).unwrap_err();
