@@ -68,7 +68,7 @@ fn where_filters_return_k_matching_records_with_their_metadata() {
         for hit in hits(f) {
             let group = hit["metadata"]["group"].as_str().unwrap();
             assert!(group == "a" || group == "b", "{hit}");
-            assert_eq!(hit["metadata"]["pos"].as_u64().unwrap() % 4 < 2, true);
+            assert!(hit["metadata"]["pos"].as_u64().unwrap() % 4 < 2);
         }
         let names =
             |r: &Value| -> Vec<String> { hits(r).iter().map(|h| h["name"].to_string()).collect() };

@@ -8,28 +8,9 @@ use genovec::engine::{self, ClassifierStatus, Prediction, TrainAction, Trained};
 
 use crate::reader::Reader;
 
-/// Probabilities as an object keyed by label.
-fn by_label(p: &[(String, f64)]) -> Value {
-    let map: Map<String, Value> = p.iter().map(|(l, v)| (l.clone(), (*v).into())).collect();
-    map.into()
-}
-
-/// One prediction as `genovec classify --json` prints it.
+/// One prediction as `genovec classify --json` prints it (the engine's shape).
 pub fn prediction(p: &Prediction, status: &ClassifierStatus) -> Value {
-    json!({
-        "name": p.name,
-        "label": p.label,
-        "confidence": p.confidence,
-        "probabilities": by_label(&p.probabilities),
-        "vote_probabilities": by_label(&p.vote),
-        "linear_probabilities": p.linear.as_deref().map(by_label),
-        "fusion_weight": p.weight_knn,
-        "k": p.k,
-        "answered_by": p.answered_by,
-        "adapted": p.adapted,
-        "neighbours": p.neighbours,
-        "classifier": status,
-    })
+    p.to_json(Some(status))
 }
 
 /// The collection as `genovec info --json` prints it.

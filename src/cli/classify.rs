@@ -141,30 +141,9 @@ pub fn note_shift(shift: &genovec::classify::Shift) {
     }
 }
 
-/// Probabilities as a JSON object keyed by label.
-fn by_label(p: &[(String, f64)]) -> serde_json::Value {
-    let map: serde_json::Map<String, serde_json::Value> =
-        p.iter().map(|(l, v)| (l.clone(), (*v).into())).collect();
-    map.into()
-}
-
-/// The JSON shape: the fused probabilities with the parts they came from, the evidence and
-/// the classifier's state (none for a fine-tuned model).
+/// The JSON shape (see [`Prediction::to_json`]).
 pub fn json(p: &Prediction, status: Option<&ClassifierStatus>) -> serde_json::Value {
-    serde_json::json!({
-        "name": p.name,
-        "label": p.label,
-        "confidence": p.confidence,
-        "probabilities": by_label(&p.probabilities),
-        "vote_probabilities": by_label(&p.vote),
-        "linear_probabilities": p.linear.as_deref().map(by_label),
-        "fusion_weight": p.weight_knn,
-        "k": p.k,
-        "answered_by": p.answered_by,
-        "adapted": p.adapted,
-        "neighbours": p.neighbours,
-        "classifier": status,
-    })
+    p.to_json(status)
 }
 
 /// TSV: one `p_<label>` column per label of the first prediction (every prediction of one

@@ -67,6 +67,33 @@ pub struct Prediction {
     pub neighbours: Vec<Neighbour>,
 }
 
+impl Prediction {
+    /// The JSON shape `classify --json` prints and the Python package returns: the fused
+    /// probabilities with the parts they came from, the evidence and the classifier's state
+    /// (none for a fine-tuned model).
+    pub fn to_json(&self, status: Option<&ClassifierStatus>) -> serde_json::Value {
+        let by_label = |p: &[(String, f64)]| -> serde_json::Value {
+            let map: serde_json::Map<String, serde_json::Value> =
+                p.iter().map(|(l, v)| (l.clone(), (*v).into())).collect();
+            map.into()
+        };
+        serde_json::json!({
+            "name": self.name,
+            "label": self.label,
+            "confidence": self.confidence,
+            "probabilities": by_label(&self.probabilities),
+            "vote_probabilities": by_label(&self.vote),
+            "linear_probabilities": self.linear.as_deref().map(by_label),
+            "fusion_weight": self.weight_knn,
+            "k": self.k,
+            "answered_by": self.answered_by,
+            "adapted": self.adapted,
+            "neighbours": self.neighbours,
+            "classifier": status,
+        })
+    }
+}
+
 /// Overrides of the stored parameters for one classify call.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClassifyOptions {
