@@ -26,8 +26,9 @@ class Collection:
         sequences: Iterable[str],
         labels: Iterable[Union[str, int]],
         names: Optional[Iterable[str]] = None,
-        metadata: Optional[Sequence[dict]] = None,
+        metadata: Any = None,  # a list of dict/None per sequence, or a pandas DataFrame
         train: bool = True,
+        vectors: Optional[npt.NDArray[np.floating]] = None,  # external:NAME:DIM collections
     ) -> npt.NDArray[np.int64]: ...
     def search(
         self,
@@ -52,6 +53,7 @@ class Collection:
         names: Optional[Iterable[str]] = None,
         threshold: Optional[float] = None,
         adapt: str = "never",
+        vectors: Optional[npt.NDArray[np.floating]] = None,
     ) -> list[dict[str, Any]]: ...
     def delete(self, ids: Iterable[int]) -> None: ...
     def train(self, retune: bool = False) -> dict[str, Any]: ...
