@@ -72,6 +72,12 @@ pub fn queries(
     }
 }
 
+/// What `search` was given to look up.
+enum Queries {
+    Vectors(Vec<Vec<f32>>),
+    Records(Vec<SeqRecord>),
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let path = args.collection.path();
     let metadata = args
@@ -83,11 +89,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         labels: args.filter_labels,
         metadata,
     };
+    // Read the queries before opening the collection: a missing file is named first.
+    let input = match &args.vectors {
+        Some(file) => Queries::Vectors(seq::read_vectors(file)?),
+        None => Queries::Records(queries(&args.sequence, &args.input, &args.read)?),
+    };
     let (collection, embedder) =
         engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
-    let results = match &args.vectors {
-        Some(file) => {
-            let vectors = seq::read_vectors(file)?;
+    let results = match input {
+        Queries::Vectors(vectors) => {
             let found = engine::search_vectors(&collection, &vectors, args.k, args.ef, &filter)?;
             (found.into_iter().enumerate())
                 .map(|(i, neighbours)| QueryResult {
@@ -96,17 +106,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 })
                 .collect()
         }
-        None => {
-            let queries = queries(&args.sequence, &args.input, &args.read)?;
-            engine::search_sequences(
-                &collection,
-                embedder.as_ref(),
-                &queries,
-                args.k,
-                args.ef,
-                &filter,
-            )?
-        }
+        Queries::Records(queries) => engine::search_sequences(
+            &collection,
+            embedder.as_ref(),
+            &queries,
+            args.k,
+            args.ef,
+            &filter,
+        )?,
     };
     let mut out = output::stdout();
     if args.json {
