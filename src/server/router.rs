@@ -16,7 +16,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::state::AppState;
-use super::{auth, error, metrics, query, records, routes};
+use super::{auth, browse, error, metrics, query, records, routes};
 
 /// The application: every route with its middleware, over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -26,6 +26,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/collections/{name}", get(routes::info))
         .route("/v1/collections/{name}/search", post(query::search))
         .route("/v1/collections/{name}/classify", post(query::classify))
+        .route("/v1/collections/{name}/records", get(browse::scroll))
+        .route("/v1/collections/{name}/records/count", get(browse::count))
+        .route("/v1/collections/{name}/records/{id}", get(browse::fetch))
+        .route(
+            "/v1/collections/{name}/records/delete",
+            get(browse::fetch_delete),
+        )
         .route("/metrics", get(routes::metrics));
     if state.config.protect_reads {
         reads = reads.route_layer(auth());
@@ -35,6 +42,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/v1/collections/{name}/records/{id}",
             delete(records::delete),
+        )
+        // The fixed paths beside `{id}` take these methods too, so that ids `count` and
+        // `delete` are deleted by path as any other.
+        .route(
+            "/v1/collections/{name}/records/delete",
+            post(browse::delete_batch).delete(browse::delete_delete),
+        )
+        .route(
+            "/v1/collections/{name}/records/count",
+            delete(browse::delete_count),
         )
         .route_layer(auth());
     let open = Router::new()
