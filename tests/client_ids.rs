@@ -209,7 +209,8 @@ fn client_ids_insert_upsert_fetch_scroll_count_delete_and_persist() {
     assert!(report.contains("client ids"), "{report}");
     ok_in(d, &["compact", "--collection", "c"]);
     let report = ok_in(d, &["check", "--collection", "c"]);
-    assert!(report.contains(&format!("client ids   {}", live - 3)), "{report}");
+    // 254 inserted with ids, less r0, 4242 and the 125 of group 1 (r2 came back).
+    assert!(report.contains("client ids   127 records"), "{report}");
 }
 
 #[test]
