@@ -32,10 +32,18 @@ fn get(server: &Server, path: &str) -> Value {
     r.json()
 }
 
+/// The count of live records passing the `&where=...` in `query` (a scroll of no records).
 fn count(server: &Server, query: &str) -> u64 {
-    get(server, &format!("/records/count{query}"))["count"]
-        .as_u64()
-        .unwrap()
+    let answer = get(server, &format!("/records?count=true&limit=0{query}"));
+    assert_eq!(answer["records"], json!([]));
+    answer["count"].as_u64().unwrap()
+}
+
+/// `DELETE /v1/collections/c/records` with a JSON body.
+fn delete_request(server: &Server, headers: &[(&str, &str)], body: &Value) -> client::Response {
+    let body = body.to_string();
+    let path = format!("{BASE}/records");
+    client::request(&server.addr, "DELETE", &path, headers, body.as_bytes()).unwrap()
 }
 
 /// Every live record through scroll pages of `limit`: (internal id, client id) in order.
@@ -57,7 +65,7 @@ fn scroll_all(server: &Server, limit: usize) -> Vec<(u64, Value)> {
 }
 
 fn delete(server: &Server, body: Value) -> Value {
-    let r = server.post(&format!("{BASE}/records/delete"), &body);
+    let r = delete_request(server, &[], &body);
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()
 }
@@ -72,7 +80,7 @@ fn where_query(filter: &Value) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect();
-    format!("?where={encoded}")
+    format!("&where={encoded}")
 }
 
 #[test]
@@ -159,16 +167,19 @@ fn client_ids_insert_upsert_fetch_scroll_count_delete_and_persist() {
     assert_eq!(scroll_all(&server, 1000), rows);
     let group0 = where_query(&json!({"group": 0}));
     assert_eq!(count(&server, &group0), 125);
-    let filtered = get(&server, &format!("/records{group0}&limit=1000"));
+    let filtered = get(&server, &format!("/records?limit=1000&count=true{group0}"));
     assert_eq!(filtered["records"].as_array().unwrap().len(), 125);
-    assert_eq!(filtered["next"], Value::Null);
+    assert_eq!((&filtered["next"], &filtered["count"]), (&Value::Null, &json!(125)));
+    let page = get(&server, &format!("/records?limit=100{group0}"));
+    assert_eq!((page["records"][0]["metadata"]["group"].as_u64(), page.get("count")), (Some(0), None));
     expect_error(&server.get(&format!("{BASE}/records?limit=0")), 400, "invalid_argument");
     expect_error(&server.get(&format!("{BASE}/records?limit=1001")), 400, "invalid_argument");
     expect_error(&server.get(&format!("{BASE}/records?after=x")), 400, "invalid_request");
-    expect_error(&server.get(&format!("{BASE}/records/count?where=%7B")), 400, "invalid_request");
+    expect_error(&server.get(&format!("{BASE}/records?where=%7B")), 400, "invalid_request");
+    expect_error(&server.get(&format!("{BASE}/records?count=yes")), 400, "invalid_request");
 
     // Batch delete: all or nothing.
-    let r = server.post(&format!("{BASE}/records/delete"), &json!({"ids": ["r0", "missing"]}));
+    let r = delete_request(&server, &[], &json!({"ids": ["r0", "missing"]}));
     let message = expect_error(&r, 404, "unknown_id");
     assert!(message.contains("missing"), "{message}");
     assert_eq!(count(&server, ""), total);
@@ -176,9 +187,8 @@ fn client_ids_insert_upsert_fetch_scroll_count_delete_and_persist() {
     assert_eq!((out["deleted"].as_u64(), out["records"].as_u64()), (Some(3), Some(total - 3)));
     expect_error(&server.get(&format!("{BASE}/records/r0")), 404, "unknown_id");
     let both = json!({"ids": ["r1"], "where": {"group": 1}});
-    expect_error(&server.post(&format!("{BASE}/records/delete"), &both), 400, "invalid_request");
-    let bad = json!({"ids": [-3]});
-    expect_error(&server.post(&format!("{BASE}/records/delete"), &bad), 422, "parse_error");
+    expect_error(&delete_request(&server, &[], &both), 400, "invalid_request");
+    expect_error(&delete_request(&server, &[], &json!({"ids": [-3]})), 422, "parse_error");
     // By filter: every live record of group 1.
     let out = delete(&server, json!({"where": {"group": 1}}));
     assert_eq!(out["deleted"], 125);
@@ -228,18 +238,19 @@ fn record_routes_follow_the_api_key_rules_and_the_openapi_document_lists_them() 
     // Reads are open without --api-key-reads.
     assert_eq!(count(&server, ""), 7);
     assert_eq!(get(&server, "/records")["records"].as_array().unwrap().len(), 7);
-    let del = json!({"ids": ["count"]}).to_string();
-    let path = format!("{BASE}/records/delete");
-    expect_error(&server.post_raw(&path, &[], del.as_bytes()), 401, "unauthorized");
-    // The id `count` is deleted by path like any other.
+    let del = json!({"ids": ["count"]});
+    expect_error(&delete_request(&server, &[], &del), 401, "unauthorized");
+    // Any client id, `count` included, names its record in a path.
+    assert_eq!(get(&server, "/records/count")["client_id"], "count");
     expect_error(&server.delete(&format!("{BASE}/records/count"), &[]), 401, "unauthorized");
     assert_eq!(server.delete(&format!("{BASE}/records/count"), &auth).status, 204);
     assert_eq!(count(&server, ""), 6);
+    let out = delete_request(&server, &auth, &json!({"where": {}}));
+    assert_eq!(out.json()["deleted"], 6);
 
     let doc = server.get("/openapi.json").json();
-    for path in ["/records", "/records/{id}", "/records/count", "/records/delete"] {
-        assert!(doc["paths"][format!("{BASE}{path}").replace("/c/", "/{name}/")].is_object(), "{path}");
-    }
+    let records = &doc["paths"]["/v1/collections/{name}/records"];
+    assert!(["get", "post", "delete"].iter().all(|m| records[m].is_object()), "{records}");
     let record = &doc["paths"]["/v1/collections/{name}/records/{id}"];
     assert!(record["get"].is_object() && record["delete"].is_object());
 }

@@ -44,7 +44,7 @@ pub struct StoredRecord {
 }
 
 /// One scroll page.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScrollPage {
     /// Live records in internal id order.
     pub records: Vec<StoredRecord>,

@@ -65,16 +65,13 @@ pub struct ScrollResponse {
     pub records: Vec<RecordOut>,
     /// Pass as `after` for the next page; null when this is the last one.
     pub next: Option<u64>,
+    /// With `count=true`: live records passing `where` in the whole collection (not only
+    /// this page); left out otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
 }
 
-/// `GET /v1/collections/{name}/records/count`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CountResponse {
-    /// Live records (passing `where`, when given).
-    pub count: usize,
-}
-
-/// `POST /v1/collections/{name}/records/delete`: `ids` or `where`, not both.
+/// `DELETE /v1/collections/{name}/records` (a JSON body): `ids` or `where`, not both.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteRequest {

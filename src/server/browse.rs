@@ -1,23 +1,20 @@
-//! The record routes by id: fetch one record, scroll, count, and delete in a batch (by ids or
-//! by a `where` filter). The lookup rule for ids is [`crate::engine::resolve`]'s.
+//! The record routes by id: fetch one record, scroll (and count), and delete in a batch (by
+//! ids or by a `where` filter). The lookup rule for ids is [`crate::engine::resolve`]'s.
 //!
-//! `GET .../records/count` and `POST .../records/delete` are fixed paths beside
-//! `.../records/{id}`; the fixed path wins, so a record whose client id is `count` or
-//! `delete` is deleted by path as any other (`DELETE .../records/count` is routed here) but
-//! read by scrolling, and `GET .../records/delete` fetches the record `delete`.
+//! They live on the two record paths that already existed (`.../records` and
+//! `.../records/{id}`), as other methods: no fixed path such as `.../records/count` sits
+//! beside `{id}`, so every client id can be used in a path.
 
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
-use super::api_records::{CountResponse, DeleteRequest, DeleteResponse, RecordOut, ScrollResponse};
+use super::api_records::{DeleteRequest, DeleteResponse, RecordOut, ScrollResponse};
 use super::blocking;
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::parse::{check_batch, parse_id_refs, parse_where};
-use super::records::delete_named;
 use super::state::AppState;
 use crate::engine::{self, IdRef};
 use crate::store::Where;
@@ -39,48 +36,21 @@ pub async fn fetch(
     State(app): State<Arc<AppState>>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<RecordOut>, ApiError> {
-    fetch_named(&app, &name, id)
-}
-
-fn fetch_named(app: &AppState, name: &str, id: String) -> Result<Json<RecordOut>, ApiError> {
-    let served = app.get(name)?;
+    let served = app.get(&name)?;
     let collection = served.read();
     let id = engine::resolve(&collection, &IdRef::Text(id))?;
     Ok(Json(engine::fetch(&collection, id)?.into()))
 }
 
-/// `GET .../records/delete`: the record whose id is `delete`.
-pub async fn fetch_delete(
-    State(app): State<Arc<AppState>>,
-    Path(name): Path<String>,
-) -> Result<Json<RecordOut>, ApiError> {
-    fetch_named(&app, &name, "delete".into())
-}
-
-/// `DELETE .../records/count`: the record whose id is `count`.
-pub async fn delete_count(
-    State(app): State<Arc<AppState>>,
-    Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    delete_named(app, name, "count".into()).await
-}
-
-/// `DELETE .../records/delete`: the record whose id is `delete`.
-pub async fn delete_delete(
-    State(app): State<Arc<AppState>>,
-    Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    delete_named(app, name, "delete".into()).await
-}
-
-/// The query string of scroll and count (every value is checked here, so a bad one is a 400
-/// naming it).
+/// The query string of a scroll (every value is checked here, so a bad one is a 400 naming
+/// it).
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     limit: Option<String>,
     after: Option<String>,
     #[serde(rename = "where")]
     r#where: Option<String>,
+    count: Option<String>,
 }
 
 impl ListQuery {
@@ -93,6 +63,17 @@ impl ListQuery {
         parse_where(&value).map(Some)
     }
 
+    /// `count=true` asks for the count; `limit=0` is allowed only then.
+    fn wants_count(&self) -> Result<bool, ApiError> {
+        match self.count.as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(ApiError::invalid(format!(
+                "count must be true or false, got {other:?}"
+            ))),
+        }
+    }
+
     fn number(name: &str, text: Option<&String>) -> Result<Option<u64>, ApiError> {
         text.map(|t| {
             t.parse::<u64>().map_err(|_| {
@@ -103,18 +84,19 @@ impl ListQuery {
     }
 }
 
-/// Live records page by page, in internal id order.
+/// Live records page by page, in internal id order, and how many pass the filter.
 #[utoipa::path(
     get, path = "/v1/collections/{name}/records", tag = "records",
     params(
         ("name" = String, Path, description = "Collection name (file stem)"),
-        ("limit" = Option<usize>, Query, description = "Records per page, 1 to 1000 (default 100)", minimum = 1, maximum = 1000),
+        ("limit" = Option<usize>, Query, description = "Records per page, 1 to 1000 (default 100); 0 with count=true answers only the count", minimum = 0, maximum = 1000),
         ("after" = Option<u64>, Query, description = "The `next` of the previous page; leave out for the first"),
         ("where" = Option<String>, Query, description = "A metadata filter as URL-encoded JSON, as in search"),
+        ("count" = Option<bool>, Query, description = "true: also answer `count`, the live records passing `where` in the whole collection"),
     ),
     responses(
         (status = 200, description = "One page; `next` is null on the last", body = ScrollResponse),
-        (status = 400, description = "A bad limit, cursor or filter", body = ErrorBody),
+        (status = 400, description = "A bad limit, cursor, count or filter", body = ErrorBody),
         (status = 401, description = "Missing or wrong API key (with --api-key-reads)", body = ErrorBody),
         (status = 404, description = "Unknown collection", body = ErrorBody),
     )
@@ -125,44 +107,29 @@ pub async fn scroll(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<ScrollResponse>, ApiError> {
     let served = Arc::clone(app.get(&name)?);
+    let want_count = query.wants_count()?;
     let limit = ListQuery::number("limit", query.limit.as_ref())?;
-    let limit = engine::check_limit(limit.map_or(engine::SCROLL_DEFAULT, |l| l as usize))?;
+    let limit = match limit.map_or(engine::SCROLL_DEFAULT, |l| l as usize) {
+        0 if want_count => 0,
+        limit => engine::check_limit(limit)?,
+    };
     let after = ListQuery::number("after", query.after.as_ref())?;
     let filter = query.filter()?;
-    let page = blocking(move || {
+    let (page, count) = blocking(move || {
         let collection = served.read();
-        Ok(engine::scroll(&collection, after, limit, filter.as_ref())?)
+        let count = want_count.then(|| engine::count(&collection, filter.as_ref()));
+        let page = match limit {
+            0 => engine::ScrollPage::default(),
+            _ => engine::scroll(&collection, after, limit, filter.as_ref())?,
+        };
+        Ok((page, count))
     })
     .await?;
     Ok(Json(ScrollResponse {
         records: page.records.into_iter().map(Into::into).collect(),
         next: page.next,
+        count,
     }))
-}
-
-/// Live records, or those a `where` filter admits.
-#[utoipa::path(
-    get, path = "/v1/collections/{name}/records/count", tag = "records",
-    params(
-        ("name" = String, Path, description = "Collection name (file stem)"),
-        ("where" = Option<String>, Query, description = "A metadata filter as URL-encoded JSON, as in search"),
-    ),
-    responses(
-        (status = 200, description = "The count", body = CountResponse),
-        (status = 400, description = "A bad filter", body = ErrorBody),
-        (status = 401, description = "Missing or wrong API key (with --api-key-reads)", body = ErrorBody),
-        (status = 404, description = "Unknown collection", body = ErrorBody),
-    )
-)]
-pub async fn count(
-    State(app): State<Arc<AppState>>,
-    Path(name): Path<String>,
-    Query(query): Query<ListQuery>,
-) -> Result<Json<CountResponse>, ApiError> {
-    let served = app.get(&name)?;
-    let filter = query.filter()?;
-    let count = engine::count(&served.read(), filter.as_ref());
-    Ok(Json(CountResponse { count }))
 }
 
 /// What a batch delete removes.
@@ -173,7 +140,7 @@ enum Target {
 
 /// Deletes records by ids (all or nothing) or by a `where` filter, in one durable transaction.
 #[utoipa::path(
-    post, path = "/v1/collections/{name}/records/delete", tag = "records",
+    delete, path = "/v1/collections/{name}/records", tag = "records",
     params(("name" = String, Path, description = "Collection name (file stem)")),
     request_body = DeleteRequest,
     responses(

@@ -14,7 +14,7 @@ use super::{api, api_records, browse, error, query, records, routes};
     paths(
         routes::health, routes::list, routes::info, routes::metrics, routes::openapi,
         query::search, query::classify, records::insert, records::delete,
-        browse::fetch, browse::scroll, browse::count, browse::delete_batch,
+        browse::fetch, browse::scroll, browse::delete_batch,
     ),
     components(schemas(
         api::Health, api::DegradedCollection, api::CollectionList, api::CollectionSummary, api::CollectionDetail,
@@ -22,7 +22,7 @@ use super::{api, api_records, browse, error, query, records, routes};
         api::NeighbourOut, api::ClassifyRequest, api::ClassifyResponse, api::ClassifyResult, api::ClassifierStateOut,
         api::InsertRequest, api::RecordIn, api::InsertResponse, error::ErrorBody, error::ErrorDetail,
         api_records::ClientIdJson, api_records::RecordOut, api_records::ScrollResponse,
-        api_records::CountResponse, api_records::DeleteRequest, api_records::DeleteResponse,
+        api_records::DeleteRequest, api_records::DeleteResponse,
     )),
     modifiers(&BearerAuth)
 )]

@@ -79,15 +79,6 @@ pub async fn delete(
     State(app): State<Arc<AppState>>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    delete_named(app, name, id).await
-}
-
-/// Deletes the record a path id names (see [`delete`]).
-pub async fn delete_named(
-    app: Arc<AppState>,
-    name: String,
-    id: String,
-) -> Result<StatusCode, ApiError> {
     let served = Arc::clone(app.get(&name)?);
     blocking(move || {
         served

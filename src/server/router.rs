@@ -27,31 +27,19 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/collections/{name}/search", post(query::search))
         .route("/v1/collections/{name}/classify", post(query::classify))
         .route("/v1/collections/{name}/records", get(browse::scroll))
-        .route("/v1/collections/{name}/records/count", get(browse::count))
         .route("/v1/collections/{name}/records/{id}", get(browse::fetch))
-        .route(
-            "/v1/collections/{name}/records/delete",
-            get(browse::fetch_delete),
-        )
         .route("/metrics", get(routes::metrics));
     if state.config.protect_reads {
         reads = reads.route_layer(auth());
     }
     let writes = Router::new()
-        .route("/v1/collections/{name}/records", post(records::insert))
+        .route(
+            "/v1/collections/{name}/records",
+            post(records::insert).delete(browse::delete_batch),
+        )
         .route(
             "/v1/collections/{name}/records/{id}",
             delete(records::delete),
-        )
-        // The fixed paths beside `{id}` take these methods too, so that ids `count` and
-        // `delete` are deleted by path as any other.
-        .route(
-            "/v1/collections/{name}/records/delete",
-            post(browse::delete_batch).delete(browse::delete_delete),
-        )
-        .route(
-            "/v1/collections/{name}/records/count",
-            delete(browse::delete_count),
         )
         .route_layer(auth());
     let open = Router::new()
