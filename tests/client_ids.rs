@@ -104,36 +104,67 @@ fn client_ids_insert_upsert_fetch_scroll_count_delete_and_persist() {
     );
     assert_eq!(out["client_ids"], json!(["alpha", 4242, "7", 7]));
     assert_eq!(out["replaced"], json!([null, null, null, null]));
-    let ids: Vec<u64> = out["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let ids: Vec<u64> = out["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
     let alpha = get(&server, "/records/alpha");
     assert_eq!(alpha["id"], ids[0]);
     assert_eq!(
         (&alpha["client_id"], &alpha["name"], &alpha["label"]),
         (&json!("alpha"), &json!("alpha"), &json!("x"))
     );
-    assert_eq!((alpha["sequence"].as_str().unwrap(), &alpha["metadata"]), (&seq(1)[..], &json!({"k": 1})));
+    assert_eq!(
+        (alpha["sequence"].as_str().unwrap(), &alpha["metadata"]),
+        (&seq(1)[..], &json!({"k": 1}))
+    );
     assert_eq!(get(&server, "/records/4242")["client_id"], 4242);
     // A path is text: the string id "7" is found before the integer id 7.
     assert_eq!(get(&server, "/records/7")["id"], ids[2]);
     // An internal id still names its record; a record without a client id has null.
     let first = get(&server, "/records/1");
-    assert_eq!((&first["id"], &first["client_id"]), (&json!(1), &Value::Null));
-    expect_error(&server.get(&format!("{BASE}/records/nope")), 404, "unknown_id");
+    assert_eq!(
+        (&first["id"], &first["client_id"]),
+        (&json!(1), &Value::Null)
+    );
+    expect_error(
+        &server.get(&format!("{BASE}/records/nope")),
+        404,
+        "unknown_id",
+    );
 
     // Upsert: same id, new sequence; the old record is gone, the count unchanged.
     let before = count(&server, "");
-    let out = insert(&server, json!([{"id": "alpha", "sequence": seq(9), "label": "y"}]));
+    let out = insert(
+        &server,
+        json!([{"id": "alpha", "sequence": seq(9), "label": "y"}]),
+    );
     let new_id = out["ids"][0].as_u64().unwrap();
     assert_eq!(out["replaced"], json!([ids[0]]));
     assert_eq!(count(&server, ""), before);
     let alpha = get(&server, "/records/alpha");
-    assert_eq!((alpha["id"].as_u64().unwrap(), alpha["sequence"].as_str().unwrap()), (new_id, &seq(9)[..]));
+    assert_eq!(
+        (
+            alpha["id"].as_u64().unwrap(),
+            alpha["sequence"].as_str().unwrap()
+        ),
+        (new_id, &seq(9)[..])
+    );
     assert_eq!(alpha["metadata"], Value::Null);
-    expect_error(&server.get(&format!("{BASE}/records/{}", ids[0])), 404, "unknown_id");
+    expect_error(
+        &server.get(&format!("{BASE}/records/{}", ids[0])),
+        404,
+        "unknown_id",
+    );
     let body = json!({"sequences": [seq(1), seq(9)], "k": 1});
     let found = server.post(&format!("{BASE}/search"), &body).json();
     for result in found["results"].as_array().unwrap() {
-        assert_ne!(result["neighbours"][0]["id"], ids[0], "the old record is not found");
+        assert_ne!(
+            result["neighbours"][0]["id"], ids[0],
+            "the old record is not found"
+        );
     }
     assert_eq!(found["results"][1]["neighbours"][0]["id"], new_id);
 
@@ -141,11 +172,29 @@ fn client_ids_insert_upsert_fetch_scroll_count_delete_and_persist() {
     let twice = json!({"records": [
         {"id": "d", "sequence": "ACGT", "label": "x"}, {"id": "d", "sequence": "ACGA", "label": "x"}
     ]});
-    let message = expect_error(&server.post(&format!("{BASE}/records"), &twice), 422, "parse_error");
-    assert!(message.contains("records[1].id") && message.contains("records[0]"), "{message}");
-    for bad in [json!(""), json!(-1), json!(1.5), json!("a\nb"), json!(["x"]), json!("x".repeat(513))] {
+    let message = expect_error(
+        &server.post(&format!("{BASE}/records"), &twice),
+        422,
+        "parse_error",
+    );
+    assert!(
+        message.contains("records[1].id") && message.contains("records[0]"),
+        "{message}"
+    );
+    for bad in [
+        json!(""),
+        json!(-1),
+        json!(1.5),
+        json!("a\nb"),
+        json!(["x"]),
+        json!("x".repeat(513)),
+    ] {
         let body = json!({"records": [{"id": bad, "sequence": "ACGT", "label": "x"}]});
-        let message = expect_error(&server.post(&format!("{BASE}/records"), &body), 422, "parse_error");
+        let message = expect_error(
+            &server.post(&format!("{BASE}/records"), &body),
+            422,
+            "parse_error",
+        );
         assert!(message.contains("records[0].id"), "{message}");
     }
     assert_eq!(count(&server, ""), before);
@@ -159,24 +208,59 @@ fn client_ids_insert_upsert_fetch_scroll_count_delete_and_persist() {
     assert_eq!(count(&server, ""), total);
     let rows = scroll_all(&server, 100);
     assert_eq!(rows.len() as u64, total);
-    assert!(rows.windows(2).all(|w| w[0].0 < w[1].0), "ascending, no repeats");
+    assert!(
+        rows.windows(2).all(|w| w[0].0 < w[1].0),
+        "ascending, no repeats"
+    );
     let page = get(&server, "/records?limit=100");
     assert_eq!(page["records"].as_array().unwrap().len(), 100);
-    let clients: BTreeSet<String> = rows.iter().filter_map(|(_, c)| c.as_str().map(String::from)).collect();
+    let clients: BTreeSet<String> = rows
+        .iter()
+        .filter_map(|(_, c)| c.as_str().map(String::from))
+        .collect();
     assert!((0..250).all(|i| clients.contains(&format!("r{i}"))));
     assert_eq!(scroll_all(&server, 1000), rows);
     let group0 = where_query(&json!({"group": 0}));
     assert_eq!(count(&server, &group0), 125);
     let filtered = get(&server, &format!("/records?limit=1000&count=true{group0}"));
     assert_eq!(filtered["records"].as_array().unwrap().len(), 125);
-    assert_eq!((&filtered["next"], &filtered["count"]), (&Value::Null, &json!(125)));
+    assert_eq!(
+        (&filtered["next"], &filtered["count"]),
+        (&Value::Null, &json!(125))
+    );
     let page = get(&server, &format!("/records?limit=100{group0}"));
-    assert_eq!((page["records"][0]["metadata"]["group"].as_u64(), page.get("count")), (Some(0), None));
-    expect_error(&server.get(&format!("{BASE}/records?limit=0")), 400, "invalid_argument");
-    expect_error(&server.get(&format!("{BASE}/records?limit=1001")), 400, "invalid_argument");
-    expect_error(&server.get(&format!("{BASE}/records?after=x")), 400, "invalid_request");
-    expect_error(&server.get(&format!("{BASE}/records?where=%7B")), 400, "invalid_request");
-    expect_error(&server.get(&format!("{BASE}/records?count=yes")), 400, "invalid_request");
+    assert_eq!(
+        (
+            page["records"][0]["metadata"]["group"].as_u64(),
+            page.get("count")
+        ),
+        (Some(0), None)
+    );
+    expect_error(
+        &server.get(&format!("{BASE}/records?limit=0")),
+        400,
+        "invalid_argument",
+    );
+    expect_error(
+        &server.get(&format!("{BASE}/records?limit=1001")),
+        400,
+        "invalid_argument",
+    );
+    expect_error(
+        &server.get(&format!("{BASE}/records?after=x")),
+        400,
+        "invalid_request",
+    );
+    expect_error(
+        &server.get(&format!("{BASE}/records?where=%7B")),
+        400,
+        "invalid_request",
+    );
+    expect_error(
+        &server.get(&format!("{BASE}/records?count=yes")),
+        400,
+        "invalid_request",
+    );
 
     // Batch delete: all or nothing.
     let r = delete_request(&server, &[], &json!({"ids": ["r0", "missing"]}));
@@ -184,19 +268,40 @@ fn client_ids_insert_upsert_fetch_scroll_count_delete_and_persist() {
     assert!(message.contains("missing"), "{message}");
     assert_eq!(count(&server, ""), total);
     let out = delete(&server, json!({"ids": ["r0", 4242, 1, "r0"]}));
-    assert_eq!((out["deleted"].as_u64(), out["records"].as_u64()), (Some(3), Some(total - 3)));
-    expect_error(&server.get(&format!("{BASE}/records/r0")), 404, "unknown_id");
+    assert_eq!(
+        (out["deleted"].as_u64(), out["records"].as_u64()),
+        (Some(3), Some(total - 3))
+    );
+    expect_error(
+        &server.get(&format!("{BASE}/records/r0")),
+        404,
+        "unknown_id",
+    );
     let both = json!({"ids": ["r1"], "where": {"group": 1}});
     expect_error(&delete_request(&server, &[], &both), 400, "invalid_request");
-    expect_error(&delete_request(&server, &[], &json!({"ids": [-3]})), 422, "parse_error");
+    expect_error(
+        &delete_request(&server, &[], &json!({"ids": [-3]})),
+        422,
+        "parse_error",
+    );
     // By filter: every live record of group 1.
     let out = delete(&server, json!({"where": {"group": 1}}));
     assert_eq!(out["deleted"], 125);
     assert_eq!(count(&server, &where_query(&json!({"group": 1}))), 0);
     // By path, with a client id; the id is free again afterwards.
-    assert_eq!(server.delete(&format!("{BASE}/records/r2"), &[]).status, 204);
-    expect_error(&server.delete(&format!("{BASE}/records/r2"), &[]), 404, "unknown_id");
-    let out = insert(&server, json!([{"id": "r2", "sequence": seq(102), "label": "x"}]));
+    assert_eq!(
+        server.delete(&format!("{BASE}/records/r2"), &[]).status,
+        204
+    );
+    expect_error(
+        &server.delete(&format!("{BASE}/records/r2"), &[]),
+        404,
+        "unknown_id",
+    );
+    let out = insert(
+        &server,
+        json!([{"id": "r2", "sequence": seq(102), "label": "x"}]),
+    );
     assert_eq!(out["replaced"], json!([null]));
     let live = count(&server, "");
     assert_eq!(live, total - 3 - 125);
@@ -209,10 +314,21 @@ fn client_ids_insert_upsert_fetch_scroll_count_delete_and_persist() {
     assert_eq!(scroll_all(&server, 100), rows);
     assert_eq!(get(&server, "/records/alpha")["sequence"], seq(9));
     assert_eq!(get(&server, "/records/7")["client_id"], "7");
-    expect_error(&server.get(&format!("{BASE}/records/r0")), 404, "unknown_id");
-    expect_error(&server.get(&format!("{BASE}/records/4242")), 404, "unknown_id");
+    expect_error(
+        &server.get(&format!("{BASE}/records/r0")),
+        404,
+        "unknown_id",
+    );
+    expect_error(
+        &server.get(&format!("{BASE}/records/4242")),
+        404,
+        "unknown_id",
+    );
     // Upsert after the restart still replaces.
-    let out = insert(&server, json!([{"id": 7, "sequence": seq(10), "label": "x"}]));
+    let out = insert(
+        &server,
+        json!([{"id": 7, "sequence": seq(10), "label": "x"}]),
+    );
     assert_eq!(out["replaced"], json!([ids[3]]));
     server.stop();
     let report = ok_in(d, &["check", "--collection", "c"]);
@@ -229,28 +345,57 @@ fn record_routes_follow_the_api_key_rules_and_the_openapi_document_lists_them() 
     let d = dir.path();
     common::write_demo_csv(&d.join("seed.csv"), 6, 2); // 6 records
     ok_in(d, &["index", "--collection", "c", "--input", "seed.csv"]);
-    let server = Server::start(d, &["--collection", "c", "--no-train", "--api-key", "k"], &[]);
+    let server = Server::start(
+        d,
+        &["--collection", "c", "--no-train", "--api-key", "k"],
+        &[],
+    );
     let auth = [("authorization", "Bearer k")];
-    let body = json!({"records": [{"id": "count", "sequence": "ACGTAC", "label": "x"}]}).to_string();
+    let body =
+        json!({"records": [{"id": "count", "sequence": "ACGTAC", "label": "x"}]}).to_string();
     let path = format!("{BASE}/records");
-    expect_error(&server.post_raw(&path, &[], body.as_bytes()), 401, "unauthorized");
+    expect_error(
+        &server.post_raw(&path, &[], body.as_bytes()),
+        401,
+        "unauthorized",
+    );
     assert_eq!(server.post_raw(&path, &auth, body.as_bytes()).status, 200);
     // Reads are open without --api-key-reads.
     assert_eq!(count(&server, ""), 7);
-    assert_eq!(get(&server, "/records")["records"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        get(&server, "/records")["records"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
     let del = json!({"ids": ["count"]});
     expect_error(&delete_request(&server, &[], &del), 401, "unauthorized");
     // Any client id, `count` included, names its record in a path.
     assert_eq!(get(&server, "/records/count")["client_id"], "count");
-    expect_error(&server.delete(&format!("{BASE}/records/count"), &[]), 401, "unauthorized");
-    assert_eq!(server.delete(&format!("{BASE}/records/count"), &auth).status, 204);
+    expect_error(
+        &server.delete(&format!("{BASE}/records/count"), &[]),
+        401,
+        "unauthorized",
+    );
+    assert_eq!(
+        server
+            .delete(&format!("{BASE}/records/count"), &auth)
+            .status,
+        204
+    );
     assert_eq!(count(&server, ""), 6);
     let out = delete_request(&server, &auth, &json!({"where": {}}));
     assert_eq!(out.json()["deleted"], 6);
 
     let doc = server.get("/openapi.json").json();
     let records = &doc["paths"]["/v1/collections/{name}/records"];
-    assert!(["get", "post", "delete"].iter().all(|m| records[m].is_object()), "{records}");
+    assert!(
+        ["get", "post", "delete"]
+            .iter()
+            .all(|m| records[m].is_object()),
+        "{records}"
+    );
     let record = &doc["paths"]["/v1/collections/{name}/records/{id}"];
     assert!(record["get"].is_object() && record["delete"].is_object());
 }

@@ -32,8 +32,8 @@ pub use index::{
     IndexReport,
 };
 pub use records::{
-    check_limit, count, delete_ids, delete_where, fetch, resolve, resolve_all, scroll, upsert, IdRef,
-    ScrollPage, StoredRecord, SCROLL_DEFAULT, SCROLL_MAX,
+    check_limit, count, delete_ids, delete_where, fetch, resolve, resolve_all, scroll, upsert,
+    IdRef, ScrollPage, StoredRecord, SCROLL_DEFAULT, SCROLL_MAX,
 };
 pub use search::{
     check_ef, check_k, embed_queries, label_filter, neighbours, open_for_queries, search_sequences,

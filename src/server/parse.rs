@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use super::api::RecordIn;
 use super::error::ApiError;
 use super::state::Limits;
-use crate::seq::{check_field, check_metadata, non_empty, DnaSeq, LetterError, SeqRecord};
 use crate::engine::IdRef;
+use crate::seq::{check_field, check_metadata, non_empty, DnaSeq, LetterError, SeqRecord};
 use crate::store::{ClientId, Where};
 use crate::Error;
 use serde_json::Value;
@@ -112,11 +112,10 @@ pub fn parse_client_ids(raw: &[RecordIn]) -> Result<Vec<Option<ClientId>>, ApiEr
     let mut seen = HashMap::new();
     let mut ids = Vec::with_capacity(raw.len());
     for (i, r) in raw.iter().enumerate() {
-        let id = r
-            .id
-            .as_ref()
-            .map(|v| client_id(v).map_err(|m| unprocessable(format!("records[{i}].id"), m)))
-            .transpose()?;
+        let id =
+            r.id.as_ref()
+                .map(|v| client_id(v).map_err(|m| unprocessable(format!("records[{i}].id"), m)))
+                .transpose()?;
         if let Some(first) = id.as_ref().and_then(|id| seen.insert(id.clone(), i)) {
             let message = format!("the id {} is also the id of records[{first}]", id_text(&id));
             return Err(unprocessable(format!("records[{i}].id"), message));
@@ -134,9 +133,10 @@ fn id_text(id: &Option<ClientId>) -> String {
 fn client_id(value: &Value) -> Result<ClientId, String> {
     match value {
         Value::String(s) => ClientId::string(s),
-        Value::Number(n) => n.as_u64().map(ClientId::Int).ok_or_else(|| {
-            format!("an id must be a string or a non-negative integer, got {n}")
-        }),
+        Value::Number(n) => n
+            .as_u64()
+            .map(ClientId::Int)
+            .ok_or_else(|| format!("an id must be a string or a non-negative integer, got {n}")),
         other => Err(format!(
             "an id must be a string or a non-negative integer, got {other}"
         )),

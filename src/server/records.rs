@@ -41,7 +41,10 @@ pub async fn insert(
     check_batch("records", req.records.len(), &app.config.limits)?;
     let client_ids = parse_client_ids(&req.records)?;
     let records = parse_records(&req.records)?;
-    let echoed = client_ids.iter().map(|id| id.clone().map(Into::into)).collect();
+    let echoed = client_ids
+        .iter()
+        .map(|id| id.clone().map(Into::into))
+        .collect();
     let outcome = blocking(move || {
         // Embed before taking the write lock: searches run on while this is the slow part.
         let batch = engine::embed_records(served.embedder.as_ref(), &records)?;

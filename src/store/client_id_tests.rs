@@ -26,15 +26,30 @@ fn an_upsert_replaces_the_record_in_one_transaction_and_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.redb");
     let mut c = Collection::create_or_open(&path, &config()).unwrap();
-    let first = [rec("a", "ACGT", [1.0, 0.0, 0.0, 0.0]), rec("b", "ACGT", [0.0, 1.0, 0.0, 0.0])];
+    let first = [
+        rec("a", "ACGT", [1.0, 0.0, 0.0, 0.0]),
+        rec("b", "ACGT", [0.0, 1.0, 0.0, 0.0]),
+    ];
     // Same label and sequence, but client ids: both are stored (no de-duplication).
-    let out = c.upsert_batch(&first, &[s("a"), Some(ClientId::Int(7))], false).unwrap();
-    assert_eq!((out.ids, out.replaced), (vec![Some(1), Some(2)], vec![None, None]));
+    let out = c
+        .upsert_batch(&first, &[s("a"), Some(ClientId::Int(7))], false)
+        .unwrap();
+    assert_eq!(
+        (out.ids, out.replaced),
+        (vec![Some(1), Some(2)], vec![None, None])
+    );
     let replace = [rec("a2", "TTTT", [0.0, 0.0, 1.0, 0.0])];
     let out = c.upsert_batch(&replace, &[s("a")], false).unwrap();
-    assert_eq!((out.ids, out.replaced, out.total), (vec![Some(3)], vec![Some(1)], 2));
+    assert_eq!(
+        (out.ids, out.replaced, out.total),
+        (vec![Some(3)], vec![Some(1)], 2)
+    );
     assert_eq!(c.find_client(&ClientId::string("a").unwrap()), Some(3));
-    assert_eq!(c.find_client(&ClientId::string("7").unwrap()), None, "\"7\" is not 7");
+    assert_eq!(
+        c.find_client(&ClientId::string("7").unwrap()),
+        None,
+        "\"7\" is not 7"
+    );
     assert_eq!(c.client_id(2), Some(ClientId::Int(7)));
     assert!(!c.is_live(1) && c.client_id(1).is_none());
     assert!(matches!(c.record(1), Err(Error::UnknownId { id: 1 })));
@@ -54,7 +69,10 @@ fn an_upsert_replaces_the_record_in_one_transaction_and_survives_reopening() {
 fn a_repeated_client_id_refuses_the_batch_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = Collection::create_or_open(&dir.path().join("c.redb"), &config()).unwrap();
-    let two = [rec("a", "ACGT", [1.0, 0.0, 0.0, 0.0]), rec("b", "AAAA", [0.0, 1.0, 0.0, 0.0])];
+    let two = [
+        rec("a", "ACGT", [1.0, 0.0, 0.0, 0.0]),
+        rec("b", "AAAA", [0.0, 1.0, 0.0, 0.0]),
+    ];
     let err = c.upsert_batch(&two, &[s("k"), s("k")], false).unwrap_err();
     assert!(err.to_string().contains("record 2"), "{err}");
     assert_eq!((c.len(), c.next_id()), (0, 1));
@@ -101,7 +119,12 @@ fn scroll_pages_count_and_filter_live_records_in_id_order() {
     let recs: Vec<NewRecord> = (0..10)
         .map(|i| {
             let mut r = rec(&format!("r{i}"), "ACGT", [1.0, i as f32, 0.0, 0.0]);
-            r.metadata = Some(serde_json::json!({"even": i % 2 == 0}).as_object().unwrap().clone());
+            r.metadata = Some(
+                serde_json::json!({"even": i % 2 == 0})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            );
             r
         })
         .collect();

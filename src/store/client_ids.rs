@@ -196,7 +196,10 @@ mod tests {
         let mut ids = ClientIds::default();
         ids.insert("s:a".into(), 1);
         ids.insert("s:a".into(), 2);
-        assert_eq!((ids.get("s:a"), ids.key_of(1), ids.len()), (Some(2), None, 1));
+        assert_eq!(
+            (ids.get("s:a"), ids.key_of(1), ids.len()),
+            (Some(2), None, 1)
+        );
         assert_eq!(ids.remove_id(2).as_deref(), Some("s:a"));
         assert!(ids.len() == 0 && ids.get("s:a").is_none());
     }

@@ -2,12 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::client_ids::{ClientId, ClientIds};
 use super::graph::GraphLayout;
 use super::guard::guarded;
 use super::load::{self, Loaded};
 use super::open::{self, storage, Db};
 use super::tables::{self, RecordRow, KEY_CLASSIFIER, META, RECORDS};
-use super::client_ids::{ClientId, ClientIds};
 use super::upgrade;
 use super::{CollectionConfig, CollectionInfo, VectorSet};
 use crate::{Error, Result};

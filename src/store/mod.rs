@@ -6,6 +6,7 @@
 //! data, rebuilt when the un-indexed tail grows past a threshold and on `compact`; opening a
 //! collection loads it and never rebuilds it.
 
+mod batch;
 mod browse;
 mod check;
 mod client_ids;

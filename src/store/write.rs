@@ -8,16 +8,14 @@
 use redb::{Database, ReadableTable, WriteTransaction};
 use sha2::{Digest, Sha256};
 
+use super::batch::{check_batch_metadata, check_client_ids, BatchTables};
+use super::client_ids::ClientId;
 use super::collection::Collection;
 use super::guard::guarded;
 use super::open::{meta_json, storage, Db};
-use super::client_ids::ClientId;
-use super::tables::{
-    self, RecordRow, CLIENT_IDS, CODES, DEDUP, KEY_CLASSIFIER, KEY_NEXT_ID, KEY_QUANT, LABELS, META,
-    METADATA, RECORDS, TOMBSTONES, VECTORS,
-};
+use super::tables::{self, RecordRow, KEY_CLASSIFIER, KEY_NEXT_ID, KEY_QUANT, META};
 use super::{Int8Quantizer, Quantize};
-use crate::seq::{check_metadata, Metadata};
+use crate::seq::Metadata;
 use crate::{Error, Result};
 
 /// A record to insert, with its embedding.
@@ -368,71 +366,6 @@ impl Collection {
                 )
                 .map_err(storage)?;
             txn.commit().map_err(storage)
-        })
-    }
-}
-
-/// Refuses a batch in which a record's metadata breaks the rules, naming the record.
-fn check_batch_metadata(records: &[NewRecord]) -> Result<()> {
-    for (i, record) in records.iter().enumerate() {
-        if let Some(Err(message)) = record.metadata.as_ref().map(check_metadata) {
-            return Err(Error::InvalidArgument {
-                what: format!("metadata of record {} ({:?})", i + 1, record.name),
-                message,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Refuses client ids that do not match the batch, or one given twice (naming both records).
-fn check_client_ids(n: usize, client_ids: &[Option<ClientId>]) -> Result<()> {
-    if !client_ids.is_empty() && client_ids.len() != n {
-        return Err(Error::InvalidArgument {
-            what: "client ids".into(),
-            message: format!("{} ids for {n} records", client_ids.len()),
-        });
-    }
-    let mut seen = std::collections::HashMap::new();
-    for (i, id) in client_ids.iter().enumerate() {
-        if let Some(first) = id.as_ref().and_then(|id| seen.insert(id, i)) {
-            return Err(Error::InvalidArgument {
-                what: format!("id of record {}", i + 1),
-                message: format!("record {} has the same id", first + 1),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The tables a batch insert writes, opened once per transaction.
-struct BatchTables<'txn> {
-    records: redb::Table<'txn, u64, &'static [u8]>,
-    vectors: redb::Table<'txn, u64, &'static [u8]>,
-    /// Only in a quantized collection.
-    codes: Option<redb::Table<'txn, u64, &'static [u8]>>,
-    labels: redb::Table<'txn, u32, &'static [u8]>,
-    dedup: redb::Table<'txn, &'static [u8; 32], u64>,
-    metadata: redb::Table<'txn, u64, &'static [u8]>,
-    client_ids: redb::Table<'txn, &'static str, &'static [u8]>,
-    tombstones: redb::Table<'txn, u64, &'static [u8]>,
-}
-
-impl<'txn> BatchTables<'txn> {
-    fn open(txn: &'txn WriteTransaction, quantize: Quantize) -> Result<Self> {
-        let codes = match quantize {
-            Quantize::None => None,
-            Quantize::Int8 => Some(txn.open_table(CODES).map_err(storage)?),
-        };
-        Ok(BatchTables {
-            records: txn.open_table(RECORDS).map_err(storage)?,
-            vectors: txn.open_table(VECTORS).map_err(storage)?,
-            codes,
-            labels: txn.open_table(LABELS).map_err(storage)?,
-            dedup: txn.open_table(DEDUP).map_err(storage)?,
-            metadata: txn.open_table(METADATA).map_err(storage)?,
-            client_ids: txn.open_table(CLIENT_IDS).map_err(storage)?,
-            tombstones: txn.open_table(TOMBSTONES).map_err(storage)?,
         })
     }
 }
