@@ -145,7 +145,8 @@ impl PyCollection {
     /// Embeds and stores labelled sequences in durable batches, then trains the classifier
     /// (unless `train=False`), as `genovec index` does. Returns each record's new id
     /// (int64; -1 when the same label and sequence were already stored).
-    #[pyo3(signature = (sequences, labels, names=None, metadata=None, train=true))]
+    #[pyo3(signature = (sequences, labels, names=None, metadata=None, train=true, vectors=None))]
+    #[allow(clippy::too_many_arguments)]
     fn index<'py>(
         &self,
         py: Python<'py>,
@@ -154,8 +155,10 @@ impl PyCollection {
         names: Option<&Bound<'py, PyAny>>,
         metadata: Option<&Bound<'py, PyAny>>,
         train: bool,
+        vectors: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyArray1<i64>>> {
         let sequences = input::strings(sequences, "sequences")?;
+        let vectors = vectors.map(input::vectors).transpose()?;
         let metadata = metadata
             .filter(|m| !m.is_none())
             .map(|m| crate::meta::records(m, sequences.len()))
@@ -167,7 +170,13 @@ impl PyCollection {
             for (record, meta) in records.iter_mut().zip(metadata.into_iter().flatten()) {
                 record.metadata = meta;
             }
-            write::index(self.cache.path(), &self.spec, &records, train)
+            write::index(
+                self.cache.path(),
+                &self.spec,
+                &records,
+                vectors.as_deref(),
+                train,
+            )
         })?;
         Ok(output::id_array(py, &ids))
     }
@@ -211,7 +220,8 @@ impl PyCollection {
     /// vote and linear probabilities, fusion_weight, k, answered_by, adapted, neighbours,
     /// classifier). `k` overrides the tuned k; `threshold` answers `unknown` beyond that
     /// distance; `adapt` is never | auto | always (covariate-shift correction).
-    #[pyo3(signature = (sequences, k=None, names=None, threshold=None, adapt="never"))]
+    #[pyo3(signature = (sequences, k=None, names=None, threshold=None, adapt="never", vectors=None))]
+    #[allow(clippy::too_many_arguments)]
     fn classify<'py>(
         &self,
         py: Python<'py>,
@@ -220,8 +230,10 @@ impl PyCollection {
         names: Option<&Bound<'py, PyAny>>,
         threshold: Option<f32>,
         adapt: &str,
+        vectors: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let sequences = input::strings(sequences, "sequences")?;
+        let vectors = vectors.map(input::vectors).transpose()?;
         let names = names.map(|n| input::strings(n, "names")).transpose()?;
         let lines = detached(py, || {
             let opts = ClassifyOptions {
@@ -231,13 +243,11 @@ impl PyCollection {
             };
             let records = input::records(sequences, None, names)?;
             let reader = self.cache.get()?;
-            let classified = engine::classify_batch(
-                &reader.collection,
-                reader.embedder.as_ref(),
-                reader.state.as_ref(),
-                &records,
-                opts,
-            )?;
+            let (c, state) = (&reader.collection, reader.state.as_ref());
+            let classified = match &vectors {
+                Some(v) => engine::classify_given(c, state, &records, v, opts)?,
+                None => engine::classify_batch(c, reader.embedder.as_ref(), state, &records, opts)?,
+            };
             let status = &classified.classifier;
             Ok(classified
                 .predictions

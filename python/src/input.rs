@@ -89,6 +89,15 @@ pub fn ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
         .collect()
 }
 
+/// Vectors given with records (`index(vectors=...)`, `classify(vectors=...)`): a 2-D float
+/// array, one row per sequence.
+pub fn vectors(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<f32>>> {
+    match queries(obj)? {
+        Queries::Vectors(v) => Ok(v),
+        Queries::Sequences(_) => Err(invalid("vectors", "expected a 2-D float array (n, dim)")),
+    }
+}
+
 /// Queries: sequences, or vectors in the collection's embedding space.
 pub enum Queries {
     /// Query sequences, still unvalidated.

@@ -30,6 +30,7 @@ pub fn index(
     path: &Path,
     spec: &str,
     records: &[SeqRecord],
+    vectors: Option<&[Vec<f32>]>,
     train: bool,
 ) -> Result<Vec<Option<u64>>> {
     if records.is_empty() {
@@ -43,8 +44,30 @@ pub fn index(
     let config = CollectionConfig::new(spec, &embedder.identity(), embedder.dim());
     let mut collection = Collection::create_or_open(path, &config)?;
     let mut ids = Vec::with_capacity(records.len());
-    for chunk in records.chunks(defaults.batch) {
-        let batch = engine::embed_records(embedder.as_ref(), chunk)?;
+    if vectors.is_some() && !embed::is_external(spec) {
+        return Err(Error::InvalidArgument {
+            what: "vectors".into(),
+            message: format!(
+                "given vectors need a collection of external embeddings \
+                 (embedder=\"external:NAME:DIM\"), not {spec:?}"
+            ),
+        });
+    }
+    if let Some(v) = vectors.filter(|v| v.len() != records.len()) {
+        return Err(Error::InvalidArgument {
+            what: "vectors".into(),
+            message: format!("{} vectors for {} sequences", v.len(), records.len()),
+        });
+    }
+    for (i, chunk) in records.chunks(defaults.batch).enumerate() {
+        let start = i * defaults.batch;
+        // Given vectors (an external:NAME:DIM collection) are stored as they are.
+        let batch = match vectors {
+            Some(v) => {
+                engine::vector_records(chunk, &v[start..start + chunk.len()], embedder.dim())?
+            }
+            None => engine::embed_records(embedder.as_ref(), chunk)?,
+        };
         ids.extend(
             collection
                 .insert_batch(&batch, defaults.allow_duplicates)?

@@ -4,6 +4,7 @@ answer exactly as the CLI's `--where`, and `genovec export` read back by pandas.
 import json
 
 import numpy as np
+import pytest
 import pandas as pd
 
 import genovec
@@ -73,3 +74,23 @@ def test_export_reads_into_pandas_with_every_field(tmp_path, train_df):
     cli("export", "--collection", str(collection.path), "--format", "npy", "--out", str(np_out))
     assert np.array_equal(np.load(np_out), vectors)
     assert np.load(tmp_path / "vectors.ids.npy").tolist() == frame["id"].tolist()
+
+
+def test_external_embeddings_index_search_and_classify_by_vector(tmp_path, train_df, test_df):
+    rows = train_df.head(600)
+    rng = np.random.default_rng(5)
+    projection = rng.normal(size=(708, 24)).astype(np.float32)
+    # A stand-in for a model genovec does not run: a random projection of its own vectors.
+    own = lambda seqs: genovec.embed(list(seqs)) @ projection
+    collection = genovec.Collection(tmp_path / "ext.redb", embedder="external:proj:24")
+    ids = collection.index(rows["sequence"], rows["label"], vectors=own(rows["sequence"]))
+    assert collection.info()["embedder"] == "external:proj:24" and len(collection) == (ids >= 0).sum()
+    with pytest.raises(genovec.InputError, match="give vectors"):
+        collection.search(list(test_df["sequence"].head(3)))
+    queries = own(test_df["sequence"].head(50))
+    found, distances = collection.search_arrays(queries, k=3)
+    assert found.shape == (50, 3) and np.all(found >= 0)
+    answers = collection.classify(test_df["sequence"].head(50), vectors=queries)
+    assert [a["neighbours"][0]["id"] for a in answers] == found[:, 0].tolist()
+    with pytest.raises(genovec.InputError, match="external"):
+        genovec.Collection(tmp_path / "plain.redb").index(["ACGT"], ["0"], vectors=queries[:1])

@@ -21,6 +21,11 @@ pub struct Args {
     /// Files of sequences to classify.
     #[arg(long, required = true, num_args = 1..)]
     input: Vec<PathBuf>,
+    /// The queries' vectors (NPY or Parquet `vector` column, row i for the i-th input
+    /// record), for a collection of external embeddings; the sequences still give the
+    /// handcrafted features.
+    #[arg(long, value_name = "FILE", conflicts_with = "finetuned")]
+    vectors: Option<PathBuf>,
     #[command(flatten)]
     read: ReadArgs,
     #[command(flatten)]
@@ -80,13 +85,19 @@ fn by_collection(
         threshold: args.threshold.map(engine::check_threshold).transpose()?,
         adapt: args.adapt.adapt,
     };
-    let classified = engine::classify_batch(
-        &collection,
-        embedder.as_ref(),
-        state.as_ref(),
-        queries,
-        opts,
-    )?;
+    let classified = match &args.vectors {
+        Some(file) => {
+            let vectors = genovec::seq::read_vectors(file)?;
+            engine::classify_given(&collection, state.as_ref(), queries, &vectors, opts)?
+        }
+        None => engine::classify_batch(
+            &collection,
+            embedder.as_ref(),
+            state.as_ref(),
+            queries,
+            opts,
+        )?,
+    };
     if let Some(shift) = &classified.shift {
         note_shift(shift);
     }

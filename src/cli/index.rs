@@ -11,16 +11,23 @@ use super::args::{CollectionArg, ReadArgs};
 pub struct Args {
     #[command(flatten)]
     collection: CollectionArg,
-    /// Input files (FASTA, CSV or TSV, plain or gzip); repeat or list several.
-    #[arg(long, required = true, num_args = 1..)]
+    /// Input files (FASTA, CSV, TSV or Parquet, plain or gzip); repeat or list several.
+    /// Optional with a Parquet `--vectors` file, whose own columns are then the records.
+    #[arg(long, required_unless_present = "vectors", num_args = 1..)]
     input: Vec<PathBuf>,
+    /// Precomputed embeddings (needs `--embedder external:NAME:DIM`): an NPY (n, dim) float
+    /// matrix whose row i is the i-th input record's vector, or a Parquet file with a
+    /// `vector` column (and, without `--input`, the records' own columns).
+    #[arg(long, value_name = "FILE")]
+    vectors: Option<PathBuf>,
     #[command(flatten)]
     read: ReadArgs,
     /// Label for records that carry none (FASTA without `label=`, tables without a label
     /// column).
     #[arg(long)]
     label: Option<String>,
-    /// Embedder: composition | dnabert2:DIR | nt:DIR | hyenadna:DIR | DIR.
+    /// Embedder: composition | dnabert2:DIR | nt:DIR | hyenadna:DIR | DIR |
+    /// external:NAME:DIM (vectors given with --vectors).
     #[arg(long, default_value = "composition")]
     embedder: String,
     /// Records per durable batch.
@@ -58,7 +65,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         // `committed N` is printed only after the batch's transaction is durable.
         genovec::progress::note(&format!("committed {total}"));
     };
-    let report = engine::index_files(&path, &args.input, &opts, &mut on_commit)?;
+    let report = match &args.vectors {
+        None => engine::index_files(&path, &args.input, &opts, &mut on_commit)?,
+        Some(file) => {
+            // The records: --input, else the Parquet vectors file's own columns.
+            let inputs = if args.input.is_empty() {
+                std::slice::from_ref(file)
+            } else {
+                &args.input[..]
+            };
+            let records = genovec::seq::read_all(inputs, &opts.read)?;
+            let vectors = genovec::seq::read_vectors(file)?;
+            engine::index_with_vectors(&path, &records, &vectors, &opts, &mut on_commit)?
+        }
+    };
     eprintln!(
         "indexed {}: read {}, added {}, total {}{}",
         path.display(),

@@ -17,8 +17,17 @@ pub struct Args {
     #[command(flatten)]
     collection: CollectionArg,
     /// Query files (`-` reads standard input).
-    #[arg(long, num_args = 1.., required_unless_present = "sequence", conflicts_with = "sequence")]
+    #[arg(
+        long,
+        num_args = 1..,
+        required_unless_present_any = ["sequence", "vectors"],
+        conflicts_with_all = ["sequence", "vectors"]
+    )]
     input: Vec<PathBuf>,
+    /// Query vectors in the collection's space (NPY (n, dim) floats, or a Parquet `vector`
+    /// column); query i is named `vectors[i]`.
+    #[arg(long, value_name = "FILE", conflicts_with = "sequence")]
+    vectors: Option<PathBuf>,
     /// One query sequence.
     #[arg(long)]
     sequence: Option<String>,
@@ -74,17 +83,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         labels: args.filter_labels,
         metadata,
     };
-    let queries = queries(&args.sequence, &args.input, &args.read)?;
     let (collection, embedder) =
         engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
-    let results = engine::search_sequences(
-        &collection,
-        embedder.as_ref(),
-        &queries,
-        args.k,
-        args.ef,
-        &filter,
-    )?;
+    let results = match &args.vectors {
+        Some(file) => {
+            let vectors = seq::read_vectors(file)?;
+            let found = engine::search_vectors(&collection, &vectors, args.k, args.ef, &filter)?;
+            (found.into_iter().enumerate())
+                .map(|(i, neighbours)| QueryResult {
+                    query: format!("vectors[{i}]"),
+                    neighbours,
+                })
+                .collect()
+        }
+        None => {
+            let queries = queries(&args.sequence, &args.input, &args.read)?;
+            engine::search_sequences(
+                &collection,
+                embedder.as_ref(),
+                &queries,
+                args.k,
+                args.ef,
+                &filter,
+            )?
+        }
+    };
     let mut out = output::stdout();
     if args.json {
         results

@@ -6,11 +6,13 @@
 mod composition;
 #[cfg(test)]
 pub(crate) mod contract;
+mod external;
 pub mod models;
 
 use std::path::Path;
 
 pub use composition::{Composition, CompositionConfig};
+pub use external::{is_external, External, MAX_EXTERNAL_DIM};
 pub use models::{Family, LanguageModel, ModelEmbedder};
 
 use crate::{Error, Result};
@@ -36,6 +38,13 @@ pub trait Embedder: Send + Sync {
 pub fn from_spec(spec: &str) -> Result<Box<dyn Embedder>> {
     if spec == "composition" {
         return Ok(Box::new(Composition::default()));
+    }
+    if let Some(options) = spec.strip_prefix("external:") {
+        let external = External::parse(options).map_err(|message| Error::Embedder {
+            spec: spec.to_string(),
+            message,
+        })?;
+        return Ok(Box::new(external));
     }
     if let Some(options) = spec.strip_prefix("composition:") {
         let config =
@@ -70,9 +79,10 @@ pub fn model_spec(spec: &str) -> Result<(Option<Family>, &Path)> {
     if !dir.join("config.json").is_file() {
         return Err(Error::Embedder {
             spec: spec.to_string(),
-            message: "unknown embedder: expected composition, dnabert2:DIR, nt:DIR, \
-                      hyenadna:DIR or a checkpoint folder DIR with a config.json"
-                .into(),
+            message:
+                "unknown embedder: expected composition, dnabert2:DIR, nt:DIR, \
+                      hyenadna:DIR, external:NAME:DIM or a checkpoint folder DIR with a config.json"
+                    .into(),
         });
     }
     Ok((family, dir))

@@ -124,20 +124,36 @@ pub fn classify_batch(
     opts: ClassifyOptions,
 ) -> Result<Classified> {
     if collection.is_empty() {
-        return Err(Error::InvalidArgument {
-            what: "collection".into(),
-            message: format!(
-                "{} has no live records to classify against",
-                collection.path().display()
-            ),
-        });
+        return Err(empty(collection));
     }
     let vectors = embed_queries(embedder, queries)?;
+    classify_given(collection, state, queries, &vectors, opts)
+}
+
+/// Classifies query records whose vectors are given (`vectors[i]` is query i's, in the
+/// collection's embedding space: what a collection of external embeddings needs); the
+/// records' sequences give the handcrafted features. Otherwise as [`classify_batch`].
+pub fn classify_given(
+    collection: &Collection,
+    state: Option<&ClassifierState>,
+    queries: &[SeqRecord],
+    vectors: &[Vec<f32>],
+    opts: ClassifyOptions,
+) -> Result<Classified> {
+    if vectors.len() != queries.len() {
+        return Err(Error::InvalidArgument {
+            what: "vectors".into(),
+            message: format!("{} vectors for {} queries", vectors.len(), queries.len()),
+        });
+    }
+    if collection.is_empty() {
+        return Err(empty(collection));
+    }
     // The linear model's input rows, computed once: the shift is measured on them too.
     let design: Vec<Vec<f64>> = match state {
         Some(s) => queries
             .iter()
-            .zip(&vectors)
+            .zip(vectors)
             .map(|(q, v)| query_design_row(collection, s, q, v))
             .collect::<Result<_>>()?,
         None => Vec::new(),
@@ -160,7 +176,7 @@ pub fn classify_batch(
     let done = AtomicU64::new(0);
     let predictions = queries
         .par_iter()
-        .zip(&vectors)
+        .zip(vectors)
         .enumerate()
         .map(|(i, (q, v))| {
             let count = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -176,6 +192,16 @@ pub fn classify_batch(
         shift,
         classifier: status(collection, state),
     })
+}
+
+fn empty(collection: &Collection) -> Error {
+    Error::InvalidArgument {
+        what: "collection".into(),
+        message: format!(
+            "{} has no live records to classify against",
+            collection.path().display()
+        ),
+    }
 }
 
 /// What every query of one call shares.

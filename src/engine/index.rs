@@ -81,6 +81,45 @@ pub fn index_records(
     opts: &IndexOptions,
     on_commit: &mut dyn FnMut(usize, usize, usize),
 ) -> Result<IndexReport> {
+    index_with(path, records, None, opts, on_commit)
+}
+
+/// Indexes records with vectors computed outside genovec (`vectors[i]` is record i's),
+/// under an `external:NAME:DIM` embedder spec; the handcrafted features still come from
+/// the sequences.
+pub fn index_with_vectors(
+    path: &Path,
+    records: &[SeqRecord],
+    vectors: &[Vec<f32>],
+    opts: &IndexOptions,
+    on_commit: &mut dyn FnMut(usize, usize, usize),
+) -> Result<IndexReport> {
+    if !embed::is_external(&opts.embedder) {
+        return Err(Error::InvalidArgument {
+            what: "embedder".into(),
+            message: format!(
+                "given vectors need an external:NAME:DIM embedder naming their model and \
+                 dimension, not {:?}",
+                opts.embedder
+            ),
+        });
+    }
+    if vectors.len() != records.len() {
+        return Err(Error::InvalidArgument {
+            what: "vectors".into(),
+            message: format!("{} vectors for {} records", vectors.len(), records.len()),
+        });
+    }
+    index_with(path, records, Some(vectors), opts, on_commit)
+}
+
+fn index_with(
+    path: &Path,
+    records: &[SeqRecord],
+    given: Option<&[Vec<f32>]>,
+    opts: &IndexOptions,
+    on_commit: &mut dyn FnMut(usize, usize, usize),
+) -> Result<IndexReport> {
     if records.is_empty() {
         return Err(Error::InvalidArgument {
             what: "input".into(),
@@ -96,11 +135,14 @@ pub fn index_records(
     progress::phase("embed and store", Some(records.len() as u64));
     for (chunk_index, chunk) in records.chunks(opts.batch.max(1)).enumerate() {
         let start = chunk_index * opts.batch.max(1);
-        let batch = embed_chunk(
-            embedder.as_ref(),
-            chunk,
-            &labels[start..start + chunk.len()],
-        )?;
+        let chunk_labels = &labels[start..start + chunk.len()];
+        let batch = match given {
+            Some(vectors) => {
+                let vectors = &vectors[start..start + chunk.len()];
+                given_chunk(chunk, chunk_labels, vectors, embedder.dim())?
+            }
+            None => embed_chunk(embedder.as_ref(), chunk, chunk_labels)?,
+        };
         let outcome = collection.insert_batch(&batch, opts.allow_duplicates)?;
         added += outcome.ids.iter().filter(|id| id.is_some()).count();
         progress::advance((start + chunk.len()) as u64);
@@ -168,6 +210,46 @@ fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {
             })
         })
         .collect()
+}
+
+/// Labelled records with their given vectors as insertable rows; a vector of another
+/// dimension is an error naming its record.
+fn given_chunk(
+    chunk: &[SeqRecord],
+    labels: &[String],
+    vectors: &[Vec<f32>],
+    dim: usize,
+) -> Result<Vec<NewRecord>> {
+    let mut out = Vec::with_capacity(chunk.len());
+    for ((r, label), vector) in chunk.iter().zip(labels).zip(vectors) {
+        if vector.len() != dim {
+            return Err(Error::InvalidArgument {
+                what: format!("vector of record {:?}", r.name),
+                message: format!(
+                    "it has dimension {}, the embedder gives {dim}",
+                    vector.len()
+                ),
+            });
+        }
+        out.push(NewRecord {
+            name: r.name.clone(),
+            label: label.clone(),
+            seq: r.seq.as_bytes().to_vec(),
+            vector: vector.clone(),
+            metadata: r.metadata.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// Labelled records with given vectors as insertable rows (what the HTTP server inserts for
+/// records that carry a `vector`).
+pub fn vector_records(
+    records: &[SeqRecord],
+    vectors: &[Vec<f32>],
+    dim: usize,
+) -> Result<Vec<NewRecord>> {
+    given_chunk(records, &labels_of(records)?, vectors, dim)
 }
 
 /// Embeds labelled records into insertable rows (every record needs a label); what the HTTP

@@ -19,8 +19,8 @@ pub use classifier::{
     load_state, save_state, status, ClassifierState, ClassifierStatus, Watermark,
 };
 pub use classify::{
-    check_threshold, classify_batch, classify_records, AnsweredBy, Classified, ClassifyOptions,
-    Prediction,
+    check_threshold, classify_batch, classify_given, classify_records, AnsweredBy, Classified,
+    ClassifyOptions, Prediction,
 };
 pub use compare::{compare, CompareOptions, CompareReport, Method, PipelineResult};
 pub use design::{design_row, design_width, Design};
@@ -28,8 +28,8 @@ pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport, RowO
 pub use export::export;
 pub use finetune::{classify_finetuned, finetune_records, predict};
 pub use index::{
-    compact, delete, embed_records, index_files, index_records, train_collection, IndexOptions,
-    IndexReport,
+    compact, delete, embed_records, index_files, index_records, index_with_vectors,
+    train_collection, vector_records, IndexOptions, IndexReport,
 };
 pub use records::{
     check_limit, count, delete_ids, delete_where, fetch, resolve, resolve_all, scroll, upsert,

@@ -33,12 +33,14 @@ mod input;
 mod meta;
 mod parquet;
 mod table;
+mod vectors;
 
 pub use dna::{reverse_complement, DnaSeq, LetterError};
 pub use input::STDIN;
 pub use meta::{
     check_metadata, non_empty, text_value, Metadata, MAX_METADATA_BYTES, RESERVED_KEYS,
 };
+pub use vectors::read_vectors;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

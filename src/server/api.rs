@@ -174,6 +174,10 @@ pub struct SearchResponse {
 pub struct ClassifyRequest {
     /// Sequences to classify.
     pub sequences: Vec<String>,
+    /// Their vectors, one per sequence, for a collection of external embeddings (which
+    /// cannot embed a sequence itself); the sequences still give the handcrafted features.
+    #[serde(default)]
+    pub vectors: Option<Vec<Vec<f32>>>,
     /// Voting neighbours (default: the collection's tuned k).
     #[schema(minimum = 1, maximum = 1000)]
     pub k: Option<usize>,
@@ -265,6 +269,10 @@ pub struct RecordIn {
     #[schema(value_type = Option<Object>)]
     #[serde(default)]
     pub metadata: Option<crate::seq::Metadata>,
+    /// The record's vector, computed outside genovec: required by (and only accepted by) a
+    /// collection of external embeddings (`external:NAME:DIM`), of its dimension.
+    #[serde(default)]
+    pub vector: Option<Vec<f32>>,
 }
 
 /// `POST /v1/collections/{name}/records`.

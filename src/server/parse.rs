@@ -163,6 +163,45 @@ pub fn parse_where(value: &Value) -> Result<Where, ApiError> {
     Where::parse(value).map_err(|m| ApiError::invalid(format!("where: {m}")))
 }
 
+/// The records' vectors: every record of a collection of external embeddings carries one of
+/// its dimension (finite, not all zero), and no record of any other collection does. 422
+/// naming the first record at fault.
+pub fn record_vectors(
+    raw: &[RecordIn],
+    external: bool,
+    dim: usize,
+) -> Result<Option<Vec<Vec<f32>>>, ApiError> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        let at = format!("records[{i}]");
+        let v = match (&r.vector, external) {
+            (Some(_), false) => {
+                let m = "this collection embeds sequences itself; a \"vector\" is only \
+                         accepted by a collection of external embeddings (external:NAME:DIM)";
+                return Err(unprocessable(at, m.into()));
+            }
+            (None, false) => continue,
+            (None, true) => {
+                let m = format!(
+                    "this collection holds external embeddings: give each record \
+                                 its \"vector\" ({dim} numbers)"
+                );
+                return Err(unprocessable(at, m));
+            }
+            (Some(v), true) => v,
+        };
+        if v.len() != dim || v.iter().any(|x| !x.is_finite()) || v.iter().all(|&x| x == 0.0) {
+            let m = format!(
+                "the vector must have {dim} finite numbers, not all zero (it has {})",
+                v.len()
+            );
+            return Err(unprocessable(format!("{at}.vector"), m));
+        }
+        out.push(v.clone());
+    }
+    Ok(external.then_some(out))
+}
+
 /// 422 when a record's name or label holds a tab, line feed or carriage return.
 fn check_fields(i: usize, r: &RecordIn) -> Result<(), ApiError> {
     let fields = [
@@ -211,6 +250,7 @@ mod tests {
             label: "x".into(),
             metadata: None,
             id: None,
+            vector: None,
         };
         let rec = parse_records(&[ok]).unwrap().remove(0);
         assert_eq!(
@@ -223,6 +263,7 @@ mod tests {
             label: " ".into(),
             metadata: None,
             id: None,
+            vector: None,
         };
         let err = parse_records(&[unlabelled]).unwrap_err();
         assert_eq!((err.status.as_u16(), err.code), (422, "missing_label"));
@@ -236,6 +277,7 @@ mod tests {
             label: label.into(),
             metadata: None,
             id: None,
+            vector: None,
         };
         let ok = record(Some("a b"), "x");
         let err = parse_records(&[ok, record(Some("a\tb"), "x")]).unwrap_err();

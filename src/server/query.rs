@@ -189,6 +189,14 @@ pub async fn classify(
     check_batch("sequences", req.sequences.len(), limits)?;
     let queries = parse_sequences(&req.sequences)?;
     let opts = classify_options(&req, limits)?;
+    if let Some(v) = &req.vectors {
+        check_dims(v, served.embedder.dim())?;
+        if v.len() != queries.len() {
+            let m = format!("{} vectors for {} sequences", v.len(), queries.len());
+            return Err(ApiError::invalid(m));
+        }
+    }
+    let vectors = req.vectors;
     let classified = blocking(move || {
         let collection = served.read();
         if collection.is_empty() {
@@ -198,13 +206,12 @@ pub async fn classify(
         }
         let embedder = served.embedder.as_ref();
         let state = served.classifier();
-        Ok(engine::classify_batch(
-            &collection,
-            embedder,
-            state.as_deref(),
-            &queries,
-            opts,
-        )?)
+        Ok(match &vectors {
+            Some(v) => engine::classify_given(&collection, state.as_deref(), &queries, v, opts)?,
+            None => {
+                engine::classify_batch(&collection, embedder, state.as_deref(), &queries, opts)?
+            }
+        })
     })
     .await?;
     let status = classified.classifier;

@@ -45,9 +45,14 @@ pub async fn insert(
         .iter()
         .map(|id| id.clone().map(Into::into))
         .collect();
+    let external = crate::embed::is_external(&served.embedder.identity());
+    let vectors = super::parse::record_vectors(&req.records, external, served.embedder.dim())?;
     let outcome = blocking(move || {
         // Embed before taking the write lock: searches run on while this is the slow part.
-        let batch = engine::embed_records(served.embedder.as_ref(), &records)?;
+        let batch = match vectors {
+            Some(v) => engine::vector_records(&records, &v, served.embedder.dim())?,
+            None => engine::embed_records(served.embedder.as_ref(), &records)?,
+        };
         let outcome = served.commit(|c| engine::upsert(c, &batch, &client_ids))?;
         served.rebuild_if_needed();
         served.train_in_background();
