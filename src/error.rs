@@ -117,6 +117,12 @@ pub enum Error {
         /// The id asked for.
         id: u64,
     },
+    /// No live record has this id, given as text (a client id, or a path segment).
+    #[error("no record with id {id:?}")]
+    UnknownRecord {
+        /// The id asked for.
+        id: String,
+    },
     /// An embedder spec could not be understood or loaded.
     #[error("embedder {spec:?}: {message}")]
     Embedder {
@@ -182,7 +188,7 @@ impl Error {
             Error::CollectionInUse { .. } => "collection_in_use",
             Error::Mismatch { .. } => "mismatch",
             Error::WrongDimension { .. } => "wrong_dimension",
-            Error::UnknownId { .. } => "unknown_id",
+            Error::UnknownId { .. } | Error::UnknownRecord { .. } => "unknown_id",
             Error::Embedder { .. } => "embedder_error",
             Error::Classifier { .. } => "classifier_error",
             Error::Model { .. } => "model_error",

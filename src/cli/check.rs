@@ -39,6 +39,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "dedup        {} entries, each matching its record",
             report.dedup_entries
         )?;
+        writeln!(
+            out,
+            "client ids   {} records with one, each naming a stored record",
+            report.client_ids
+        )?;
         let classifier = if report.classifier {
             "stored, verified"
         } else {

@@ -11,6 +11,7 @@ mod eval;
 mod export;
 mod finetune;
 mod index;
+mod records;
 mod search;
 mod train;
 
@@ -29,6 +30,10 @@ pub use finetune::{classify_finetuned, finetune_records, predict};
 pub use index::{
     compact, delete, embed_records, index_files, index_records, index_with_vectors,
     train_collection, vector_records, IndexOptions, IndexReport,
+};
+pub use records::{
+    check_limit, count, delete_ids, delete_where, fetch, resolve, resolve_all, scroll, upsert,
+    IdRef, ScrollPage, StoredRecord, SCROLL_DEFAULT, SCROLL_MAX,
 };
 pub use search::{
     check_ef, check_k, embed_queries, label_filter, neighbours, open_for_queries, search_sequences,

@@ -250,7 +250,14 @@ pub struct ClassifyResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordIn {
-    /// Record name (default `records[i]`).
+    /// The client's own id: a non-empty string (at most 512 bytes, no control characters)
+    /// or a non-negative integer (`"7"` and `7` differ). A record whose id is taken replaces
+    /// the record it names, in the same durable transaction; a record with an id is never
+    /// skipped as a duplicate. An id given twice in one request is a 422.
+    #[schema(value_type = Option<super::api_records::ClientIdJson>)]
+    #[serde(default)]
+    pub id: Option<serde_json::Value>,
+    /// Record name (default: its `id`, else `records[i]`).
     pub name: Option<String>,
     /// DNA sequence.
     pub sequence: String,
@@ -280,8 +287,13 @@ pub struct InsertRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InsertResponse {
     /// The new id of each record, in order; `null` where the same (label, sequence) was
-    /// already stored.
+    /// already stored (only records without a client id are de-duplicated).
     pub ids: Vec<Option<u64>>,
+    /// Each record's client id as given, `null` where it had none.
+    pub client_ids: Vec<Option<super::api_records::ClientIdJson>>,
+    /// The internal id each record replaced (its client id named it before; that record is
+    /// now deleted), `null` where it replaced none.
+    pub replaced: Vec<Option<u64>>,
     /// Live records after the insert.
     pub records: usize,
 }

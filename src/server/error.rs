@@ -79,7 +79,9 @@ impl ApiError {
 pub fn status_of(e: &Error) -> StatusCode {
     match e {
         _ if !e.is_user_error() => StatusCode::INTERNAL_SERVER_ERROR,
-        Error::CollectionNotFound { .. } | Error::UnknownId { .. } => StatusCode::NOT_FOUND,
+        Error::CollectionNotFound { .. }
+        | Error::UnknownId { .. }
+        | Error::UnknownRecord { .. } => StatusCode::NOT_FOUND,
         Error::BadLetter { .. }
         | Error::EmptySequence { .. }
         | Error::MissingLabel { .. }

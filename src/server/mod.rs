@@ -17,7 +17,9 @@
 //! ```
 
 mod api;
+mod api_records;
 mod auth;
+mod browse;
 mod error;
 mod listen;
 mod metrics;

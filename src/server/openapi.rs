@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api, error, query, records, routes};
+use super::{api, api_records, browse, error, query, records, routes};
 
 /// Every route, request and response of the API.
 #[derive(OpenApi)]
@@ -14,12 +14,15 @@ use super::{api, error, query, records, routes};
     paths(
         routes::health, routes::list, routes::info, routes::metrics, routes::openapi,
         query::search, query::classify, records::insert, records::delete,
+        browse::fetch, browse::scroll, browse::delete_batch,
     ),
     components(schemas(
         api::Health, api::DegradedCollection, api::CollectionList, api::CollectionSummary, api::CollectionDetail,
         api::GraphState, api::SearchRequest, api::SearchResponse, api::SearchResult,
         api::NeighbourOut, api::ClassifyRequest, api::ClassifyResponse, api::ClassifyResult, api::ClassifierStateOut,
         api::InsertRequest, api::RecordIn, api::InsertResponse, error::ErrorBody, error::ErrorDetail,
+        api_records::ClientIdJson, api_records::RecordOut, api_records::ScrollResponse,
+        api_records::DeleteRequest, api_records::DeleteResponse,
     )),
     modifiers(&BearerAuth)
 )]

@@ -6,8 +6,12 @@ use axum::http::StatusCode;
 use super::api::RecordIn;
 use super::error::ApiError;
 use super::state::Limits;
+use crate::engine::IdRef;
 use crate::seq::{check_field, check_metadata, non_empty, DnaSeq, LetterError, SeqRecord};
+use crate::store::{ClientId, Where};
 use crate::Error;
+use serde_json::Value;
+use std::collections::HashMap;
 
 /// What request sequences are called in error messages.
 const SOURCE: &str = "request";
@@ -74,7 +78,11 @@ pub fn parse_records(raw: &[RecordIn]) -> Result<Vec<SeqRecord>, ApiError> {
 
 fn parse_record(i: usize, r: &RecordIn) -> Result<SeqRecord, ApiError> {
     check_fields(i, r)?;
-    let name = r.name.clone().unwrap_or_else(|| format!("records[{i}]"));
+    let name = r.name.clone().unwrap_or_else(|| match &r.id {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => format!("records[{i}]"),
+    });
     let location = || format!("records[{i}] ({name:?})");
     if r.label.trim().is_empty() {
         let e = Error::MissingLabel {
@@ -97,6 +105,62 @@ fn parse_record(i: usize, r: &RecordIn) -> Result<SeqRecord, ApiError> {
         label: Some(r.label.clone()),
         metadata: non_empty(metadata),
     })
+}
+
+/// The records' client ids, checked; an id given twice is a 422 naming the second record.
+pub fn parse_client_ids(raw: &[RecordIn]) -> Result<Vec<Option<ClientId>>, ApiError> {
+    let mut seen = HashMap::new();
+    let mut ids = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        let id =
+            r.id.as_ref()
+                .map(|v| client_id(v).map_err(|m| unprocessable(format!("records[{i}].id"), m)))
+                .transpose()?;
+        if let Some(first) = id.as_ref().and_then(|id| seen.insert(id.clone(), i)) {
+            let message = format!("the id {} is also the id of records[{first}]", id_text(&id));
+            return Err(unprocessable(format!("records[{i}].id"), message));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn id_text(id: &Option<ClientId>) -> String {
+    id.as_ref().map_or_else(String::new, ToString::to_string)
+}
+
+/// A client id from JSON: a valid string id or a non-negative integer.
+fn client_id(value: &Value) -> Result<ClientId, String> {
+    match value {
+        Value::String(s) => ClientId::string(s),
+        Value::Number(n) => n
+            .as_u64()
+            .map(ClientId::Int)
+            .ok_or_else(|| format!("an id must be a string or a non-negative integer, got {n}")),
+        other => Err(format!(
+            "an id must be a string or a non-negative integer, got {other}"
+        )),
+    }
+}
+
+/// The ids of a batch delete: strings (checked as client string ids are) or non-negative
+/// integers; a bad one is a 422 naming `ids[i]`.
+pub fn parse_id_refs(raw: &[Value]) -> Result<Vec<IdRef>, ApiError> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let bad = |m| unprocessable(format!("ids[{i}]"), m);
+            Ok(match client_id(v).map_err(bad)? {
+                ClientId::Str(s) => IdRef::Text(s),
+                ClientId::Int(n) => IdRef::Int(n),
+            })
+        })
+        .collect()
+}
+
+/// A `where` filter from a request, or a 400 naming the key at fault.
+pub fn parse_where(value: &Value) -> Result<Where, ApiError> {
+    Where::parse(value).map_err(|m| ApiError::invalid(format!("where: {m}")))
 }
 
 /// The records' vectors: every record of a collection of external embeddings carries one of
@@ -185,6 +249,7 @@ mod tests {
             sequence: "acgr".into(),
             label: "x".into(),
             metadata: None,
+            id: None,
             vector: None,
         };
         let rec = parse_records(&[ok]).unwrap().remove(0);
@@ -197,6 +262,7 @@ mod tests {
             sequence: "ACGT".into(),
             label: " ".into(),
             metadata: None,
+            id: None,
             vector: None,
         };
         let err = parse_records(&[unlabelled]).unwrap_err();
@@ -210,6 +276,7 @@ mod tests {
             sequence: "ACGT".into(),
             label: label.into(),
             metadata: None,
+            id: None,
             vector: None,
         };
         let ok = record(Some("a b"), "x");

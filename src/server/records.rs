@@ -1,5 +1,6 @@
-//! The write routes: insert records, delete a record. Both answer only after the durable
-//! commit, so a 200 (or 204) means the change survives a crash.
+//! The write routes: insert (or replace, by client id) records, delete a record. Both answer
+//! only after the durable commit, so a 200 (or 204) means the change survives a crash. The
+//! batch delete and the read routes by id are in `browse.rs`.
 
 use std::sync::Arc;
 
@@ -10,12 +11,13 @@ use axum::Json;
 use super::api::{InsertRequest, InsertResponse};
 use super::blocking;
 use super::error::{ApiError, ApiJson, ErrorBody};
-use super::parse::{check_batch, parse_records};
+use super::parse::{check_batch, parse_client_ids, parse_records};
 use super::state::AppState;
-use crate::engine;
+use crate::engine::{self, IdRef};
 use crate::Error;
 
-/// Inserts records in one durable transaction; records already stored are skipped.
+/// Inserts records in one durable transaction; a record whose client `id` is taken replaces
+/// the record it names; records without an id that are already stored are skipped.
 #[utoipa::path(
     post, path = "/v1/collections/{name}/records", tag = "records",
     params(("name" = String, Path, description = "Collection name (file stem)")),
@@ -26,7 +28,7 @@ use crate::Error;
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Unknown collection", body = ErrorBody),
         (status = 413, description = "Body or batch too large", body = ErrorBody),
-        (status = 422, description = "Bad sequence letters or a missing label", body = ErrorBody),
+        (status = 422, description = "Bad sequence letters, a missing label, bad metadata, a bad id or one given twice", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -37,7 +39,12 @@ pub async fn insert(
 ) -> Result<Json<InsertResponse>, ApiError> {
     let served = Arc::clone(app.get(&name)?);
     check_batch("records", req.records.len(), &app.config.limits)?;
+    let client_ids = parse_client_ids(&req.records)?;
     let records = parse_records(&req.records)?;
+    let echoed = client_ids
+        .iter()
+        .map(|id| id.clone().map(Into::into))
+        .collect();
     let external = crate::embed::is_external(&served.embedder.identity());
     let vectors = super::parse::record_vectors(&req.records, external, served.embedder.dim())?;
     let outcome = blocking(move || {
@@ -46,7 +53,7 @@ pub async fn insert(
             Some(v) => engine::vector_records(&records, &v, served.embedder.dim())?,
             None => engine::embed_records(served.embedder.as_ref(), &records)?,
         };
-        let outcome = served.commit(|c| c.insert_batch(&batch, false))?;
+        let outcome = served.commit(|c| engine::upsert(c, &batch, &client_ids))?;
         served.rebuild_if_needed();
         served.train_in_background();
         Ok(outcome)
@@ -54,19 +61,23 @@ pub async fn insert(
     .await?;
     Ok(Json(InsertResponse {
         ids: outcome.ids,
+        client_ids: echoed,
+        replaced: outcome.replaced,
         records: outcome.total,
     }))
 }
 
-/// Deletes one record (a durable tombstone; `genovec compact` reclaims the space).
+/// Deletes one record (a durable tombstone; `genovec compact` reclaims the space). The path
+/// id is a client id when a record has it (a string id, then an integer id), else an
+/// internal id.
 #[utoipa::path(
     delete, path = "/v1/collections/{name}/records/{id}", tag = "records",
     params(
         ("name" = String, Path, description = "Collection name (file stem)"),
-        ("id" = u64, Path, description = "Record id"),
+        ("id" = String, Path, description = "A client string id, else a client integer id, else an internal record id"),
     ),
     responses(
-        (status = 204, description = "Deleted, durably"),
+        (status = 204, description = "Deleted, durably; its client id is free again"),
         (status = 401, description = "Missing or wrong API key", body = ErrorBody),
         (status = 404, description = "Unknown collection or id", body = ErrorBody),
     ),
@@ -77,17 +88,12 @@ pub async fn delete(
     Path((name, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let served = Arc::clone(app.get(&name)?);
-    // A path segment that is not a number names no record.
-    let id: u64 = id.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_id",
-            format!("no record with id {id:?}"),
-        )
-    })?;
     blocking(move || {
         served
-            .commit(|c| c.delete(&[id]))
+            .commit(|c| {
+                let id = engine::resolve(c, &IdRef::Text(id))?;
+                c.delete(&[id])
+            })
             .map_err(|e: Error| ApiError::from(e))?;
         served.train_in_background();
         Ok(())

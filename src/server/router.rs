@@ -16,7 +16,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::state::AppState;
-use super::{auth, error, metrics, query, records, routes};
+use super::{auth, browse, error, metrics, query, records, routes};
 
 /// The application: every route with its middleware, over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
@@ -26,12 +26,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/collections/{name}", get(routes::info))
         .route("/v1/collections/{name}/search", post(query::search))
         .route("/v1/collections/{name}/classify", post(query::classify))
+        .route("/v1/collections/{name}/records", get(browse::scroll))
+        .route("/v1/collections/{name}/records/{id}", get(browse::fetch))
         .route("/metrics", get(routes::metrics));
     if state.config.protect_reads {
         reads = reads.route_layer(auth());
     }
     let writes = Router::new()
-        .route("/v1/collections/{name}/records", post(records::insert))
+        .route(
+            "/v1/collections/{name}/records",
+            post(records::insert).delete(browse::delete_batch),
+        )
         .route(
             "/v1/collections/{name}/records/{id}",
             delete(records::delete),

@@ -1,6 +1,6 @@
 //! `check`: verifies a whole collection file, beyond what opening it verifies.
 //!
-//! Opening already checks every record, vector, label, tombstone, metadata entry and the graph (checksums and
+//! Opening already checks every record, vector, label, tombstone, metadata entry, client id and the graph (checksums and
 //! cross-references). This adds redb's own page checksums (every page of every tree, the
 //! de-duplication table included) when no other process holds the file for writing, and the
 //! de-duplication table and sequence hashes against the records.
@@ -32,6 +32,9 @@ pub struct CheckReport {
     pub dedup_entries: usize,
     /// Records with metadata, each entry's checksum and JSON verified (at open).
     pub metadata_records: usize,
+    /// Live records with a client id, each entry's checksum and key verified and naming a
+    /// stored record (at open).
+    pub client_ids: usize,
     /// Whether a trained classifier is stored (its checksum verified, its JSON parsed).
     pub classifier: bool,
     /// Whether redb's page checksums were verified: false when another process holds the file
@@ -66,6 +69,7 @@ pub fn check(path: &Path) -> Result<CheckReport> {
             graph_nodes: collection.graph_nodes(),
             dedup_entries,
             metadata_records: collection.vectors.meta.iter().flatten().count(),
+            client_ids: collection.clients.len(),
             classifier: classifier.is_some(),
             pages_checked,
         })

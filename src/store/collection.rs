@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::client_ids::{ClientId, ClientIds};
 use super::graph::GraphLayout;
 use super::guard::guarded;
 use super::load::{self, Loaded};
@@ -32,6 +33,8 @@ pub struct Collection {
     pub(super) vectors: VectorSet,
     pub(super) graph: Option<GraphLayout>,
     pub(super) tombstones: usize,
+    /// Client ids of live records (see `client_ids.rs`).
+    pub(super) clients: ClientIds,
 }
 
 impl Collection {
@@ -97,6 +100,7 @@ impl Collection {
             vectors,
             graph,
             tombstones,
+            clients,
         } = load::load(&db, path)?.ok_or_else(|| Error::Corrupt {
             path: path.to_path_buf(),
             message: "not a genovec collection (no format version)".into(),
@@ -110,6 +114,7 @@ impl Collection {
             vectors,
             graph,
             tombstones,
+            clients,
         })
     }
 
@@ -217,6 +222,28 @@ impl Collection {
     /// The metadata of a stored record, if it has any.
     pub fn metadata_of(&self, id: u64) -> Option<&crate::seq::Metadata> {
         self.vectors.metadata(self.vectors.row_of(id)?)
+    }
+
+    /// The client id of a stored record, if it was inserted with one and is live.
+    pub fn client_id(&self, id: u64) -> Option<ClientId> {
+        ClientId::from_key(self.clients.key_of(id)?)
+    }
+
+    /// The live record a client id names.
+    pub fn find_client(&self, client: &ClientId) -> Option<u64> {
+        self.clients.get(&client.key())
+    }
+
+    /// Live records with a client id.
+    pub fn client_id_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// True when `id` is a live record's.
+    pub fn is_live(&self, id: u64) -> bool {
+        self.vectors
+            .row_of(id)
+            .is_some_and(|r| !self.vectors.deleted[r])
     }
 
     /// Reads one live record.

@@ -21,6 +21,8 @@ pub struct Loaded {
     pub vectors: VectorSet,
     pub graph: Option<GraphLayout>,
     pub tombstones: usize,
+    /// The client ids of live records.
+    pub clients: super::client_ids::ClientIds,
 }
 
 fn corrupt(path: &Path, message: impl Into<String>) -> Error {
@@ -93,6 +95,7 @@ pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
     }
     let tombstones = mark_tombstones(&txn, &mut vectors, path)?;
     read_metadata(&txn, &mut vectors, path)?;
+    let clients = super::client_ids::read(&txn, &vectors, path)?;
     let graph = read_graph(&txn, &vectors, path)?;
     Ok(Some(Loaded {
         config,
@@ -101,6 +104,7 @@ pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
         vectors,
         graph,
         tombstones,
+        clients,
     }))
 }
 

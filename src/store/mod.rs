@@ -6,8 +6,12 @@
 //! data, rebuilt when the un-indexed tail grows past a threshold and on `compact`; opening a
 //! collection loads it and never rebuilds it.
 
+mod batch;
+mod browse;
 mod check;
+mod client_ids;
 mod collection;
+mod delete;
 mod filter;
 mod graph;
 mod guard;
@@ -27,7 +31,9 @@ mod write;
 
 use serde::{Deserialize, Serialize};
 
+pub use browse::Page;
 pub use check::{check, CheckReport};
+pub use client_ids::ClientId;
 pub use collection::{Collection, Hit};
 pub use filter::{RowMask, Where};
 pub use graph::{build as build_graph, GraphLayout, GraphParams, GraphSearch};
@@ -100,6 +106,8 @@ pub struct CollectionInfo {
     pub vector_bytes: usize,
 }
 
+#[cfg(test)]
+mod client_id_tests;
 #[cfg(test)]
 mod filter_tests;
 #[cfg(test)]

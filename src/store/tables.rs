@@ -47,6 +47,13 @@ pub const TOMBSTONES: TableDefinition<u64, &[u8]> = TableDefinition::new("tombst
 /// some). Added after version 3 without a version bump: a file without the table has no
 /// metadata, and a genovec that does not know it reads the file as before.
 pub const METADATA: TableDefinition<u64, &[u8]> = TableDefinition::new("metadata");
+/// `client_ids`: a client's own id for a record -> the record id (8 bytes, little-endian u64),
+/// for records inserted with one. The key is `s:<text>` for a string id and `i:<decimal>` for
+/// an integer id, so `"7"` and `7` are different ids (see `client_ids.rs`). Every entry names a
+/// stored record; one naming a deleted record (left by a genovec that predates the table) is
+/// ignored and dropped at compaction. Added without a version bump, like [`METADATA`]: a file
+/// without the table has no client ids.
+pub const CLIENT_IDS: TableDefinition<&str, &[u8]> = TableDefinition::new("client_ids");
 /// `graph`: the persisted HNSW layout under [`GRAPH_KEY`] (bincode, fixed-width integers).
 pub const GRAPH: TableDefinition<&str, &[u8]> = TableDefinition::new("graph");
 
@@ -189,6 +196,20 @@ pub fn metadata_value(id: u64, meta: &crate::seq::Metadata) -> Vec<u8> {
 pub fn metadata_from(id: u64, value: &[u8]) -> Result<crate::seq::Metadata, String> {
     let json = unseal("metadata", &id.to_le_bytes(), value)?;
     serde_json::from_slice(json).map_err(|e| format!("the metadata of record {id}: {e}"))
+}
+
+/// A client id entry's value: the record id, sealed under the entry's key.
+pub fn client_id_value(key: &str, id: u64) -> Vec<u8> {
+    seal("client_ids", key.as_bytes(), &id.to_le_bytes())
+}
+
+/// The record id a sealed client id entry names.
+pub fn client_id_from(key: &str, value: &[u8]) -> Result<u64, String> {
+    let bytes = unseal("client_ids", key.as_bytes(), value)?;
+    let bytes: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| format!("client id {key:?} does not hold a record id"))?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 /// A label name, sealed.

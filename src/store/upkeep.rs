@@ -2,10 +2,14 @@
 //! aside for a server), and compaction, which drops deleted records for good.
 
 use super::collection::Collection;
+use redb::ReadableTable;
+
 use super::graph;
 use super::guard::guarded;
 use super::open::storage;
-use super::tables::{self, CODES, GRAPH, GRAPH_KEY, METADATA, RECORDS, TOMBSTONES, VECTORS};
+use super::tables::{
+    self, CLIENT_IDS, CODES, GRAPH, GRAPH_KEY, METADATA, RECORDS, TOMBSTONES, VECTORS,
+};
 use super::{Quantize, VectorSet};
 use crate::{Error, Result};
 
@@ -109,6 +113,7 @@ impl Collection {
                     .remove(GRAPH_KEY)
                     .map_err(storage)?;
             }
+            self.drop_dead_client_ids(&txn)?;
             txn.commit().map_err(storage)?;
             self.vectors = self.live_vectors();
             self.tombstones = 0;
@@ -118,6 +123,29 @@ impl Collection {
             }
             Ok(())
         })
+    }
+
+    /// Removes the client id entries that name no live record. Deleting a record removes its
+    /// entry already; this drops those a genovec that predates client ids left behind.
+    fn drop_dead_client_ids(&self, txn: &redb::WriteTransaction) -> Result<()> {
+        let mut table = txn.open_table(CLIENT_IDS).map_err(storage)?;
+        let mut dead = Vec::new();
+        for entry in table.iter().map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            let id = tables::client_id_from(key.value(), value.value()).map_err(|message| {
+                Error::Corrupt {
+                    path: self.path.clone(),
+                    message,
+                }
+            })?;
+            if !self.is_live(id) {
+                dead.push(key.value().to_string());
+            }
+        }
+        for key in dead {
+            table.remove(key.as_str()).map_err(storage)?;
+        }
+        Ok(())
     }
 
     fn live_vectors(&self) -> VectorSet {

@@ -8,15 +8,14 @@
 use redb::{Database, ReadableTable, WriteTransaction};
 use sha2::{Digest, Sha256};
 
+use super::batch::{check_batch_metadata, check_client_ids, BatchTables};
+use super::client_ids::ClientId;
 use super::collection::Collection;
 use super::guard::guarded;
 use super::open::{meta_json, storage, Db};
-use super::tables::{
-    self, RecordRow, CODES, DEDUP, KEY_CLASSIFIER, KEY_NEXT_ID, KEY_QUANT, LABELS, META, METADATA,
-    RECORDS, TOMBSTONES, VECTORS,
-};
+use super::tables::{self, RecordRow, KEY_CLASSIFIER, KEY_NEXT_ID, KEY_QUANT, META};
 use super::{Int8Quantizer, Quantize};
-use crate::seq::{check_metadata, Metadata};
+use crate::seq::Metadata;
 use crate::{Error, Result};
 
 /// A record to insert, with its embedding.
@@ -39,6 +38,8 @@ pub struct NewRecord {
 pub struct BatchOutcome {
     /// For each input record, its new id, or `None` when it was already stored.
     pub ids: Vec<Option<u64>>,
+    /// For each input record, the record its client id named before, now deleted.
+    pub replaced: Vec<Option<u64>>,
     /// Live records after the batch.
     pub total: usize,
 }
@@ -64,6 +65,10 @@ struct Staged {
     next_id: u64,
     /// The quantizer this batch fitted (the first batch of a quantized collection).
     fitted: Option<Int8Quantizer>,
+    /// Records replaced by a record with their client id (tombstoned in this transaction).
+    replaced: Vec<u64>,
+    /// (client id key, new record id) pairs written in this transaction.
+    clients: Vec<(String, u64)>,
 }
 
 impl Collection {
@@ -89,9 +94,28 @@ impl Collection {
         records: &[NewRecord],
         allow_duplicates: bool,
     ) -> Result<BatchOutcome> {
+        self.upsert_batch(records, &[], allow_duplicates)
+    }
+
+    /// Inserts a batch in one durable transaction, where records may carry a client id
+    /// (`client_ids` is empty or has one entry per record).
+    ///
+    /// A record whose client id names a live record replaces it: in the same transaction the
+    /// old record is tombstoned and the id made to name the new one, so a crash leaves either
+    /// the old or the new. A record with a client id is never skipped as a duplicate (the id
+    /// is its identity) and is not entered in the de-duplication table; records without one
+    /// are de-duplicated by (label, sequence) as [`Self::insert_batch`] says. Two records
+    /// with the same client id in one batch are refused, and nothing is written.
+    pub fn upsert_batch(
+        &mut self,
+        records: &[NewRecord],
+        client_ids: &[Option<ClientId>],
+        allow_duplicates: bool,
+    ) -> Result<BatchOutcome> {
         let path = self.path.clone();
         guarded(&path, || {
             check_batch_metadata(records)?;
+            check_client_ids(records.len(), client_ids)?;
             let vectors: Vec<Vec<f32>> = records
                 .iter()
                 .map(|r| self.prepare_query(&r.vector))
@@ -102,34 +126,46 @@ impl Collection {
                 new_labels: Vec::new(),
                 next_id: self.next_id,
                 fitted: self.fit_quantizer(&vectors),
+                replaced: Vec::new(),
+                clients: Vec::new(),
             };
-            let mut ids = Vec::with_capacity(records.len());
+            let (mut ids, mut replaced) = (Vec::new(), Vec::new());
             {
                 let mut tables = BatchTables::open(&txn, self.config.quantize)?;
-                for (record, vector) in records.iter().zip(vectors) {
-                    ids.push(self.stage_record(
+                for (i, (record, vector)) in records.iter().zip(vectors).enumerate() {
+                    let client = client_ids.get(i).and_then(Option::as_ref);
+                    let (id, old) = self.stage_record(
                         &mut tables,
                         &mut staged,
-                        record,
+                        (record, client),
                         vector,
                         allow_duplicates,
-                    )?);
+                    )?;
+                    ids.push(id);
+                    replaced.push(old);
                 }
-                let mut meta = txn.open_table(META).map_err(storage)?;
-                let next = meta_json(KEY_NEXT_ID, &staged.next_id);
-                meta.insert(KEY_NEXT_ID, next.as_slice()).map_err(storage)?;
-                if let Some(quant) = &staged.fitted {
-                    let value = meta_json(KEY_QUANT, quant);
-                    meta.insert(KEY_QUANT, value.as_slice()).map_err(storage)?;
-                }
+                self.stage_meta(&txn, &staged)?;
             }
             txn.commit().map_err(storage)?;
             self.apply(staged);
             Ok(BatchOutcome {
                 ids,
+                replaced,
                 total: self.len(),
             })
         })
+    }
+
+    /// The next id and, in a quantized collection's first batch, the quantizer.
+    fn stage_meta(&self, txn: &WriteTransaction, staged: &Staged) -> Result<()> {
+        let mut meta = txn.open_table(META).map_err(storage)?;
+        let next = meta_json(KEY_NEXT_ID, &staged.next_id);
+        meta.insert(KEY_NEXT_ID, next.as_slice()).map_err(storage)?;
+        if let Some(quant) = &staged.fitted {
+            let value = meta_json(KEY_QUANT, quant);
+            meta.insert(KEY_QUANT, value.as_slice()).map_err(storage)?;
+        }
+        Ok(())
     }
 
     /// A quantized collection's first batch fixes the quantizer's scales.
@@ -141,21 +177,42 @@ impl Collection {
         (!flat.is_empty()).then(|| Int8Quantizer::fit(&flat, self.config.dim))
     }
 
+    /// Stages one record; answers its new id (`None` when skipped as a duplicate) and the
+    /// record its client id named before (`None` when it had none).
     fn stage_record(
+        &self,
+        t: &mut BatchTables,
+        staged: &mut Staged,
+        (record, client): (&NewRecord, Option<&ClientId>),
+        vector: Vec<f32>,
+        allow_duplicates: bool,
+    ) -> Result<(Option<u64>, Option<u64>)> {
+        let key = dedup_key(&record.label, &record.seq);
+        if client.is_none() && !allow_duplicates {
+            if let Some(id) = t.dedup.get(&key).map_err(storage)? {
+                self.check_duplicate(t, staged, id.value(), record)?;
+                return Ok((None, None));
+            }
+        }
+        let id = self.stage_row(t, staged, record, vector)?;
+        let replaced = match client {
+            None => {
+                t.dedup.insert(&key, id).map_err(storage)?;
+                None
+            }
+            Some(client) => self.stage_client(t, staged, client.key(), id)?,
+        };
+        Ok((Some(id), replaced))
+    }
+
+    /// Writes a record's row, vector, codes and metadata under a new id.
+    fn stage_row(
         &self,
         t: &mut BatchTables,
         staged: &mut Staged,
         record: &NewRecord,
         vector: Vec<f32>,
-        allow_duplicates: bool,
-    ) -> Result<Option<u64>> {
-        let key = dedup_key(&record.label, &record.seq);
-        if !allow_duplicates {
-            if let Some(id) = t.dedup.get(&key).map_err(storage)? {
-                self.check_duplicate(t, staged, id.value(), record)?;
-                return Ok(None);
-            }
-        }
+    ) -> Result<u64> {
         let label = self.stage_label(t, staged, &record.label)?;
         let id = staged.next_id;
         staged.next_id += 1;
@@ -185,11 +242,33 @@ impl Collection {
                 .insert(id, tables::metadata_value(id, meta).as_slice())
                 .map_err(storage)?;
         }
-        t.dedup.insert(&key, id).map_err(storage)?;
         staged
             .rows
             .push((id, label, vector, record.metadata.clone()));
-        Ok(Some(id))
+        Ok(id)
+    }
+
+    /// Points client id `key` at the new record `id`, tombstoning the record it named. The
+    /// batch holds each client id once, so the old record is never one of this batch's.
+    fn stage_client(
+        &self,
+        t: &mut BatchTables,
+        staged: &mut Staged,
+        key: String,
+        id: u64,
+    ) -> Result<Option<u64>> {
+        let old = self.clients.get(&key);
+        if let Some(old) = old {
+            t.tombstones
+                .insert(old, tables::tombstone_value(old).as_slice())
+                .map_err(storage)?;
+            staged.replaced.push(old);
+        }
+        t.client_ids
+            .insert(key.as_str(), tables::client_id_value(&key, id).as_slice())
+            .map_err(storage)?;
+        staged.clients.push((key, id));
+        Ok(old)
     }
 
     /// A dedup hit is believed only when the record it names holds the same label and
@@ -255,53 +334,23 @@ impl Collection {
                 self.vectors.set_metadata(self.vectors.len() - 1, meta);
             }
         }
+        for old in staged.replaced {
+            self.mark_deleted(old);
+        }
+        for (key, id) in staged.clients {
+            self.clients.insert(key, id);
+        }
     }
 
-    /// Marks records deleted (durably). Unknown or already deleted ids are an error and
-    /// nothing is deleted.
-    pub fn delete(&mut self, ids: &[u64]) -> Result<()> {
-        let path = self.path.clone();
-        guarded(&path, || {
-            let rows: Vec<usize> = ids
-                .iter()
-                .map(|&id| {
-                    self.vectors
-                        .row_of(id)
-                        .filter(|&r| !self.vectors.deleted[r])
-                        .ok_or(Error::UnknownId { id })
-                })
-                .collect::<Result<_>>()?;
-            let txn = self.begin_write()?;
-            {
-                let mut tombstones = txn.open_table(TOMBSTONES).map_err(storage)?;
-                let mut dedup = txn.open_table(DEDUP).map_err(storage)?;
-                let records = txn.open_table(RECORDS).map_err(storage)?;
-                for &id in ids {
-                    tombstones
-                        .insert(id, tables::tombstone_value(id).as_slice())
-                        .map_err(storage)?;
-                    // Forget the dedup key so the same record can be added again later.
-                    let row = records
-                        .get(id)
-                        .map_err(storage)?
-                        .ok_or(Error::UnknownId { id })?;
-                    let row = tables::record_from(id, row.value()).map_err(|e| Error::Corrupt {
-                        path: self.path.clone(),
-                        message: e,
-                    })?;
-                    dedup
-                        .remove(&dedup_key(&self.labels[row.label as usize], &row.seq))
-                        .map_err(storage)?;
-                }
+    /// Marks a stored record deleted in memory (after its tombstone committed) and frees its
+    /// client id.
+    pub(super) fn mark_deleted(&mut self, id: u64) {
+        if let Some(r) = self.vectors.row_of(id) {
+            if !std::mem::replace(&mut self.vectors.deleted[r], true) {
+                self.tombstones += 1;
             }
-            txn.commit().map_err(storage)?;
-            let newly = rows
-                .iter()
-                .filter(|&&r| !std::mem::replace(&mut self.vectors.deleted[r], true))
-                .count();
-            self.tombstones += newly;
-            Ok(())
-        })
+        }
+        self.clients.remove_id(id);
     }
 
     /// Stores the engine's classifier blob durably (opaque to the store).
@@ -317,47 +366,6 @@ impl Collection {
                 )
                 .map_err(storage)?;
             txn.commit().map_err(storage)
-        })
-    }
-}
-
-/// Refuses a batch in which a record's metadata breaks the rules, naming the record.
-fn check_batch_metadata(records: &[NewRecord]) -> Result<()> {
-    for (i, record) in records.iter().enumerate() {
-        if let Some(Err(message)) = record.metadata.as_ref().map(check_metadata) {
-            return Err(Error::InvalidArgument {
-                what: format!("metadata of record {} ({:?})", i + 1, record.name),
-                message,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The tables a batch insert writes, opened once per transaction.
-struct BatchTables<'txn> {
-    records: redb::Table<'txn, u64, &'static [u8]>,
-    vectors: redb::Table<'txn, u64, &'static [u8]>,
-    /// Only in a quantized collection.
-    codes: Option<redb::Table<'txn, u64, &'static [u8]>>,
-    labels: redb::Table<'txn, u32, &'static [u8]>,
-    dedup: redb::Table<'txn, &'static [u8; 32], u64>,
-    metadata: redb::Table<'txn, u64, &'static [u8]>,
-}
-
-impl<'txn> BatchTables<'txn> {
-    fn open(txn: &'txn WriteTransaction, quantize: Quantize) -> Result<Self> {
-        let codes = match quantize {
-            Quantize::None => None,
-            Quantize::Int8 => Some(txn.open_table(CODES).map_err(storage)?),
-        };
-        Ok(BatchTables {
-            records: txn.open_table(RECORDS).map_err(storage)?,
-            vectors: txn.open_table(VECTORS).map_err(storage)?,
-            codes,
-            labels: txn.open_table(LABELS).map_err(storage)?,
-            dedup: txn.open_table(DEDUP).map_err(storage)?,
-            metadata: txn.open_table(METADATA).map_err(storage)?,
         })
     }
 }
