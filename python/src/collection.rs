@@ -183,8 +183,9 @@ impl PyCollection {
 
     /// The k nearest records of each query: a list of str (sequences, embedded with the
     /// collection's embedder) or a 2-D float array of vectors. `labels` keeps only records
-    /// with those labels. Returns per query a list of dicts {id, name, label, distance},
-    /// nearest first, as `genovec search --json` does.
+    /// with those labels, `where` (a dict filter, as `--where`) those whose metadata matches.
+    /// Returns per query a list of dicts {id, name, label, distance, and metadata when the
+    /// record has some}, nearest first, as `genovec search --json` does.
     #[pyo3(signature = (queries, k=10, labels=None, r#where=None, ef=None))]
     fn search<'py>(
         &self,

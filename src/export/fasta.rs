@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{buffered, ExportRow, Sink, Written};
+use super::{buffered, finish_text, ExportRow, Sink, Written};
 use crate::{Error, Result};
 
 pub(super) struct FastaSink {
@@ -71,11 +71,7 @@ impl Sink for FastaSink {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<Written> {
-        self.out.flush().map_err(|e| Error::io(&self.path, e))?;
-        Ok(Written {
-            files: vec![self.path],
-            fields_left_out: self.left_out,
-        })
+    fn finish(self: Box<Self>) -> Result<Written> {
+        finish_text(self.out, self.path, self.left_out)
     }
 }

@@ -106,6 +106,15 @@ fn buffered(path: &Path) -> Result<BufWriter<File>> {
         .map_err(|e| Error::io(path, e))
 }
 
+/// Flushes a text export (FASTA, JSON Lines) and says what it wrote.
+fn finish_text(mut out: BufWriter<File>, path: PathBuf, fields_left_out: usize) -> Result<Written> {
+    out.flush().map_err(|e| Error::io(&path, e))?;
+    Ok(Written {
+        files: vec![path],
+        fields_left_out,
+    })
+}
+
 /// An I/O error writing `path`.
 fn write_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::io(path, std::io::Error::other(e.to_string()))
@@ -128,11 +137,7 @@ impl Sink for JsonlSink {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<Written> {
-        self.out.flush().map_err(|e| Error::io(&self.path, e))?;
-        Ok(Written {
-            files: vec![self.path],
-            fields_left_out: 0,
-        })
+    fn finish(self: Box<Self>) -> Result<Written> {
+        finish_text(self.out, self.path, 0)
     }
 }
