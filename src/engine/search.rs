@@ -74,9 +74,10 @@ pub struct QueryResult {
     pub neighbours: Vec<Neighbour>,
 }
 
-/// Opens a collection read-only together with the embedder it was built with.
+/// Opens a collection read-only for queries (answering before every vector is read; see
+/// [`Collection::open_for_queries`]) together with the embedder it was built with.
 pub fn open_for_queries(path: &Path) -> Result<(Collection, Box<dyn Embedder>)> {
-    let collection = Collection::open_reader(path)?;
+    let collection = Collection::open_for_queries(path)?;
     let embedder = super::embedder_for(&collection)?;
     Ok((collection, embedder))
 }

@@ -1,12 +1,15 @@
 //! An open collection: its in-memory state and its read operations.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::client_ids::{ClientId, ClientIds};
 use super::graph::GraphLayout;
 use super::guard::guarded;
 use super::load::{self, Loaded};
 use super::open::{self, storage, Db};
+use super::pending::Pending;
+use super::quick;
 use super::tables::{self, RecordRow, KEY_CLASSIFIER, META, RECORDS};
 use super::upgrade;
 use super::{CollectionConfig, CollectionInfo, VectorSet};
@@ -35,6 +38,9 @@ pub struct Collection {
     pub(super) tombstones: usize,
     /// Client ids of live records (see `client_ids.rs`).
     pub(super) clients: ClientIds,
+    /// Opened for queries: the vectors are still being read, and `vectors` holds every row's
+    /// id, label, mark and metadata but no floats or codes (see `quick.rs`).
+    pub(super) pending: Option<Arc<Pending>>,
 }
 
 impl Collection {
@@ -47,8 +53,9 @@ impl Collection {
                 open::initialise(&db, config)?;
             }
             upgrade::upgrade_if_old(&db, path)?;
-            let collection = Self::load(path, Db::Write(db))?;
+            let mut collection = Self::load(path, Db::Write(db))?;
             open::check_config(path, &collection.config, config)?;
+            collection.store_missing_graph_labels()?;
             Ok(collection)
         })
     }
@@ -58,13 +65,38 @@ impl Collection {
         guarded(path, || {
             let db = open::open_write(path, false)?;
             upgrade::upgrade_if_old(&db, path)?;
-            Self::load(path, Db::Write(db))
+            let mut collection = Self::load(path, Db::Write(db))?;
+            collection.store_missing_graph_labels()?;
+            Ok(collection)
         })
     }
 
     /// Opens an existing collection read-only; several readers may share the file.
     pub fn open_reader(path: &Path) -> Result<Self> {
         guarded(path, || Self::load(path, Db::Read(open::open_read(path)?)))
+    }
+
+    /// Opens an existing collection read-only for queries: a collection with a graph answers
+    /// its first search before every vector is read (see `quick.rs`). Searches give the same
+    /// answers as on a collection opened with [`Self::open_reader`]; what needs every row's
+    /// vector ([`Self::vectors`]'s floats, a graph build) is not available on it.
+    pub fn open_for_queries(path: &Path) -> Result<Self> {
+        guarded(path, || {
+            let db = Db::Read(open::open_read(path)?);
+            match quick::load_quick(&db, path)? {
+                Some((loaded, pending)) => Ok(Self::from_loaded(path, db, loaded, Some(pending))),
+                None => Self::load(path, db),
+            }
+        })
+    }
+
+    /// Waits until the vectors of a collection opened for queries are all read, so that the
+    /// following searches run from memory. Returns the damage that read found, if any.
+    pub fn wait_loaded(&self) -> Result<()> {
+        match &self.pending {
+            Some(pending) => pending.wait().map(|_| ()),
+            None => Ok(()),
+        }
     }
 
     /// Closes the file and opens it again, reloading the state from what is committed. After a
@@ -93,6 +125,14 @@ impl Collection {
     }
 
     fn load(path: &Path, db: Db) -> Result<Self> {
+        let loaded = load::load(&db, path)?.ok_or_else(|| Error::Corrupt {
+            path: path.to_path_buf(),
+            message: "not a genovec collection (no format version)".into(),
+        })?;
+        Ok(Self::from_loaded(path, db, loaded, None))
+    }
+
+    fn from_loaded(path: &Path, db: Db, loaded: Loaded, pending: Option<Arc<Pending>>) -> Self {
         let Loaded {
             config,
             next_id,
@@ -101,11 +141,8 @@ impl Collection {
             graph,
             tombstones,
             clients,
-        } = load::load(&db, path)?.ok_or_else(|| Error::Corrupt {
-            path: path.to_path_buf(),
-            message: "not a genovec collection (no format version)".into(),
-        })?;
-        Ok(Collection {
+        } = loaded;
+        Collection {
             path: path.to_path_buf(),
             db,
             config,
@@ -115,7 +152,8 @@ impl Collection {
             graph,
             tombstones,
             clients,
-        })
+            pending,
+        }
     }
 
     /// The file.

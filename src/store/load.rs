@@ -6,8 +6,9 @@ use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::open::{storage, Db};
 use super::tables::{
-    self, CODES, FORMAT_VERSION, FORMAT_VERSION_INT8, GRAPH, GRAPH_KEY, KEY_CONFIG, KEY_FORMAT,
-    KEY_NEXT_ID, KEY_QUANT, LABELS, META, METADATA, RECORDS, TOMBSTONES, VECTORS,
+    self, CODES, FORMAT_VERSION, FORMAT_VERSION_INT8, GRAPH, GRAPH_KEY, GRAPH_LABELS_KEY,
+    KEY_CONFIG, KEY_FORMAT, KEY_NEXT_ID, KEY_QUANT, LABELS, META, METADATA, RECORDS, TOMBSTONES,
+    VECTORS,
 };
 use super::{CollectionConfig, GraphLayout, Int8Quantizer, Quantize, VectorSet};
 use crate::{Error, Result};
@@ -25,7 +26,7 @@ pub struct Loaded {
     pub clients: super::client_ids::ClientIds,
 }
 
-fn corrupt(path: &Path, message: impl Into<String>) -> Error {
+pub fn corrupt(path: &Path, message: impl Into<String>) -> Error {
     Error::Corrupt {
         path: path.to_path_buf(),
         message: message.into(),
@@ -55,11 +56,18 @@ pub fn stored_version(txn: &redb::ReadTransaction, path: &Path) -> Result<Option
     }
 }
 
-/// Reads the whole state, verifying every checksum, the format version, and the graph, labels
-/// and tombstones against the records.
-pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
-    let txn = db.begin_read()?;
-    let version = match stored_version(&txn, path)? {
+/// What every open reads first: the settings, the next id, the label dictionary and the
+/// quantizer, each checked.
+pub struct Header {
+    pub config: CollectionConfig,
+    pub next_id: u64,
+    pub labels: Vec<String>,
+    pub quant: Option<Int8Quantizer>,
+}
+
+/// Reads and checks the header, or `None` for a file with no collection in it.
+pub fn read_header(txn: &redb::ReadTransaction, path: &Path) -> Result<Option<Header>> {
+    let version = match stored_version(txn, path)? {
         None => return Ok(None),
         Some(v @ (FORMAT_VERSION | FORMAT_VERSION_INT8)) => v,
         Some(1) => {
@@ -87,8 +95,29 @@ pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
         ));
     }
     let next_id: u64 = read_json(&meta, KEY_NEXT_ID, path)?;
-    let labels = read_labels(&txn, path)?;
+    let labels = read_labels(txn, path)?;
     let quant = read_quantizer(&meta, &config, path)?;
+    Ok(Some(Header {
+        config,
+        next_id,
+        labels,
+        quant,
+    }))
+}
+
+/// Reads the whole state, verifying every checksum, the format version, and the graph, labels
+/// and tombstones against the records.
+pub fn load(db: &Db, path: &Path) -> Result<Option<Loaded>> {
+    let txn = db.begin_read()?;
+    let Some(Header {
+        config,
+        next_id,
+        labels,
+        quant,
+    }) = read_header(&txn, path)?
+    else {
+        return Ok(None);
+    };
     let mut vectors = read_vectors(&txn, &config, quant, labels.len(), path)?;
     if vectors.ids.last().is_some_and(|&last| last >= next_id) {
         return Err(corrupt(path, "a record id is not below the next id"));
@@ -160,7 +189,7 @@ fn read_labels(txn: &redb::ReadTransaction, path: &Path) -> Result<Vec<String>> 
 /// the tables matching. A quantized collection's float vectors stay in the file: only their
 /// count is checked here, and each one's checksum when a search re-ranks with it. The records
 /// and the vectors are read on two threads from the same snapshot.
-fn read_vectors(
+pub fn read_vectors(
     txn: &redb::ReadTransaction,
     config: &CollectionConfig,
     quant: Option<Int8Quantizer>,
@@ -257,7 +286,7 @@ fn read_vector_rows(
 }
 
 /// Marks deleted rows; every tombstone must name a stored record.
-fn mark_tombstones(
+pub fn mark_tombstones(
     txn: &redb::ReadTransaction,
     vectors: &mut VectorSet,
     path: &Path,
@@ -285,7 +314,11 @@ fn mark_tombstones(
 
 /// Every record's metadata; each entry must name a stored record. A file written before
 /// metadata existed has no table: no record has metadata.
-fn read_metadata(txn: &redb::ReadTransaction, vectors: &mut VectorSet, path: &Path) -> Result<()> {
+pub fn read_metadata(
+    txn: &redb::ReadTransaction,
+    vectors: &mut VectorSet,
+    path: &Path,
+) -> Result<()> {
     let table = match txn.open_table(METADATA) {
         Ok(table) => table,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
@@ -303,7 +336,7 @@ fn read_metadata(txn: &redb::ReadTransaction, vectors: &mut VectorSet, path: &Pa
     Ok(())
 }
 
-fn read_graph(
+pub fn read_graph(
     txn: &redb::ReadTransaction,
     vectors: &VectorSet,
     path: &Path,
@@ -318,5 +351,17 @@ fn read_graph(
         return Err(corrupt(path, "graph nodes do not match the stored records"));
     }
     layout.validate(n).map_err(|e| corrupt(path, e))?;
+    if let Some(blob) = table.get(GRAPH_LABELS_KEY).map_err(storage)? {
+        let labels = tables::graph_labels_from(&layout.ids, blob.value());
+        if labels
+            .map_err(|e| corrupt(path, e))?
+            .is_some_and(|labels| labels[..] != vectors.labels[..n])
+        {
+            return Err(corrupt(
+                path,
+                "the graph's labels disagree with the records",
+            ));
+        }
+    }
     Ok(Some(layout))
 }

@@ -7,6 +7,8 @@ use super::filter::RowMask;
 use super::graph::GraphSearch;
 use super::guard::guarded;
 use super::open::storage;
+use super::pending::Pending;
+use super::quant::QueryCode;
 use super::score::Scorer;
 use super::tables::{self, VECTORS};
 use crate::{Error, Result};
@@ -101,28 +103,69 @@ impl Collection {
         }
     }
 
+    /// The rows a search scores: in memory, or read on demand while a collection opened for
+    /// queries is still reading them.
+    fn view(&self) -> Result<View<'_>> {
+        let Some(pending) = &self.pending else {
+            return Ok(View::Memory(&self.vectors.data, &self.vectors.codes));
+        };
+        self.read_failed()?;
+        match pending.ready() {
+            Some(rows) => rows.map(|rows| View::Memory(&rows.floats, &rows.codes)),
+            None => Ok(View::Pending(pending)),
+        }
+    }
+
+    /// The damage a read on demand met, if any.
+    fn read_failed(&self) -> Result<()> {
+        match self.pending.as_ref().and_then(|p| p.error()) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// The scorer of a prepared query (and its codes, in a quantized collection) over `view`.
+    fn scorer<'a>(
+        &'a self,
+        view: View<'a>,
+        query: &'a [f32],
+        code: Option<&'a QueryCode>,
+    ) -> Scorer<'a> {
+        let (dim, metric) = (self.config.dim, self.config.metric);
+        match (view, code) {
+            (View::Memory(rows, _), None) => Scorer::Float {
+                query,
+                rows,
+                dim,
+                metric,
+            },
+            (View::Memory(_, rows), Some(query)) => Scorer::Int8 { query, rows, dim },
+            (View::Pending(rows), code) => Scorer::Pending {
+                query,
+                code,
+                metric,
+                rows,
+                len: self.vectors.len(),
+            },
+        }
+    }
+
     /// The graph and tail search behind [`Self::search_filtered`], on a prepared query.
     fn graph_search(&self, query: &[f32], k: usize, ef: usize, filter: Filter) -> Result<Vec<Hit>> {
         let accept = |row: u32| self.accepts(row as usize, filter);
-        let dim = self.config.dim;
+        let view = self.view()?;
         let Some(quant) = &self.vectors.quant else {
-            let scorer = Scorer::Float {
-                query,
-                rows: &self.vectors.data,
-                dim,
-                metric: self.config.metric,
-            };
-            return Ok(self.to_hits(self.candidates(&scorer, k, ef, &accept), k));
+            let scorer = self.scorer(view, query, None);
+            let found = self.candidates(&scorer, k, ef, &accept);
+            self.read_failed()?;
+            return Ok(self.to_hits(found, k));
         };
         let code = quant.query(query);
-        let scorer = Scorer::Int8 {
-            query: &code,
-            rows: &self.vectors.codes,
-            dim,
-        };
+        let scorer = self.scorer(view, query, Some(&code));
         // The same beam as a float search; its best candidates are re-ranked exactly.
         let width = ef.max(k);
         let mut found = self.candidates(&scorer, width, width, &accept);
+        self.read_failed()?;
         sort_by_distance(&mut found);
         found.truncate(rerank_count(k));
         let exact = self.rerank_adaptive(query, &found, k, 4.0 * code.sigma)?;
@@ -198,9 +241,23 @@ impl Collection {
             return Ok(out);
         }
         if self.vectors.quant.is_none() {
-            rows.iter()
-                .for_each(|&r| out.extend_from_slice(self.vectors.row(r)));
-            return Ok(out);
+            return match self.view()? {
+                View::Memory(floats, _) => {
+                    rows.iter()
+                        .for_each(|&r| out.extend_from_slice(&floats[r * dim..(r + 1) * dim]));
+                    Ok(out)
+                }
+                View::Pending(pending) => {
+                    for &r in rows {
+                        let row =
+                            pending.with_row(r as u32, |floats, _| out.extend_from_slice(floats));
+                        if row.is_none() {
+                            self.read_failed()?;
+                        }
+                    }
+                    Ok(out)
+                }
+            };
         }
         guarded(&self.path, || {
             let txn = self.db.begin_read()?;
@@ -235,13 +292,10 @@ impl Collection {
     pub(super) fn exact(&self, query: &[f32], k: usize, filter: Filter) -> Result<Vec<Hit>> {
         let accept = |row: u32| self.accepts(row as usize, filter);
         if self.vectors.quant.is_none() {
-            let scorer = Scorer::Float {
-                query,
-                rows: &self.vectors.data,
-                dim: self.config.dim,
-                metric: self.config.metric,
-            };
-            return Ok(self.to_hits(scorer.top_k(0, k, &accept), k));
+            let scorer = self.scorer(self.view()?, query, None);
+            let found = scorer.top_k(0, k, &accept);
+            self.read_failed()?;
+            return Ok(self.to_hits(found, k));
         }
         let (n, mut all) = (self.vectors.len() as u32, Vec::new());
         for start in (0..n).step_by(4096) {
@@ -276,6 +330,14 @@ impl Collection {
             })
             .collect()
     }
+}
+
+/// The rows a search scores: floats and codes in memory (one of them empty), or a collection's
+/// on-demand rows.
+#[derive(Clone, Copy)]
+enum View<'a> {
+    Memory(&'a [f32], &'a [i8]),
+    Pending(&'a Pending),
 }
 
 /// A record this process holds in memory is gone from the file.

@@ -4,6 +4,7 @@
 use std::collections::BinaryHeap;
 
 use super::metric::Metric;
+use super::pending::Pending;
 use super::quant::QueryCode;
 use super::scan::OrdF32;
 
@@ -29,12 +30,27 @@ pub enum Scorer<'a> {
         /// Vector dimension.
         dim: usize,
     },
+    /// The rows of a collection opened for queries whose vectors are still being read
+    /// (`pending.rs`): the same distances as `Float` or `Int8`, on rows read on demand.
+    Pending {
+        /// The query in stored form.
+        query: &'a [f32],
+        /// The query prepared for codes, when the collection is quantized.
+        code: Option<&'a QueryCode>,
+        /// Distance used for ranking float rows.
+        metric: Metric,
+        /// The rows.
+        rows: &'a Pending,
+        /// Number of rows.
+        len: usize,
+    },
 }
 
 impl Scorer<'_> {
     fn dim(&self) -> usize {
         match self {
             Scorer::Float { dim, .. } | Scorer::Int8 { dim, .. } => *dim,
+            Scorer::Pending { query, .. } => query.len(),
         }
     }
 
@@ -44,6 +60,7 @@ impl Scorer<'_> {
         match self {
             Scorer::Float { rows, .. } => rows.len() / dim,
             Scorer::Int8 { rows, .. } => rows.len() / dim,
+            Scorer::Pending { len, .. } => *len,
         }
     }
 
@@ -62,6 +79,19 @@ impl Scorer<'_> {
             Scorer::Int8 { query, rows, .. } => {
                 (1.0 - query.dot(&rows[start..start + dim])).max(0.0)
             }
+            // A row that cannot be read ranks last; the search then reports the damage.
+            Scorer::Pending {
+                query,
+                code,
+                metric,
+                rows,
+                ..
+            } => rows
+                .with_row(row, |floats, codes| match code {
+                    Some(code) => (1.0 - code.dot(codes)).max(0.0),
+                    None => metric.distance(query, floats),
+                })
+                .unwrap_or(f32::INFINITY),
         }
     }
 
@@ -74,6 +104,7 @@ impl Scorer<'_> {
             Scorer::Int8 { rows, dim, .. } => {
                 crate::vecmath::prefetch_all(&rows[start..start + dim])
             }
+            Scorer::Pending { .. } => {}
         }
     }
 

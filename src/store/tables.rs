@@ -69,6 +69,12 @@ pub const KEY_CLASSIFIER: &str = "classifier";
 pub const KEY_QUANT: &str = "quantizer";
 /// Graph key: the one graph layout blob.
 pub const GRAPH_KEY: &str = "hnsw";
+/// Graph key: the label index of each graph node, written with the layout so that a reader
+/// can open without reading every record (see `quick.rs`). The payload is the CRC-32 of the
+/// layout's ids (little-endian u64s), then one little-endian u32 per node: a blob left beside
+/// a different layout (written by a genovec that predates the key) does not match and is
+/// ignored. Added without a version bump; a file without it opens by reading the records.
+pub const GRAPH_LABELS_KEY: &str = "hnsw_labels";
 
 /// One stored record. The vector lives in [`VECTORS`] under the same id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,6 +247,44 @@ pub fn graph_value<T: Serialize>(layout: &T) -> Vec<u8> {
 /// Decodes a sealed graph layout.
 pub fn graph_from<T: for<'de> Deserialize<'de>>(value: &[u8]) -> Result<T, String> {
     decode(unseal("graph", GRAPH_KEY.as_bytes(), value)?).map_err(|e| format!("graph: {e}"))
+}
+
+/// The CRC-32 that ties a graph-labels blob to the layout with these node ids.
+pub fn ids_checksum(ids: &[u64]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    ids.iter().for_each(|id| h.update(&id.to_le_bytes()));
+    h.finalize()
+}
+
+/// The graph nodes' labels, sealed with the checksum of the nodes' ids.
+pub fn graph_labels_value(ids: &[u64], labels: &[u32]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(4 + labels.len() * 4);
+    payload.extend_from_slice(&ids_checksum(ids).to_le_bytes());
+    labels
+        .iter()
+        .for_each(|l| payload.extend_from_slice(&l.to_le_bytes()));
+    seal("graph", GRAPH_LABELS_KEY.as_bytes(), &payload)
+}
+
+/// The graph nodes' labels, or `Ok(None)` when the blob was written for another layout (not
+/// the nodes `ids`). A failed checksum or a wrong length is an error.
+pub fn graph_labels_from(ids: &[u64], value: &[u8]) -> Result<Option<Vec<u32>>, String> {
+    let payload = unseal("graph", GRAPH_LABELS_KEY.as_bytes(), value)?;
+    let (sum, labels) = payload
+        .split_at_checked(4)
+        .ok_or("the graph labels are too short")?;
+    if u32::from_le_bytes(sum.try_into().expect("4 bytes")) != ids_checksum(ids) {
+        return Ok(None);
+    }
+    if labels.len() != ids.len() * 4 {
+        return Err("the graph labels disagree with the graph's size".into());
+    }
+    let labels = labels.chunks_exact(4);
+    Ok(Some(
+        labels
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]

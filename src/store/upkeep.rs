@@ -8,7 +8,8 @@ use super::graph;
 use super::guard::guarded;
 use super::open::storage;
 use super::tables::{
-    self, CLIENT_IDS, CODES, GRAPH, GRAPH_KEY, METADATA, RECORDS, TOMBSTONES, VECTORS,
+    self, CLIENT_IDS, CODES, GRAPH, GRAPH_KEY, GRAPH_LABELS_KEY, METADATA, RECORDS, TOMBSTONES,
+    VECTORS,
 };
 use super::{Quantize, VectorSet};
 use crate::{Error, Result};
@@ -24,6 +25,12 @@ impl Collection {
     /// or building afresh after a compaction) and persists it in one transaction. A quantized
     /// collection's graph is built over the vectors its codes stand for.
     pub fn rebuild_graph(&mut self) -> Result<()> {
+        if self.pending.is_some() {
+            return Err(Error::InvalidArgument {
+                what: "collection".into(),
+                message: "a collection opened for queries cannot build its graph".into(),
+            });
+        }
         let v = &self.vectors;
         let layout = graph::extend(
             self.graph.as_ref(),
@@ -74,10 +81,46 @@ impl Collection {
                 table
                     .insert(GRAPH_KEY, tables::graph_value(&layout).as_slice())
                     .map_err(storage)?;
+                let labels = tables::graph_labels_value(&layout.ids, &self.vectors.labels[..n]);
+                table
+                    .insert(GRAPH_LABELS_KEY, labels.as_slice())
+                    .map_err(storage)?;
             }
             txn.commit().map_err(storage)?;
             self.graph = Some(layout);
             Ok(())
+        })
+    }
+
+    /// Stores the graph nodes' labels beside a graph written before they were kept, so that
+    /// the next open for queries need not read every record (see `quick.rs`).
+    pub(super) fn store_missing_graph_labels(&mut self) -> Result<()> {
+        let Some(layout) = &self.graph else {
+            return Ok(());
+        };
+        let path = self.path.clone();
+        guarded(&path, || {
+            {
+                let txn = self.db.begin_read()?;
+                let table = txn.open_table(GRAPH).map_err(storage)?;
+                let stored = table.get(GRAPH_LABELS_KEY).map_err(storage)?;
+                if stored.is_some_and(|blob| {
+                    matches!(
+                        tables::graph_labels_from(&layout.ids, blob.value()),
+                        Ok(Some(_))
+                    )
+                }) {
+                    return Ok(());
+                }
+            }
+            let labels = &self.vectors.labels[..layout.len()];
+            let value = tables::graph_labels_value(&layout.ids, labels);
+            let txn = self.begin_write()?;
+            txn.open_table(GRAPH)
+                .map_err(storage)?
+                .insert(GRAPH_LABELS_KEY, value.as_slice())
+                .map_err(storage)?;
+            txn.commit().map_err(storage)
         })
     }
 
@@ -108,10 +151,9 @@ impl Collection {
                         codes.remove(id).map_err(storage)?;
                     }
                 }
-                txn.open_table(GRAPH)
-                    .map_err(storage)?
-                    .remove(GRAPH_KEY)
-                    .map_err(storage)?;
+                let mut graph = txn.open_table(GRAPH).map_err(storage)?;
+                graph.remove(GRAPH_KEY).map_err(storage)?;
+                graph.remove(GRAPH_LABELS_KEY).map_err(storage)?;
             }
             self.drop_dead_client_ids(&txn)?;
             txn.commit().map_err(storage)?;

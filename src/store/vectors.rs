@@ -105,7 +105,9 @@ impl VectorSet {
 
     /// Bytes the vectors (floats or codes) take in memory.
     pub fn vector_bytes(&self) -> usize {
-        self.data.len() * 4 + self.codes.len()
+        // From the row count: a collection opened for queries reads its vectors later.
+        let width = if self.quant.is_some() { 1 } else { 4 };
+        self.len() * self.dim * width
     }
 
     /// The float vector of row `r`; only for a set without a quantizer.
