@@ -81,9 +81,15 @@ impl Collection {
     /// answers as on a collection opened with [`Self::open_reader`]; what needs every row's
     /// vector ([`Self::vectors`]'s floats, a graph build) is not available on it.
     pub fn open_for_queries(path: &Path) -> Result<Self> {
+        Self::open_quick(path, true)
+    }
+
+    /// [`Self::open_for_queries`]; without `background`, the vectors are only ever read on
+    /// demand (for tests of that path).
+    pub(super) fn open_quick(path: &Path, background: bool) -> Result<Self> {
         guarded(path, || {
             let db = Db::Read(open::open_read(path)?);
-            match quick::load_quick(&db, path)? {
+            match quick::load_quick(&db, path, background)? {
                 Some((loaded, pending)) => Ok(Self::from_loaded(path, db, loaded, Some(pending))),
                 None => Self::load(path, db),
             }

@@ -117,4 +117,6 @@ mod integrity_tests;
 #[cfg(test)]
 mod quant_tests;
 #[cfg(test)]
+mod quick_tests;
+#[cfg(test)]
 mod tests;

@@ -56,6 +56,7 @@ pub struct Pending {
 impl Pending {
     /// Starts the background read of every row from `txn` and returns the on-demand view.
     /// `tail` holds the last rows, read at open; the rows before it are read on demand.
+    /// Without `background` (tests), nothing reads them all and every search reads on demand.
     pub fn start(
         txn: redb::ReadTransaction,
         path: PathBuf,
@@ -63,6 +64,7 @@ impl Pending {
         quant: Option<Int8Quantizer>,
         tail: Rows,
         expected: Expected,
+        background: bool,
     ) -> Result<Arc<Self>> {
         let quantized = config.quantize == Quantize::Int8;
         let tail_rows = (tail.floats.len() + tail.codes.len()) / config.dim.max(1);
@@ -79,6 +81,9 @@ impl Pending {
             error: Mutex::new(None),
             full: OnceLock::new(),
         });
+        if !background {
+            return Ok(pending);
+        }
         let (shared, config) = (Arc::clone(&pending), config.clone());
         let spawned = std::thread::Builder::new()
             .name("genovec-load".into())

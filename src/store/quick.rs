@@ -22,8 +22,12 @@ use super::{Quantize, VectorSet};
 use crate::Result;
 
 /// The state of a collection opened for queries, or `None` when it has to be opened in full
-/// (no graph, or no labels stored for it).
-pub fn load_quick(db: &Db, path: &Path) -> Result<Option<(Loaded, Arc<Pending>)>> {
+/// (no graph, or no labels stored for it). `background` starts the read of every vector.
+pub fn load_quick(
+    db: &Db,
+    path: &Path,
+    background: bool,
+) -> Result<Option<(Loaded, Arc<Pending>)>> {
     let txn = db.begin_read()?;
     let Some(Header {
         config,
@@ -67,7 +71,15 @@ pub fn load_quick(db: &Db, path: &Path) -> Result<Option<(Loaded, Arc<Pending>)>
         labels: vectors.labels.clone(),
         n_labels: labels.len(),
     };
-    let pending = Pending::start(txn, path.to_path_buf(), &config, quant, tail, expected)?;
+    let pending = Pending::start(
+        txn,
+        path.to_path_buf(),
+        &config,
+        quant,
+        tail,
+        expected,
+        background,
+    )?;
     let loaded = Loaded {
         config,
         next_id,
