@@ -176,6 +176,7 @@ pub fn classify_given(
     if collection.is_empty() {
         return Err(empty(collection));
     }
+    collection.expect_queries(queries.len())?;
     // The linear model's input rows, computed once: the shift is measured on them too.
     let design: Vec<Vec<f64>> = match state {
         Some(s) => queries

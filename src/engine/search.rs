@@ -164,6 +164,7 @@ pub fn search_sequences(
     check_search(k, ef)?;
     let resolved = Resolved::new(collection, filter)?;
     let vectors = embed_queries(embedder, queries)?;
+    collection.expect_queries(queries.len())?;
     // Queries are independent: they spread over rayon's threads, answers in input order.
     queries
         .par_iter()
@@ -190,6 +191,7 @@ pub fn search_vectors(
 ) -> Result<Vec<Vec<Neighbour>>> {
     check_search(k, ef)?;
     let resolved = Resolved::new(collection, filter)?;
+    collection.expect_queries(vectors.len())?;
     vectors
         .par_iter()
         .map(|v| {

@@ -26,6 +26,10 @@ pub struct Hit {
     pub distance: f32,
 }
 
+/// Queries in one request that a collection opened for queries answers by reading vectors on
+/// demand (see [`Collection::expect_queries`]).
+pub const ON_DEMAND_QUERIES: usize = 32;
+
 /// An open collection file.
 pub struct Collection {
     pub(super) path: PathBuf,
@@ -103,6 +107,17 @@ impl Collection {
             Some(pending) => pending.wait().map(|_| ()),
             None => Ok(()),
         }
+    }
+
+    /// Readies a collection opened for queries for a request of `queries` queries: beyond
+    /// [`ON_DEMAND_QUERIES`] it first waits until every vector is read, since a query read
+    /// on demand costs milliseconds and one from memory well under one. Answers are the same
+    /// either way.
+    pub fn expect_queries(&self, queries: usize) -> Result<()> {
+        if queries > ON_DEMAND_QUERIES {
+            self.wait_loaded()?;
+        }
+        Ok(())
     }
 
     /// Closes the file and opens it again, reloading the state from what is committed. After a

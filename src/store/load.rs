@@ -1,6 +1,7 @@
 //! Loading a collection's state into memory, verifying every checksum and cross-reference.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use redb::{ReadableTable, ReadableTableMetadata};
 
@@ -196,6 +197,18 @@ pub fn read_vectors(
     n_labels: usize,
     path: &Path,
 ) -> Result<VectorSet> {
+    read_vectors_counted(txn, config, quant, n_labels, path, &AtomicUsize::new(0))
+}
+
+/// [`read_vectors`], adding each vector read to `count` as it goes (for progress).
+pub fn read_vectors_counted(
+    txn: &redb::ReadTransaction,
+    config: &CollectionConfig,
+    quant: Option<Int8Quantizer>,
+    n_labels: usize,
+    path: &Path,
+    count: &AtomicUsize,
+) -> Result<VectorSet> {
     let n_records = txn
         .open_table(RECORDS)
         .map_err(storage)?
@@ -216,7 +229,7 @@ pub fn read_vectors(
     set.quant = quant;
     let (rows, vector_ids) = std::thread::scope(|scope| {
         let rows = scope.spawn(|| read_record_labels(txn, n_labels, path));
-        let vector_ids = read_vector_rows(txn, config, &mut set, path);
+        let vector_ids = read_vector_rows(txn, config, &mut set, path, count);
         let rows = rows
             .join()
             .unwrap_or_else(|_| Err(corrupt(path, "reading records failed")));
@@ -265,6 +278,7 @@ fn read_vector_rows(
     config: &CollectionConfig,
     set: &mut VectorSet,
     path: &Path,
+    count: &AtomicUsize,
 ) -> Result<Vec<u64>> {
     let table = match config.quantize {
         Quantize::None => txn.open_table(VECTORS),
@@ -281,6 +295,9 @@ fn read_vector_rows(
         }
         .map_err(|e| corrupt(path, e))?;
         ids.push(id);
+        if ids.len() % 4096 == 0 {
+            count.store(ids.len(), Ordering::Relaxed);
+        }
     }
     Ok(ids)
 }

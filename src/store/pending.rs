@@ -8,10 +8,12 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use redb::ReadOnlyTable;
 
+use super::guard::guarded;
 use super::load;
 use super::tables::{self, CODES, VECTORS};
 use super::{CollectionConfig, Int8Quantizer, Quantize};
@@ -51,6 +53,8 @@ pub struct Pending {
     error: Mutex<Option<String>>,
     /// Every row, once the background read is done (or what it found wrong).
     full: OnceLock<std::result::Result<Rows, String>>,
+    /// Rows the background read has read so far (for progress).
+    loaded: AtomicUsize,
 }
 
 impl Pending {
@@ -80,6 +84,7 @@ impl Pending {
             cache: Mutex::new(HashMap::new()),
             error: Mutex::new(None),
             full: OnceLock::new(),
+            loaded: AtomicUsize::new(0),
         });
         if !background {
             return Ok(pending);
@@ -88,7 +93,11 @@ impl Pending {
         let spawned = std::thread::Builder::new()
             .name("genovec-load".into())
             .spawn(move || {
-                let read = load::read_vectors(&txn, &config, quant, expected.n_labels, &path);
+                let (n, count) = (expected.n_labels, &shared.loaded);
+                // A panic inside redb on a damaged page becomes the error (see `guard.rs`).
+                let read = guarded(&path, || {
+                    load::read_vectors_counted(&txn, &config, quant, n, &path, count)
+                });
                 let rows = match read {
                     Ok(set) if set.ids != expected.ids || set.labels != expected.labels => {
                         Err("the graph's nodes or labels disagree with the records".to_string())
@@ -120,8 +129,18 @@ impl Pending {
         Some(full.as_ref().map_err(|message| self.corrupt(message)))
     }
 
-    /// Blocks until the background read is done.
+    /// Blocks until the background read is done, reporting its progress.
     pub fn wait(&self) -> Result<&Rows> {
+        if self.full.get().is_none() {
+            let total =
+                self.ids.len() + (self.tail.floats.len() + self.tail.codes.len()) / self.dim.max(1);
+            crate::progress::phase("read vectors", Some(total as u64));
+            while self.full.get().is_none() {
+                crate::progress::advance(self.loaded.load(Ordering::Relaxed) as u64);
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            crate::progress::finish();
+        }
         self.full.wait().as_ref().map_err(|m| self.corrupt(m))
     }
 
@@ -164,15 +183,24 @@ impl Pending {
     fn read(&self, row: usize) -> Option<Arc<Rows>> {
         let id = self.ids[row];
         let mut rows = Rows::default();
-        let read = match self.table.get(id) {
-            Ok(Some(value)) if self.quantized => {
-                tables::codes_into(id, value.value(), self.dim, &mut rows.codes)
-            }
-            Ok(Some(value)) => tables::vector_into(id, value.value(), self.dim, &mut rows.floats),
-            Ok(None) => Err(format!("graph node {id} names no stored vector")),
-            Err(e) => Err(format!("reading the vector of record {id}: {e}")),
-        };
-        if let Err(message) = read {
+        let read = guarded(&self.path, || {
+            let decoded = match self.table.get(id) {
+                Ok(Some(value)) if self.quantized => {
+                    tables::codes_into(id, value.value(), self.dim, &mut rows.codes)
+                }
+                Ok(Some(value)) => {
+                    tables::vector_into(id, value.value(), self.dim, &mut rows.floats)
+                }
+                Ok(None) => Err(format!("graph node {id} names no stored vector")),
+                Err(e) => Err(format!("reading the vector of record {id}: {e}")),
+            };
+            decoded.map_err(|message| self.corrupt(&message))
+        });
+        if let Err(e) = read {
+            let message = match e {
+                Error::Corrupt { message, .. } => message,
+                other => other.to_string(),
+            };
             let mut error = self.error.lock().unwrap_or_else(|e| e.into_inner());
             error.get_or_insert(message);
             return None;
