@@ -21,8 +21,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let path = args.collection.path();
-    let collection =
-        Collection::open_reader(&path).with_context(|| format!("opening {}", path.display()))?;
+    // Everything `info` shows is read up front by an open for queries; `check` reads the rest.
+    let collection = Collection::open_for_queries(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
     let info = collection.info();
     let classifier = engine::load_state(&collection)?;
     let status = engine::status(&collection, classifier.as_ref());
