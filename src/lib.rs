@@ -14,6 +14,7 @@ pub mod export;
 pub mod features;
 pub mod finetune;
 pub mod metrics;
+pub mod milvus;
 pub mod progress;
 pub mod seq;
 pub mod server;

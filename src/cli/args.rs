@@ -99,4 +99,18 @@ impl CollectionArg {
     pub fn path(&self) -> PathBuf {
         genovec::engine::collection_path(&self.collection)
     }
+
+    /// The collection file of a command that runs only on local collections.
+    pub fn local(&self, command: &str) -> anyhow::Result<PathBuf> {
+        local_path(&self.collection, command)
+    }
+}
+
+/// The file of a local collection; a `milvus://` URI is refused for a `command` that does not
+/// run on Milvus yet.
+pub fn local_path(collection: &str, command: &str) -> anyhow::Result<PathBuf> {
+    if genovec::milvus::MilvusUri::is_milvus(collection) {
+        anyhow::bail!("`genovec {command}` does not run on a Milvus collection yet ({collection})");
+    }
+    Ok(genovec::engine::collection_path(collection))
 }

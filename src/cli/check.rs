@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let report = store::check(&args.collection.path())?;
+    let report = store::check(&args.collection.local("check")?)?;
     let mut out = output::stdout();
     if args.json {
         output::json_line(&mut out, &serde_json::to_value(&report)?)?;

@@ -73,7 +73,7 @@ fn by_collection(
     args: &Args,
     queries: &[genovec::seq::SeqRecord],
 ) -> anyhow::Result<engine::Classified> {
-    let path = engine::collection_path(collection);
+    let path = super::args::local_path(collection, "classify")?;
     let (collection, embedder) =
         engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
     let state = engine::load_state(&collection)?;

@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let path = args.collection.path();
+    let path = args.collection.local("export")?;
     let collection =
         Collection::open_reader(&path).with_context(|| format!("opening {}", path.display()))?;
     let written = engine::export(&collection, args.format, &args.out)?;

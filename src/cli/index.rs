@@ -65,6 +65,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         // `committed N` is printed only after the batch's transaction is durable.
         genovec::progress::note(&format!("committed {total}"));
     };
+    if let Some(uri) = super::remote::uri(&args.collection)? {
+        super::remote::refuse(args.vectors.is_some(), "--vectors")?;
+        let records = genovec::seq::read_all(&args.input, &opts.read)?;
+        let report = super::remote::index(&uri, &records, &opts, &mut on_commit)?;
+        eprintln!(
+            "indexed {}: read {}, added {}, total {}",
+            uri.display(),
+            report.read,
+            report.added,
+            report.total
+        );
+        eprintln!("classifier: none (Milvus collections are searched, not classified, yet)");
+        return Ok(());
+    }
     let report = match &args.vectors {
         None => engine::index_files(&path, &args.input, &opts, &mut on_commit)?,
         Some(file) => {

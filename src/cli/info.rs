@@ -20,6 +20,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(uri) = super::remote::uri(&args.collection)? {
+        return super::remote::info(&uri, args.json);
+    }
     let path = args.collection.path();
     // Everything `info` shows is read up front by an open for queries; `check` reads the rest.
     let collection = Collection::open_for_queries(&path)

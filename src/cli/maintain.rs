@@ -22,13 +22,16 @@ pub struct CompactArgs {
 }
 
 pub fn delete(args: DeleteArgs) -> anyhow::Result<()> {
-    engine::delete(&args.collection.path(), &args.id)?;
+    match super::remote::uri(&args.collection)? {
+        Some(uri) => super::remote::delete(&uri, &args.id)?,
+        None => engine::delete(&args.collection.path(), &args.id)?,
+    }
     eprintln!("deleted {} record(s)", args.id.len());
     Ok(())
 }
 
 pub fn compact(args: CompactArgs) -> anyhow::Result<()> {
-    let path = args.collection.path();
+    let path = args.collection.local("compact")?;
     let trained = engine::compact(&path)?;
     eprintln!("compacted {}", path.display());
     super::train::report(&trained);

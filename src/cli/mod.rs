@@ -15,6 +15,7 @@ mod maintain;
 mod output;
 mod plots;
 mod progress;
+mod remote;
 mod search;
 mod serve;
 mod train;

@@ -94,6 +94,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(file) => Queries::Vectors(seq::read_vectors(file)?),
         None => Queries::Records(queries(&args.sequence, &args.input, &args.read)?),
     };
+    if let Some(uri) = super::remote::uri(&args.collection)? {
+        let Queries::Records(queries) = input else {
+            anyhow::bail!("--vectors is not available on a Milvus collection yet");
+        };
+        let results = super::remote::search(&uri, &queries, args.k, args.ef, &filter)?;
+        return print(&results, args.json);
+    }
     let (collection, embedder) =
         engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
     let results = match input {
@@ -115,13 +122,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             &filter,
         )?,
     };
+    print(&results, args.json)
+}
+
+/// Writes results as TSV or JSON Lines.
+fn print(results: &[QueryResult], json: bool) -> anyhow::Result<()> {
     let mut out = output::stdout();
-    if args.json {
+    if json {
         results
             .iter()
             .try_for_each(|r| output::json_line(&mut out, r))?;
     } else {
-        write_tsv(&mut out, &results)?;
+        write_tsv(&mut out, results)?;
     }
     out.flush()?;
     Ok(())

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use genovec::engine;
 use genovec::server::{self, AppState, Limits, ServerConfig};
 
 /// Arguments of `serve`.
@@ -85,8 +84,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let paths: Vec<_> = args
         .collection
         .iter()
-        .map(|c| engine::collection_path(c))
-        .collect();
+        .map(|c| super::args::local_path(c, "serve"))
+        .collect::<anyhow::Result<_>>()?;
     let state = AppState::open(&paths, config).context("opening the collections")?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {

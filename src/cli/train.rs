@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let path = args.collection.path();
+    let path = args.collection.local("train")?;
     let opts = TrainOptions {
         mode: if args.retune {
             TrainMode::Retune

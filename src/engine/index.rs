@@ -200,7 +200,7 @@ pub fn train_collection(path: &Path, opts: TrainOptions) -> Result<Trained> {
     trained
 }
 
-fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {
+pub(super) fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {
     records
         .iter()
         .map(|r| {
@@ -258,7 +258,7 @@ pub fn embed_records(embedder: &dyn Embedder, records: &[SeqRecord]) -> Result<V
     embed_chunk(embedder, records, &labels_of(records)?)
 }
 
-fn embed_chunk(
+pub(super) fn embed_chunk(
     embedder: &dyn Embedder,
     chunk: &[SeqRecord],
     labels: &[String],

@@ -12,6 +12,8 @@ mod export;
 mod finetune;
 mod index;
 mod records;
+#[cfg(feature = "milvus")]
+mod remote;
 mod search;
 mod train;
 
@@ -35,6 +37,8 @@ pub use records::{
     check_limit, count, delete_ids, delete_where, fetch, resolve, resolve_all, scroll, upsert,
     IdRef, ScrollPage, StoredRecord, SCROLL_DEFAULT, SCROLL_MAX,
 };
+#[cfg(feature = "milvus")]
+pub use remote::{delete_remote, index_remote, info_remote, search_remote, RemoteInfo};
 pub use search::{
     check_ef, check_k, embed_queries, label_filter, neighbours, open_for_queries, search_sequences,
     search_vectors, Neighbour, QueryResult, SearchFilter, MAX_EF, MAX_K,

@@ -40,6 +40,7 @@ pub use collection::{Collection, Hit};
 pub use filter::{RowMask, Where};
 pub use graph::{build as build_graph, GraphLayout, GraphParams, GraphSearch};
 pub use metric::Metric;
+pub use open::check_config;
 pub use quant::{Int8Quantizer, Quantize};
 pub use query::{scan_is_cheaper, Filter};
 pub use scan::exact_top_k;

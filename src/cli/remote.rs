@@ -1,0 +1,145 @@
+//! `--collection milvus://HOST:PORT/NAME`: the commands that run on a Milvus collection
+//! (`index`, `search`, `info`, `delete`) route here. A build without the `milvus` feature
+//! says how to get one.
+
+#[cfg(feature = "milvus")]
+use std::io::Write;
+
+use genovec::engine::{IndexOptions, IndexReport, QueryResult, SearchFilter};
+use genovec::milvus::MilvusUri;
+use genovec::seq::SeqRecord;
+
+use super::args::CollectionArg;
+#[cfg(feature = "milvus")]
+use super::output;
+
+/// The Milvus URI of a `--collection` argument, or `None` for a local collection.
+pub fn uri(collection: &CollectionArg) -> anyhow::Result<Option<MilvusUri>> {
+    if !MilvusUri::is_milvus(&collection.collection) {
+        return Ok(None);
+    }
+    let uri = MilvusUri::parse(&collection.collection)?;
+    if !cfg!(feature = "milvus") {
+        anyhow::bail!(
+            "{}: this genovec was built without Milvus support; build it with \
+             `cargo build --release --features milvus`",
+            uri.display()
+        );
+    }
+    Ok(Some(uri))
+}
+
+/// Refuses a local-only option on a Milvus collection.
+pub fn refuse(given: bool, option: &str) -> anyhow::Result<()> {
+    if given {
+        anyhow::bail!("{option} is not available on a Milvus collection yet");
+    }
+    Ok(())
+}
+
+#[cfg(feature = "milvus")]
+pub fn index(
+    uri: &MilvusUri,
+    records: &[SeqRecord],
+    opts: &IndexOptions,
+    on_commit: &mut dyn FnMut(usize, usize, usize),
+) -> anyhow::Result<IndexReport> {
+    Ok(genovec::engine::index_remote(
+        uri, records, opts, on_commit,
+    )?)
+}
+
+#[cfg(feature = "milvus")]
+pub fn search(
+    uri: &MilvusUri,
+    queries: &[SeqRecord],
+    k: usize,
+    ef: Option<usize>,
+    filter: &SearchFilter,
+) -> anyhow::Result<Vec<QueryResult>> {
+    Ok(genovec::engine::search_remote(uri, queries, k, ef, filter)?)
+}
+
+#[cfg(feature = "milvus")]
+pub fn delete(uri: &MilvusUri, ids: &[u64]) -> anyhow::Result<()> {
+    Ok(genovec::engine::delete_remote(uri, ids)?)
+}
+
+/// `info` on a Milvus collection: counts are strongly consistent.
+#[cfg(feature = "milvus")]
+pub fn info(uri: &MilvusUri, json: bool) -> anyhow::Result<()> {
+    let info = genovec::engine::info_remote(uri)?;
+    let mut out = output::stdout();
+    if json {
+        let labels: serde_json::Map<String, serde_json::Value> = (info.labels.iter())
+            .map(|(l, n)| (l.clone(), (*n).into()))
+            .collect();
+        let value = serde_json::json!({
+            "path": info.collection, "records": info.records, "labels": labels,
+            "embedder": info.config.embedder, "embedder_identity": info.config.embedder_identity,
+            "dimension": info.config.dim, "metric": info.config.metric,
+            "graph_params": info.config.graph, "backend": "milvus",
+        });
+        output::json_line(&mut out, &value)?;
+    } else {
+        writeln!(out, "collection   {}", info.collection)?;
+        writeln!(out, "records      {}", info.records)?;
+        for (label, n) in &info.labels {
+            writeln!(out, "  {label:<20} {n}")?;
+        }
+        let c = &info.config;
+        writeln!(out, "embedder     {} ({})", c.embedder, c.embedder_identity)?;
+        writeln!(out, "dimension    {}", c.dim)?;
+        writeln!(out, "metric       {}", c.metric.name())?;
+        let g = c.graph;
+        writeln!(
+            out,
+            "index        Milvus HNSW (M={}, efConstruction={}, ef={})",
+            g.m, g.ef_construction, g.ef_search
+        )?;
+        writeln!(out, "classifier   none on Milvus yet (kNN search only)")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Without the `milvus` feature [`uri`] refuses every Milvus collection, so these are never
+/// reached; they keep the commands free of feature switches.
+#[cfg(not(feature = "milvus"))]
+mod absent {
+    use super::*;
+
+    fn missing() -> anyhow::Error {
+        anyhow::anyhow!("this genovec was built without Milvus support")
+    }
+
+    pub fn index(
+        _: &MilvusUri,
+        _: &[SeqRecord],
+        _: &IndexOptions,
+        _: &mut dyn FnMut(usize, usize, usize),
+    ) -> anyhow::Result<IndexReport> {
+        Err(missing())
+    }
+
+    pub fn search(
+        _: &MilvusUri,
+        _: &[SeqRecord],
+        _: usize,
+        _: Option<usize>,
+        _: &SearchFilter,
+    ) -> anyhow::Result<Vec<QueryResult>> {
+        Err(missing())
+    }
+
+    pub fn delete(_: &MilvusUri, _: &[u64]) -> anyhow::Result<()> {
+        Err(missing())
+    }
+
+    pub fn info(_: &MilvusUri, _: bool) -> anyhow::Result<()> {
+        Err(missing())
+    }
+}
+
+#[cfg(not(feature = "milvus"))]
+pub use absent::{delete, index, info, search};

@@ -1,0 +1,165 @@
+//! The engine's commands on a collection kept in Milvus (`--collection milvus://...`, feature
+//! `milvus`): index, search, info and delete, with the local commands' options and outputs.
+//! The classifier (`classify`, `train`) and `serve` do not run on Milvus collections yet.
+
+use super::index::{embed_chunk, labels_of, IndexOptions, IndexReport};
+use super::search::{
+    check_ef, check_k, embed_queries, Neighbour, QueryResult, SearchFilter, MAX_K,
+};
+use crate::embed::{self, Embedder};
+use crate::milvus::{MilvusCollection, MilvusUri};
+use crate::progress;
+use crate::seq::SeqRecord;
+use crate::store::{CollectionConfig, Quantize};
+use crate::{Error, Result};
+
+fn unsupported(what: &str) -> Error {
+    Error::InvalidArgument {
+        what: "collection".into(),
+        message: format!("{what} is not available on a Milvus collection yet"),
+    }
+}
+
+/// The embedder a Milvus collection was built with, checked against its stored identity.
+pub fn remote_embedder(collection: &MilvusCollection) -> Result<Box<dyn Embedder>> {
+    let config = collection.config();
+    let embedder = embed::from_spec(&config.embedder)?;
+    if embedder.identity() != config.embedder_identity {
+        return Err(Error::Mismatch {
+            path: collection.display().into(),
+            field: "embedder identity",
+            stored: config.embedder_identity.clone(),
+            requested: embedder.identity(),
+        });
+    }
+    Ok(embedder)
+}
+
+/// Embeds and stores records in batches; `on_commit(done, of, total)` runs after each batch
+/// is acknowledged by Milvus, and the rows are flushed (sealed) at the end.
+pub fn index_remote(
+    uri: &MilvusUri,
+    records: &[SeqRecord],
+    opts: &IndexOptions,
+    on_commit: &mut dyn FnMut(usize, usize, usize),
+) -> Result<IndexReport> {
+    if opts.quantize != Quantize::None {
+        return Err(unsupported("--quantize int8"));
+    }
+    if records.is_empty() {
+        return Err(Error::InvalidArgument {
+            what: "input".into(),
+            message: "it holds no records; nothing was written".into(),
+        });
+    }
+    let labels = labels_of(records)?;
+    let embedder = embed::from_spec(&opts.embedder)?;
+    let config = CollectionConfig::new(&opts.embedder, &embedder.identity(), embedder.dim());
+    let mut collection = MilvusCollection::create_or_open(uri, &config)?;
+    let before = collection.count(None)?;
+    let (batch, mut added) = (opts.batch.max(1), 0);
+    progress::phase("embed and store", Some(records.len() as u64));
+    for (i, chunk) in records.chunks(batch).enumerate() {
+        let start = i * batch;
+        let rows = embed_chunk(
+            embedder.as_ref(),
+            chunk,
+            &labels[start..start + chunk.len()],
+        )?;
+        added += collection.insert(&rows, opts.allow_duplicates)?;
+        progress::advance((start + chunk.len()) as u64);
+        on_commit(start + chunk.len(), records.len(), before + added);
+    }
+    progress::phase("flush", None);
+    collection.flush()?;
+    progress::finish();
+    Ok(IndexReport {
+        read: records.len(),
+        added,
+        total: collection.count(None)?,
+        rebuilt_graph: false,
+        trained: None,
+    })
+}
+
+/// The `k` nearest stored records of each query: embedded here, searched in one Milvus call,
+/// label filters applied inside Milvus.
+pub fn search_remote(
+    uri: &MilvusUri,
+    queries: &[SeqRecord],
+    k: usize,
+    ef: Option<usize>,
+    filter: &SearchFilter,
+) -> Result<Vec<QueryResult>> {
+    check_k(k, MAX_K)?;
+    ef.map(|ef| check_ef(ef, MAX_K)).transpose()?;
+    if filter.metadata.as_ref().is_some_and(|w| !w.is_empty()) {
+        return Err(unsupported("--where"));
+    }
+    let collection = MilvusCollection::open(uri)?;
+    if let Some(unknown) = filter
+        .labels
+        .iter()
+        .find(|l| !collection.labels().contains(l))
+    {
+        return Err(Error::InvalidArgument {
+            what: "label".into(),
+            message: format!(
+                "{unknown:?} is not in the collection (labels: {})",
+                collection.labels().join(", ")
+            ),
+        });
+    }
+    let embedder = remote_embedder(&collection)?;
+    let vectors = embed_queries(embedder.as_ref(), queries)?;
+    let found = collection.search(&vectors, k, ef, &filter.labels)?;
+    Ok(queries
+        .iter()
+        .zip(found)
+        .map(|(q, hits)| QueryResult {
+            query: q.name.clone(),
+            neighbours: hits
+                .into_iter()
+                .map(|h| Neighbour {
+                    id: h.id,
+                    name: h.name,
+                    label: h.label,
+                    distance: h.distance,
+                    metadata: h.metadata,
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// What `info` shows of a Milvus collection.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RemoteInfo {
+    /// The collection's URI.
+    pub collection: String,
+    /// Stored records.
+    pub records: usize,
+    /// Stored records per label, in the order labels were first stored.
+    pub labels: Vec<(String, usize)>,
+    /// Settings.
+    pub config: CollectionConfig,
+}
+
+/// Counts (strongly consistent) and settings of a Milvus collection.
+pub fn info_remote(uri: &MilvusUri) -> Result<RemoteInfo> {
+    let collection = MilvusCollection::open(uri)?;
+    let labels = (collection.labels().iter())
+        .map(|l| Ok((l.clone(), collection.count(Some(l))?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RemoteInfo {
+        collection: collection.display(),
+        records: collection.count(None)?,
+        labels,
+        config: collection.config().clone(),
+    })
+}
+
+/// Deletes records by id (all or none: an unknown id is an error naming it).
+pub fn delete_remote(uri: &MilvusUri, ids: &[u64]) -> Result<()> {
+    MilvusCollection::open(uri)?.delete(ids)
+}

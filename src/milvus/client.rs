@@ -1,0 +1,484 @@
+//! A collection kept in a Milvus server (feature `milvus`): records, labels and vectors in one
+//! Milvus collection, genovec's settings (config, label list, next id) beside it in a second
+//! one, `NAME__genovec` (see `meta.rs`), so that any node pointed at the server finds all it
+//! needs there.
+//!
+//! Milvus has no transactions: a batch's ids and new labels are stored before its rows, so a
+//! crash mid-batch leaves unused ids, never two records with one id. The client is async; each
+//! collection drives it on its own single-threaded runtime, so callers stay synchronous.
+
+use std::path::PathBuf;
+
+use milvus::client::Client;
+use milvus::data::FieldColumn;
+use milvus::index::{IndexParams, IndexType, MetricType};
+use milvus::query::{QueryOptions, SearchOptions};
+use milvus::schema::{CollectionSchemaBuilder, FieldSchema};
+use milvus::value::{Value, ValueVec};
+
+use super::meta::Meta;
+use super::uri::{Consistency, MilvusUri};
+use crate::seq::Metadata;
+use crate::store::{CollectionConfig, NewRecord};
+use crate::{Error, Result};
+
+/// The longest text a Milvus VARCHAR holds.
+pub const VARCHAR_MAX: usize = 65_535;
+
+/// Field names of the records collection.
+const ID: &str = "id";
+const LABEL: &str = "label";
+const NAME: &str = "name";
+const SEQUENCE: &str = "sequence";
+const METADATA: &str = "metadata";
+const HASH: &str = "hash";
+const VECTOR: &str = "vector";
+
+/// One search result from Milvus.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteHit {
+    /// Record id.
+    pub id: u64,
+    /// Label.
+    pub label: String,
+    /// Record name.
+    pub name: String,
+    /// Cosine distance (1 - similarity), as a local collection reports it.
+    pub distance: f32,
+    /// The record's metadata, if any.
+    pub metadata: Option<Metadata>,
+}
+
+/// An open Milvus collection.
+pub struct MilvusCollection {
+    pub(super) uri: MilvusUri,
+    pub(super) rt: tokio::runtime::Runtime,
+    pub(super) client: Client,
+    pub(super) config: CollectionConfig,
+    pub(super) labels: Vec<String>,
+    pub(super) next_id: u64,
+}
+
+/// A Milvus error as genovec reports it, naming the collection.
+pub(super) fn remote(uri: &MilvusUri, e: impl std::fmt::Display) -> Error {
+    Error::Storage {
+        path: PathBuf::from(uri.display()),
+        message: format!("Milvus: {e}"),
+    }
+}
+
+impl MilvusCollection {
+    /// Connects and opens an existing collection.
+    pub fn open(uri: &MilvusUri) -> Result<Self> {
+        let (rt, client) = connect(uri)?;
+        let exists = rt
+            .block_on(client.has_collection(&uri.name))
+            .map_err(|e| remote(uri, e))?;
+        if !exists {
+            return Err(Error::CollectionNotFound {
+                path: PathBuf::from(uri.display()),
+            });
+        }
+        let meta = Meta::name(uri);
+        let (config, labels, next_id) = Meta::read_all(&rt, &client, uri, &meta)?;
+        Ok(MilvusCollection {
+            uri: uri.clone(),
+            rt,
+            client,
+            config,
+            labels,
+            next_id,
+        })
+    }
+
+    /// Opens the collection, creating it (records collection with its HNSW index, and the
+    /// settings beside it) when it does not exist; an existing one must match `config`.
+    pub fn create_or_open(uri: &MilvusUri, config: &CollectionConfig) -> Result<Self> {
+        let (rt, client) = connect(uri)?;
+        let exists = rt
+            .block_on(client.has_collection(&uri.name))
+            .map_err(|e| remote(uri, e))?;
+        if !exists {
+            create(&rt, &client, uri, config)?;
+        }
+        drop(client);
+        let collection = Self::open(uri)?;
+        crate::store::check_config(&PathBuf::from(uri.display()), &collection.config, config)?;
+        Ok(collection)
+    }
+
+    /// Settings.
+    pub fn config(&self) -> &CollectionConfig {
+        &self.config
+    }
+
+    /// The label list (a record's label is one of these).
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The collection's URI, as messages name it.
+    pub fn display(&self) -> String {
+        self.uri.display()
+    }
+
+    /// Stores a batch; records whose (label, sequence) is stored already are skipped unless
+    /// `allow_duplicates`. Returns how many were added.
+    pub fn insert(&mut self, records: &[NewRecord], allow_duplicates: bool) -> Result<usize> {
+        for r in records {
+            check_record(r, self.config.dim)?;
+        }
+        let hashes: Vec<String> = records
+            .iter()
+            .map(|r| dedup_hash(&r.label, &r.seq))
+            .collect();
+        let stored = match allow_duplicates {
+            true => Default::default(),
+            false => self.stored_hashes(&hashes)?,
+        };
+        let mut seen = std::collections::HashSet::new();
+        let keep: Vec<usize> = (0..records.len())
+            .filter(|&i| {
+                allow_duplicates || (!stored.contains(&hashes[i]) && seen.insert(&hashes[i]))
+            })
+            .collect();
+        if keep.is_empty() {
+            return Ok(0);
+        }
+        // Ids and new labels are stored first: a crash leaves a gap, never a reused id.
+        let first = self.next_id;
+        for &i in &keep {
+            if !self.labels.contains(&records[i].label) {
+                self.labels.push(records[i].label.clone());
+            }
+        }
+        self.next_id += keep.len() as u64;
+        let meta = Meta::name(&self.uri);
+        Meta::write_counters(
+            &self.rt,
+            &self.client,
+            &self.uri,
+            &meta,
+            &self.labels,
+            self.next_id,
+        )?;
+        let columns = columns(records, &keep, &hashes, first, self.config.dim);
+        self.rt
+            .block_on(self.client.insert(&self.uri.name, columns, None))
+            .map_err(|e| remote(&self.uri, e))?;
+        Ok(keep.len())
+    }
+
+    /// Seals what was inserted, so that it is indexed and survives a server restart.
+    pub fn flush(&self) -> Result<()> {
+        self.rt
+            .block_on(self.client.flush(&self.uri.name))
+            .map_err(|e| remote(&self.uri, e))
+    }
+
+    /// The hashes among `hashes` that stored records have.
+    fn stored_hashes(&self, hashes: &[String]) -> Result<std::collections::HashSet<String>> {
+        let list = serde_json::to_string(hashes).expect("strings serialise");
+        let options = QueryOptions::new()
+            .output_fields(vec![HASH.to_string()])
+            .consistency_level(level(Consistency::Strong));
+        let found = self
+            .rt
+            .block_on(
+                self.client
+                    .query(&self.uri.name, &format!("{HASH} in {list}"), &options),
+            )
+            .map_err(|e| remote(&self.uri, e))?;
+        Ok(strings(&found, HASH).into_iter().collect())
+    }
+
+    /// The `k` nearest records of each query, in one search call; with `labels`, only
+    /// records carrying one of them (filtered inside Milvus).
+    pub fn search(
+        &self,
+        queries: &[Vec<f32>],
+        k: usize,
+        ef: Option<usize>,
+        labels: &[String],
+    ) -> Result<Vec<Vec<RemoteHit>>> {
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ef = ef.unwrap_or(self.config.graph.ef_search).max(k);
+        let mut options = SearchOptions::new()
+            .limit(k)
+            .anns_field(vec![VECTOR.to_string()])
+            .output_fields([LABEL, NAME, METADATA].map(String::from).to_vec())
+            .add_param("metric_type", "COSINE")
+            .add_param("ef", ef.to_string())
+            .consistency_level(level(self.uri.consistency));
+        if !labels.is_empty() {
+            let list = serde_json::to_string(labels).expect("strings serialise");
+            options = options.filter(format!("{LABEL} in {list}"));
+        }
+        let data: Vec<Value> = queries.iter().map(|q| Value::from(q.clone())).collect();
+        let results = self
+            .rt
+            .block_on(self.client.search(&self.uri.name, data, Some(options)))
+            .map_err(|e| remote(&self.uri, e))?;
+        results.iter().map(|r| self.hits(r)).collect()
+    }
+
+    fn hits(&self, result: &milvus::collection::SearchResult) -> Result<Vec<RemoteHit>> {
+        let (labels, names) = (strings(&result.field, LABEL), strings(&result.field, NAME));
+        let metadata = strings(&result.field, METADATA);
+        let n = result.id.len();
+        if labels.len() != n || names.len() != n || metadata.len() != n || result.score.len() != n {
+            return Err(remote(&self.uri, "a search result is missing fields"));
+        }
+        let mut hits = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = match &result.id[i] {
+                Value::Long(id) if *id >= 0 => *id as u64,
+                other => return Err(remote(&self.uri, format!("unexpected id {other:?}"))),
+            };
+            let metadata = match metadata[i].as_str() {
+                "" => None,
+                text => Some(serde_json::from_str(text).map_err(|e| remote(&self.uri, e))?),
+            };
+            hits.push(RemoteHit {
+                id,
+                label: labels[i].clone(),
+                name: names[i].clone(),
+                distance: (1.0 - result.score[i]).max(0.0),
+                metadata,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// Stored records, optionally only those with `label` (strongly consistent).
+    pub fn count(&self, label: Option<&str>) -> Result<usize> {
+        let filter = match label {
+            Some(l) => format!("{LABEL} == {}", serde_json::to_string(l).expect("a string")),
+            None => format!("{ID} >= 0"),
+        };
+        let options = QueryOptions::new()
+            .output_fields(vec!["count(*)".to_string()])
+            .consistency_level(level(Consistency::Strong));
+        let found = self
+            .rt
+            .block_on(self.client.query(&self.uri.name, &filter, &options))
+            .map_err(|e| remote(&self.uri, e))?;
+        let count = found
+            .iter()
+            .find(|c| c.name == "count(*)")
+            .map(|c| c.value.clone());
+        match count {
+            Some(ValueVec::Long(v)) if v.len() == 1 => Ok(v[0].max(0) as usize),
+            other => Err(remote(&self.uri, format!("unexpected count {other:?}"))),
+        }
+    }
+
+    /// The stored ids among `ids`.
+    pub fn existing(&self, ids: &[u64]) -> Result<Vec<u64>> {
+        let options = QueryOptions::new()
+            .output_fields(vec![ID.to_string()])
+            .consistency_level(level(Consistency::Strong));
+        let found = self
+            .rt
+            .block_on(self.client.query(&self.uri.name, &id_filter(ids), &options))
+            .map_err(|e| remote(&self.uri, e))?;
+        match found.iter().find(|c| c.name == ID).map(|c| &c.value) {
+            Some(ValueVec::Long(v)) => Ok(v.iter().map(|&id| id as u64).collect()),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Deletes records by id; an id that names no stored record is an error, and then
+    /// nothing is deleted.
+    pub fn delete(&mut self, ids: &[u64]) -> Result<()> {
+        let existing = self.existing(ids)?;
+        if let Some(&id) = ids.iter().find(|id| !existing.contains(id)) {
+            return Err(Error::UnknownId { id });
+        }
+        let options = milvus::mutate::DeleteOptions::with_filter(id_filter(ids));
+        self.rt
+            .block_on(self.client.delete(&self.uri.name, &options))
+            .map_err(|e| remote(&self.uri, e))?;
+        Ok(())
+    }
+}
+
+/// A Milvus filter selecting `ids` (servers before 2.4 delete only through a filter).
+fn id_filter(ids: &[u64]) -> String {
+    let list: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    format!("{ID} in [{}]", list.join(","))
+}
+
+/// The proto value of a consistency level.
+pub(super) fn level(c: Consistency) -> i32 {
+    use milvus::proto::common::ConsistencyLevel;
+    match c {
+        Consistency::Bounded => ConsistencyLevel::Bounded as i32,
+        Consistency::Strong => ConsistencyLevel::Strong as i32,
+    }
+}
+
+/// The strings of column `name` (empty when absent).
+pub(super) fn strings(columns: &[FieldColumn], name: &str) -> Vec<String> {
+    match columns.iter().find(|c| c.name == name).map(|c| &c.value) {
+        Some(ValueVec::String(v)) => v.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// What keeps re-indexing idempotent: sha256 of (label, 0, sequence), hex.
+fn dedup_hash(label: &str, seq: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(label.as_bytes());
+    h.update([0]);
+    h.update(seq);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A record Milvus cannot hold is refused with its name.
+fn check_record(r: &NewRecord, dim: usize) -> Result<()> {
+    let too_long = |what: &str, len: usize| Error::InvalidArgument {
+        what: format!("record {:?}", r.name),
+        message: format!("its {what} is {len} bytes, over Milvus's VARCHAR limit of {VARCHAR_MAX}"),
+    };
+    if r.seq.len() > VARCHAR_MAX {
+        return Err(too_long("sequence", r.seq.len()));
+    }
+    if r.name.len() > VARCHAR_MAX {
+        return Err(too_long("name", r.name.len()));
+    }
+    if r.vector.len() != dim {
+        return Err(Error::WrongDimension {
+            expected: dim,
+            got: r.vector.len(),
+        });
+    }
+    Ok(())
+}
+
+/// The column-major rows of `records[keep]`, ids from `first` on.
+fn columns(
+    records: &[NewRecord],
+    keep: &[usize],
+    hashes: &[String],
+    first: u64,
+    dim: usize,
+) -> Vec<FieldColumn> {
+    let pick =
+        |f: &dyn Fn(&NewRecord) -> String| keep.iter().map(|&i| f(&records[i])).collect::<Vec<_>>();
+    let ids: Vec<i64> = (0..keep.len()).map(|i| (first + i as u64) as i64).collect();
+    let metadata = pick(&|r| {
+        r.metadata
+            .as_ref()
+            .map(|m| serde_json::to_string(m).expect("JSON values serialise"))
+            .unwrap_or_default()
+    });
+    let vectors: Vec<f32> = keep
+        .iter()
+        .flat_map(|&i| records[i].vector.clone())
+        .collect();
+    let schema = schema_fields(dim);
+    vec![
+        FieldColumn::new(&schema[0], ids),
+        FieldColumn::new(&schema[1], pick(&|r| r.label.clone())),
+        FieldColumn::new(&schema[2], pick(&|r| r.name.clone())),
+        FieldColumn::new(
+            &schema[3],
+            pick(&|r| String::from_utf8_lossy(&r.seq).into_owned()),
+        ),
+        FieldColumn::new(&schema[4], metadata),
+        FieldColumn::new(
+            &schema[5],
+            keep.iter().map(|&i| hashes[i].clone()).collect::<Vec<_>>(),
+        ),
+        FieldColumn::new(&schema[6], vectors),
+    ]
+}
+
+/// The records collection's fields, in column order.
+fn schema_fields(dim: usize) -> Vec<FieldSchema> {
+    vec![
+        FieldSchema::new_primary_int64(ID, "genovec record id", false),
+        FieldSchema::new_varchar(LABEL, "label", VARCHAR_MAX as i32),
+        FieldSchema::new_varchar(NAME, "record name", VARCHAR_MAX as i32),
+        FieldSchema::new_varchar(SEQUENCE, "sequence (ACGTN)", VARCHAR_MAX as i32),
+        FieldSchema::new_varchar(
+            METADATA,
+            "metadata as JSON text, empty when none",
+            VARCHAR_MAX as i32,
+        ),
+        FieldSchema::new_varchar(HASH, "sha256 of label, 0, sequence", 64),
+        FieldSchema::new_float_vector(VECTOR, "embedding, unit norm", dim as i64),
+    ]
+}
+
+fn connect(uri: &MilvusUri) -> Result<(tokio::runtime::Runtime, Client)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| remote(uri, e))?;
+    let (user, password) = match &uri.token_env {
+        None => (None, None),
+        Some(var) => {
+            let token = std::env::var(var).map_err(|_| Error::InvalidArgument {
+                what: "collection".into(),
+                message: format!("token_env={var}, but ${var} is not set"),
+            })?;
+            let (u, p) = token
+                .split_once(':')
+                .ok_or_else(|| Error::InvalidArgument {
+                    what: "collection".into(),
+                    message: format!("${var} must hold user:password"),
+                })?;
+            (Some(u.to_string()), Some(p.to_string()))
+        }
+    };
+    let timeout = std::time::Duration::from_secs(30);
+    let client = rt
+        .block_on(Client::with_timeout(
+            uri.endpoint.clone(),
+            timeout,
+            user,
+            password,
+        ))
+        .map_err(|e| remote(uri, e))?;
+    Ok((rt, client))
+}
+
+/// Creates the records collection (HNSW index with the collection's M and ef_construction,
+/// cosine, loaded) and the settings beside it.
+fn create(
+    rt: &tokio::runtime::Runtime,
+    client: &Client,
+    uri: &MilvusUri,
+    config: &CollectionConfig,
+) -> Result<()> {
+    let mut builder = CollectionSchemaBuilder::new(&uri.name, "genovec collection");
+    for field in schema_fields(config.dim) {
+        builder.add_field(field);
+    }
+    let schema = builder.build().map_err(|e| remote(uri, e))?;
+    let params = [
+        ("M".to_string(), config.graph.m.to_string()),
+        (
+            "efConstruction".to_string(),
+            config.graph.ef_construction.to_string(),
+        ),
+    ];
+    let index = IndexParams::new(
+        "vector_hnsw".into(),
+        IndexType::HNSW,
+        MetricType::COSINE,
+        params.into_iter().collect(),
+    );
+    rt.block_on(async {
+        client.create_collection(schema, None).await?;
+        client.create_index(&uri.name, VECTOR, index).await?;
+        client.load_collection(&uri.name, None).await
+    })
+    .map_err(|e| remote(uri, e))?;
+    Meta::create(rt, client, uri, config)
+}

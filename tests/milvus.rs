@@ -1,0 +1,272 @@
+//! `--collection milvus://...` against a real Milvus 2.3.5 server (feature `milvus`).
+//!
+//! The server comes from `.ci/milvus.sh start`, in a loopback-only network namespace; these
+//! tests run inside it (`bash .ci/milvus.sh exec cargo test --features milvus --test milvus
+//! -- --include-ignored`, as `.ci/run` does) with `GENOVEC_MILVUS=127.0.0.1:19530`. Without a
+//! server they are ignored, and run without `GENOVEC_MILVUS` they fail saying so.
+
+#![cfg(feature = "milvus")]
+
+mod common;
+
+use std::collections::HashSet;
+use std::process::Output;
+
+use common::{bin, dataset};
+
+/// The server's address; a run that asked for these tests without one fails here.
+fn server() -> String {
+    std::env::var("GENOVEC_MILVUS").expect(
+        "GENOVEC_MILVUS is not set: start a server with `bash .ci/milvus.sh start` and run the \
+         tests inside its namespace with GENOVEC_MILVUS=127.0.0.1:19530",
+    )
+}
+
+/// A collection URI unique to this test run.
+fn uri(test: &str) -> String {
+    format!("milvus://{}/t{}_{test}", server(), std::process::id())
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "genovec {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(!out.status.success(), "genovec {args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// (query, id set) of `search --json` output.
+fn neighbour_sets(json_lines: &str) -> Vec<(String, Vec<String>)> {
+    json_lines
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let names = v["neighbours"].as_array().unwrap().iter();
+            let names = names
+                .map(|n| n["name"].as_str().unwrap().to_string())
+                .collect();
+            (v["query"].as_str().unwrap().to_string(), names)
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs a Milvus server (GENOVEC_MILVUS; see .ci/milvus.sh)"]
+fn milvus_index_search_info_and_delete_agree_with_a_local_collection() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("tata.redb");
+    let local = local.to_str().unwrap();
+    let remote = uri("tata");
+    let train = dataset("gue/prom/prom_core_tata/train.csv");
+    let test = dataset("gue/prom/prom_core_tata/test.csv");
+    let (train, test) = (train.to_str().unwrap(), test.to_str().unwrap());
+    for c in [local, remote.as_str()] {
+        ok(&["index", "--collection", c, "--input", train, "--no-train"]);
+    }
+    // Re-indexing the same file adds nothing (the (label, sequence) dedup runs in Milvus).
+    let again = run(&[
+        "index",
+        "--collection",
+        &remote,
+        "--input",
+        train,
+        "--no-train",
+    ]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("added 0"));
+    // Same counts per label.
+    let info = |c: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(&["info", "--collection", c, "--json"])).unwrap()
+    };
+    let (li, ri) = (info(local), info(&remote));
+    assert_eq!(li["records"], ri["records"]);
+    assert_eq!(li["labels"], ri["labels"]);
+    assert_eq!(ri["embedder_identity"], li["embedder_identity"]);
+
+    // Top-10 neighbours of the 613 test queries overlap at least 95%.
+    let search = |c: &str, extra: &[&str]| {
+        let mut args = vec![
+            "search",
+            "--collection",
+            c,
+            "--input",
+            test,
+            "--k",
+            "10",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        neighbour_sets(&ok(&args))
+    };
+    let (l, r) = (search(local, &[]), search(&remote, &[]));
+    assert_eq!(l.len(), 613);
+    let shared: usize = l
+        .iter()
+        .zip(&r)
+        .map(|((lq, ln), (rq, rn))| {
+            assert_eq!(lq, rq);
+            let rn: HashSet<&String> = rn.iter().collect();
+            ln.iter().filter(|n| rn.contains(n)).count()
+        })
+        .sum();
+    let overlap = shared as f64 / (613.0 * 10.0);
+    eprintln!("top-10 overlap, Milvus against local: {overlap:.4}");
+    assert!(overlap >= 0.95, "overlap {overlap}");
+
+    // A label filter runs inside Milvus: every neighbour carries the label.
+    let filtered = ok(&[
+        "search",
+        "--collection",
+        &remote,
+        "--input",
+        test,
+        "--label",
+        "1",
+        "--json",
+    ]);
+    for line in filtered.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let labels = v["neighbours"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| &n["label"]);
+        assert!(
+            labels.clone().count() == 10 && labels.clone().all(|l| l == "1"),
+            "{line}"
+        );
+    }
+    let err = fails(&[
+        "search",
+        "--collection",
+        &remote,
+        "--input",
+        test,
+        "--label",
+        "7",
+    ]);
+    assert!(err.contains("\"7\" is not in the collection"), "{err}");
+
+    // Delete: an unknown id deletes nothing; known ids disappear from counts and searches.
+    let first = &r[0].1;
+    let top: serde_json::Value = serde_json::from_str(
+        ok(&[
+            "search",
+            "--collection",
+            &remote,
+            "--input",
+            test,
+            "--k",
+            "1",
+            "--json",
+        ])
+        .lines()
+        .next()
+        .unwrap(),
+    )
+    .unwrap();
+    let top_id = top["neighbours"][0]["id"].as_u64().unwrap().to_string();
+    let err = fails(&[
+        "delete",
+        "--collection",
+        &remote,
+        "--id",
+        &top_id,
+        "--id",
+        "999999999",
+    ]);
+    assert!(err.contains("no record with id 999999999"), "{err}");
+    assert_eq!(info(&remote)["records"], li["records"]);
+    ok(&["delete", "--collection", &remote, "--id", &top_id]);
+    let records = li["records"].as_u64().unwrap() - 1;
+    assert_eq!(info(&remote)["records"].as_u64().unwrap(), records);
+    let after = search(&format!("{remote}?consistency=strong"), &[]);
+    assert!(
+        !after[0].1.contains(&first[0]),
+        "the deleted record is still found"
+    );
+}
+
+#[test]
+#[ignore = "needs a Milvus server (GENOVEC_MILVUS; see .ci/milvus.sh)"]
+fn milvus_refuses_what_it_cannot_do_with_clear_errors() {
+    let remote = uri("errors");
+    let missing = fails(&["info", "--collection", &remote]);
+    assert!(missing.contains("does not exist"), "{missing}");
+    let bad = fails(&["info", "--collection", "milvus://127.0.0.1:19530/9bad"]);
+    assert!(bad.contains("expected milvus://HOST:PORT/NAME"), "{bad}");
+    let dir = tempfile::tempdir().unwrap();
+    let records = common::write_demo_csv(&dir.path().join("d.csv"), 3, 20);
+    let input = dir.path().join("d.csv");
+    let input = input.to_str().unwrap();
+    ok(&[
+        "index",
+        "--collection",
+        &remote,
+        "--input",
+        input,
+        "--no-train",
+    ]);
+    let out = ok(&[
+        "search",
+        "--collection",
+        &remote,
+        "--sequence",
+        "ACGTACGTTTGACCA",
+        "--k",
+        "3",
+    ]);
+    assert_eq!(out.lines().count(), 4, "{out}");
+    for (args, message) in [
+        (
+            vec!["classify", "--collection", &remote, "--input", input],
+            "does not run on a Milvus",
+        ),
+        (
+            vec!["train", "--collection", &remote],
+            "does not run on a Milvus",
+        ),
+        (
+            vec!["compact", "--collection", &remote],
+            "does not run on a Milvus",
+        ),
+        (
+            vec![
+                "search",
+                "--collection",
+                &remote,
+                "--input",
+                input,
+                "--where",
+                "{\"a\":1}",
+            ],
+            "--where",
+        ),
+    ] {
+        let err = fails(&args);
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    // The settings live in Milvus: another embedder is refused as for a local collection.
+    let err = fails(&[
+        "index",
+        "--collection",
+        &remote,
+        "--input",
+        input,
+        "--embedder",
+        "external:x:3",
+    ]);
+    assert!(err.contains("was built with embedder"), "{err}");
+    assert!(records.len() >= 40);
+}
