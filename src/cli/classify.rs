@@ -73,10 +73,6 @@ fn by_collection(
     args: &Args,
     queries: &[genovec::seq::SeqRecord],
 ) -> anyhow::Result<engine::Classified> {
-    let path = super::args::local_path(collection, "classify")?;
-    let (collection, embedder) =
-        engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
-    let state = engine::load_state(&collection)?;
     let opts = ClassifyOptions {
         k: args
             .k
@@ -85,6 +81,19 @@ fn by_collection(
         threshold: args.threshold.map(engine::check_threshold).transpose()?,
         adapt: args.adapt.adapt,
     };
+    let arg = super::args::CollectionArg {
+        collection: collection.to_string(),
+    };
+    if let Some(uri) = super::remote::uri(&arg)? {
+        super::remote::refuse(args.vectors.is_some(), "--vectors")?;
+        let classified = super::remote::classify(&uri, queries, opts)?;
+        note_status(&classified.classifier);
+        return Ok(classified);
+    }
+    let path = super::args::local_path(collection, "classify")?;
+    let (collection, embedder) =
+        engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
+    let state = engine::load_state(&collection)?;
     let classified = match &args.vectors {
         Some(file) => {
             let vectors = genovec::seq::read_vectors(file)?;

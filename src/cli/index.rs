@@ -76,7 +76,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             report.added,
             report.total
         );
-        eprintln!("classifier: none (Milvus collections are searched, not classified, yet)");
+        match &report.trained {
+            Some(trained) => super::train::report(trained),
+            None => eprintln!("classifier: not trained (--no-train); `genovec train` trains it"),
+        }
         return Ok(());
     }
     let report = match &args.vectors {

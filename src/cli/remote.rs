@@ -61,6 +61,23 @@ pub fn search(
 }
 
 #[cfg(feature = "milvus")]
+pub fn classify(
+    uri: &MilvusUri,
+    queries: &[SeqRecord],
+    opts: genovec::engine::ClassifyOptions,
+) -> anyhow::Result<genovec::engine::Classified> {
+    Ok(genovec::engine::classify_remote(uri, queries, opts)?)
+}
+
+#[cfg(feature = "milvus")]
+pub fn train(
+    uri: &MilvusUri,
+    opts: genovec::engine::TrainOptions,
+) -> anyhow::Result<genovec::engine::Trained> {
+    Ok(genovec::engine::train_remote(uri, opts)?)
+}
+
+#[cfg(feature = "milvus")]
 pub fn delete(uri: &MilvusUri, ids: &[u64]) -> anyhow::Result<()> {
     Ok(genovec::engine::delete_remote(uri, ids)?)
 }
@@ -79,6 +96,7 @@ pub fn info(uri: &MilvusUri, json: bool) -> anyhow::Result<()> {
             "embedder": info.config.embedder, "embedder_identity": info.config.embedder_identity,
             "dimension": info.config.dim, "metric": info.config.metric,
             "graph_params": info.config.graph, "backend": "milvus",
+            "classifier": info.classifier,
         });
         output::json_line(&mut out, &value)?;
     } else {
@@ -97,7 +115,17 @@ pub fn info(uri: &MilvusUri, json: bool) -> anyhow::Result<()> {
             "index        Milvus HNSW (M={}, efConstruction={}, ef={})",
             g.m, g.ef_construction, g.ef_search
         )?;
-        writeln!(out, "classifier   none on Milvus yet (kNN search only)")?;
+        match &info.classifier {
+            Some(c) => writeln!(
+                out,
+                "classifier   trained on {} records; {} added and {} deleted since",
+                c.trained_on, c.added_since, c.deleted_since
+            )?,
+            None => writeln!(
+                out,
+                "classifier   none (kNN vote only; `genovec train` trains one)"
+            )?,
+        }
     }
     out.flush()?;
     Ok(())
@@ -136,10 +164,25 @@ mod absent {
         Err(missing())
     }
 
+    pub fn classify(
+        _: &MilvusUri,
+        _: &[SeqRecord],
+        _: genovec::engine::ClassifyOptions,
+    ) -> anyhow::Result<genovec::engine::Classified> {
+        Err(missing())
+    }
+
+    pub fn train(
+        _: &MilvusUri,
+        _: genovec::engine::TrainOptions,
+    ) -> anyhow::Result<genovec::engine::Trained> {
+        Err(missing())
+    }
+
     pub fn info(_: &MilvusUri, _: bool) -> anyhow::Result<()> {
         Err(missing())
     }
 }
 
 #[cfg(not(feature = "milvus"))]
-pub use absent::{delete, index, info, search};
+pub use absent::{classify, delete, index, info, search, train};

@@ -20,7 +20,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let path = args.collection.local("train")?;
     let opts = TrainOptions {
         mode: if args.retune {
             TrainMode::Retune
@@ -29,7 +28,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         handcrafted: !args.no_handcrafted,
     };
-    let trained = engine::train_collection(&path, opts)?;
+    let trained = match super::remote::uri(&args.collection)? {
+        Some(uri) => super::remote::train(&uri, opts)?,
+        None => engine::train_collection(&args.collection.path(), opts)?,
+    };
     report(&trained);
     Ok(())
 }

@@ -67,9 +67,11 @@ impl ClassifierState {
     }
 
     /// The labels the linear model scores: those it had training rows of, in class order.
-    pub fn known_labels(&self, collection: &Collection) -> Vec<String> {
+    /// `labels` is the collection's label list (what older states, without their own, name
+    /// their classes by).
+    pub fn known_labels(&self, labels: &[String]) -> Vec<String> {
         let names = if self.labels.is_empty() {
-            collection.labels()
+            labels
         } else {
             &self.labels
         };
@@ -102,20 +104,58 @@ impl ClassifierState {
 /// Records added and deleted since a watermark. Without one (states stored before
 /// watermarks existed) the net change of the count is all that is known.
 pub(super) fn changes(
-    collection: &Collection,
+    collection: &impl LiveRecords,
     mark: Option<Watermark>,
     records: usize,
 ) -> (usize, usize) {
+    let (mut now, mut older) = (0usize, 0usize);
+    collection.for_each_live(&mut |id, _| {
+        now += 1;
+        older += usize::from(mark.is_some_and(|m| id < m.next_id));
+    });
     let Some(mark) = mark else {
-        let now = collection.len();
         return (now.saturating_sub(records), records.saturating_sub(now));
     };
-    let vectors = collection.vectors();
-    let older = vectors
-        .live_rows()
-        .filter(|&(_, id, _)| id < mark.next_id)
-        .count();
-    (collection.len() - older, mark.records.saturating_sub(older))
+    (now - older, mark.records.saturating_sub(older))
+}
+
+/// What the classifier's bookkeeping reads of a collection, local or kept in Milvus: its label
+/// list and its live records.
+pub trait LiveRecords {
+    /// The label list, indexed by label index.
+    fn label_names(&self) -> &[String];
+    /// Calls `f(id, label index)` for every live record.
+    fn for_each_live(&self, f: &mut dyn FnMut(u64, u32));
+
+    /// Live records.
+    fn live_count(&self) -> usize {
+        let mut n = 0;
+        self.for_each_live(&mut |_, _| n += 1);
+        n
+    }
+
+    /// Live records per label index.
+    fn live_per_label(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.label_names().len()];
+        self.for_each_live(&mut |_, label| {
+            if let Some(c) = counts.get_mut(label as usize) {
+                *c += 1;
+            }
+        });
+        counts
+    }
+}
+
+impl LiveRecords for Collection {
+    fn label_names(&self) -> &[String] {
+        self.labels()
+    }
+
+    fn for_each_live(&self, f: &mut dyn FnMut(u64, u32)) {
+        self.vectors()
+            .live_rows()
+            .for_each(|(_, id, label)| f(id, label));
+    }
 }
 
 /// The classifier's state as every output reports it.
@@ -146,26 +186,26 @@ impl ClassifierStatus {
 }
 
 /// The classifier's state against the collection as it is now.
-pub fn status(collection: &Collection, state: Option<&ClassifierState>) -> ClassifierStatus {
-    let live = collection.live_label_mask();
+pub fn status(collection: &impl LiveRecords, state: Option<&ClassifierState>) -> ClassifierStatus {
+    let counts = collection.live_per_label();
     let live_labels = collection
-        .labels()
+        .label_names()
         .iter()
-        .zip(&live)
-        .filter(|(_, &l)| l)
+        .zip(&counts)
+        .filter(|(_, &n)| n > 0)
         .map(|(name, _)| name.clone());
     let Some(state) = state else {
         return ClassifierStatus {
             trained: false,
             trained_on: 0,
-            added_since: collection.len(),
+            added_since: counts.iter().sum(),
             deleted_since: 0,
             labels: Vec::new(),
             untrained_labels: live_labels.collect(),
             params: None,
         };
     };
-    let known = state.known_labels(collection);
+    let known = state.known_labels(collection.label_names());
     let (added_since, deleted_since) = changes(collection, state.fitted(), state.trained_on);
     ClassifierStatus {
         trained: true,

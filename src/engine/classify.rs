@@ -190,14 +190,13 @@ pub fn classify_given(
         Some(s) => super::adapt::respond(collection, s, &design, opts.adapt)?,
         None => (None, None),
     };
-    let ctx = Context {
-        collection,
-        state: adapted.as_ref().or(state),
-        adapted: adapted.is_some(),
-        live: collection.live_label_mask(),
-        known: state_known(adapted.as_ref().or(state), collection.labels().len()),
+    let ctx = Context::new(
+        collection.labels(),
+        adapted.as_ref().or(state),
+        adapted.is_some(),
+        collection.live_label_mask(),
         opts,
-    };
+    );
     progress::phase("search and classify", Some(queries.len() as u64));
     // Queries are independent, so they spread over rayon's threads: each prediction is
     // computed exactly as it would be alone, and the order of the output is the input's.
@@ -211,7 +210,10 @@ pub fn classify_given(
             if count.is_multiple_of(256) {
                 progress::advance(count);
             }
-            ctx.classify_one(q, v, design.get(i).map(Vec::as_slice))
+            let hits = collection.search(v, ctx.k(), None, None)?;
+            let pairs: Vec<(u32, f32)> = hits.iter().map(|h| (h.label, h.distance)).collect();
+            let row = design.get(i).map(Vec::as_slice);
+            Ok(ctx.predict(q, row, &pairs, neighbours(collection, &hits)?))
         })
         .collect::<Result<_>>()?;
     progress::finish();
@@ -232,9 +234,10 @@ fn empty(collection: &Collection) -> Error {
     }
 }
 
-/// What every query of one call shares.
-struct Context<'a> {
-    collection: &'a Collection,
+/// What every query of one call shares: the collection's labels and classifier, local or
+/// kept in Milvus.
+pub(super) struct Context<'a> {
+    labels: &'a [String],
     state: Option<&'a ClassifierState>,
     adapted: bool,
     /// Whether each label index has live records.
@@ -242,28 +245,57 @@ struct Context<'a> {
     /// Whether the linear model scores each label index.
     known: Vec<bool>,
     opts: ClassifyOptions,
+    /// The parameters without a classifier: the kNN vote alone.
+    vote_only: FusionParams,
 }
 
-impl Context<'_> {
-    /// One query's prediction; `row` is its design row when a classifier is stored.
-    fn classify_one(
+impl<'a> Context<'a> {
+    pub(super) fn new(
+        labels: &'a [String],
+        state: Option<&'a ClassifierState>,
+        adapted: bool,
+        live: Vec<bool>,
+        opts: ClassifyOptions,
+    ) -> Self {
+        Context {
+            labels,
+            state,
+            adapted,
+            live,
+            known: state_known(state, labels.len()),
+            opts,
+            vote_only: FusionParams {
+                weight_knn: 1.0,
+                ..FusionParams::default()
+            },
+        }
+    }
+
+    /// The stored parameters, or the vote alone's.
+    fn params(&self) -> &FusionParams {
+        self.state.map_or(&self.vote_only, |s| &s.params)
+    }
+
+    /// Neighbours that vote.
+    pub(super) fn k(&self) -> usize {
+        self.opts.k.unwrap_or(self.params().k).max(1)
+    }
+
+    /// One query's prediction from its [`Self::k`] nearest records (`pairs` of label index
+    /// and distance, nearest first, and the same as evidence); `row` is its design row when
+    /// a classifier is stored.
+    pub(super) fn predict(
         &self,
         query: &SeqRecord,
-        vector: &[f32],
         row: Option<&[f64]>,
-    ) -> Result<Prediction> {
-        let collection = self.collection;
-        let n_classes = collection.labels().len();
-        let vote_only = FusionParams {
-            weight_knn: 1.0,
-            ..FusionParams::default()
-        };
+        pairs: &[(u32, f32)],
+        neighbours: Vec<Neighbour>,
+    ) -> Prediction {
+        let n_classes = self.labels.len();
         let linear = self.state.zip(row);
-        let params = linear.map_or(&vote_only, |(s, _)| &s.params);
-        let k = self.opts.k.unwrap_or(params.k).max(1);
-        let hits = collection.search(vector, k, None, None)?;
-        let pairs: Vec<(u32, f32)> = hits.iter().map(|h| (h.label, h.distance)).collect();
-        let p_knn = vote(&pairs, n_classes, params.vote);
+        let params = linear.map_or(&self.vote_only, |(s, _)| &s.params);
+        let k = self.k();
+        let p_knn = vote(pairs, n_classes, params.vote);
         let p_lin = linear.map(|(s, row)| {
             extend_linear(&p_knn, &s.model.predict_proba(row), &self.known, &self.live)
         });
@@ -272,14 +304,14 @@ impl Context<'_> {
             None => p_knn.clone(),
         };
         let threshold = self.opts.threshold.or(params.threshold);
-        let (decision, confidence) = decide(&fused, hits.first().map(|h| h.distance), threshold);
+        let (decision, confidence) = decide(&fused, pairs.first().map(|p| p.1), threshold);
         debug_assert_eq!(argmax(&fused).1, confidence);
         let label = match decision {
-            Decision::Label(i) => collection.label_name(i).to_string(),
+            Decision::Label(i) => self.labels[i as usize].clone(),
             Decision::Unknown => "unknown".to_string(),
         };
         let answered_by = self.answered_by(params.weight_knn, decision);
-        Ok(Prediction {
+        Prediction {
             name: query.name.clone(),
             label,
             confidence,
@@ -294,8 +326,8 @@ impl Context<'_> {
             k,
             answered_by,
             adapted: self.adapted,
-            neighbours: neighbours(collection, &hits)?,
-        })
+            neighbours,
+        }
     }
 
     fn answered_by(&self, weight_knn: f64, decision: Decision) -> AnsweredBy {
@@ -315,8 +347,7 @@ impl Context<'_> {
 
     /// Probabilities of the live labels, named.
     fn named(&self, p: &[f64]) -> Vec<(String, f64)> {
-        self.collection
-            .labels()
+        self.labels
             .iter()
             .zip(p)
             .zip(&self.live)

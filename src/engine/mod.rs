@@ -14,11 +14,13 @@ mod index;
 mod records;
 #[cfg(feature = "milvus")]
 mod remote;
+#[cfg(feature = "milvus")]
+mod remote_classify;
 mod search;
 mod train;
 
 pub use classifier::{
-    load_state, save_state, status, ClassifierState, ClassifierStatus, Watermark,
+    load_state, save_state, status, ClassifierState, ClassifierStatus, LiveRecords, Watermark,
 };
 pub use classify::{
     check_threshold, classify_batch, classify_given, classify_records, AnsweredBy, Classified,
@@ -39,6 +41,8 @@ pub use records::{
 };
 #[cfg(feature = "milvus")]
 pub use remote::{delete_remote, index_remote, info_remote, search_remote, RemoteInfo};
+#[cfg(feature = "milvus")]
+pub use remote_classify::{classify_remote, train_remote};
 pub use search::{
     check_ef, check_k, embed_queries, label_filter, neighbours, open_for_queries, search_sequences,
     search_vectors, Neighbour, QueryResult, SearchFilter, MAX_EF, MAX_K,

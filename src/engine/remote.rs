@@ -1,11 +1,13 @@
 //! The engine's commands on a collection kept in Milvus (`--collection milvus://...`, feature
-//! `milvus`): index, search, info and delete, with the local commands' options and outputs.
-//! The classifier (`classify`, `train`) and `serve` do not run on Milvus collections yet.
+//! `milvus`): index, search, info and delete, with the local commands' options and outputs
+//! (training and classification are in `remote_classify.rs`). `serve` does not run on Milvus
+//! collections yet.
 
 use super::index::{embed_chunk, labels_of, IndexOptions, IndexReport};
 use super::search::{
     check_ef, check_k, embed_queries, Neighbour, QueryResult, SearchFilter, MAX_K,
 };
+use super::train::{TrainMode, TrainOptions};
 use crate::embed::{self, Embedder};
 use crate::milvus::{MilvusCollection, MilvusUri};
 use crate::progress;
@@ -72,13 +74,23 @@ pub fn index_remote(
     }
     progress::phase("flush", None);
     collection.flush()?;
+    let trained = match opts.train {
+        true => Some(super::remote_classify::train_open(
+            &collection,
+            TrainOptions {
+                mode: TrainMode::Auto,
+                handcrafted: opts.handcrafted,
+            },
+        )?),
+        false => None,
+    };
     progress::finish();
     Ok(IndexReport {
         read: records.len(),
         added,
         total: collection.count(None)?,
         rebuilt_graph: false,
-        trained: None,
+        trained,
     })
 }
 
@@ -143,6 +155,8 @@ pub struct RemoteInfo {
     pub labels: Vec<(String, usize)>,
     /// Settings.
     pub config: CollectionConfig,
+    /// The stored classifier's state, if one was trained.
+    pub classifier: Option<super::ClassifierStatus>,
 }
 
 /// Counts (strongly consistent) and settings of a Milvus collection.
@@ -156,6 +170,7 @@ pub fn info_remote(uri: &MilvusUri) -> Result<RemoteInfo> {
         records: collection.count(None)?,
         labels,
         config: collection.config().clone(),
+        classifier: super::remote_classify::remote_status(&collection)?,
     })
 }
 

@@ -14,7 +14,9 @@
 use ndarray::Array2;
 use serde::Serialize;
 
-use super::classifier::{changes, load_state, save_state, status, ClassifierState, Watermark};
+use super::classifier::{
+    changes, load_state, save_state, status, ClassifierState, LiveRecords, Watermark,
+};
 use super::design::{design_matrix, Design};
 use crate::classify::linear::DEFAULT_MAX_ITER;
 use crate::classify::tune::C_GRID;
@@ -62,7 +64,7 @@ pub enum TrainAction {
 
 /// The action a training run with `mode` takes on `collection`.
 pub fn plan(
-    collection: &Collection,
+    collection: &impl LiveRecords,
     state: Option<&ClassifierState>,
     mode: TrainMode,
 ) -> TrainAction {
@@ -89,13 +91,10 @@ pub fn plan(
 
 /// Whether the collection has enough records to tune on: the inner validation holds out
 /// records of labels with two or more, and a classifier needs two labels to tell apart.
-fn trainable(collection: &Collection) -> bool {
-    let labels_with_two = collection
-        .label_counts()
-        .iter()
-        .filter(|(_, n)| *n >= 2)
-        .count();
-    collection.len() >= MIN_TRAIN_RECORDS && labels_with_two >= 2
+fn trainable(collection: &impl LiveRecords) -> bool {
+    let counts = collection.live_per_label();
+    let labels_with_two = counts.iter().filter(|&&n| n >= 2).count();
+    counts.iter().sum::<usize>() >= MIN_TRAIN_RECORDS && labels_with_two >= 2
 }
 
 /// Everything a fit needs, read from the collection in one short pass.

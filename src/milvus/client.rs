@@ -11,28 +11,17 @@ use std::path::PathBuf;
 
 use milvus::client::Client;
 use milvus::data::FieldColumn;
-use milvus::index::{IndexParams, IndexType, MetricType};
 use milvus::query::{QueryOptions, SearchOptions};
-use milvus::schema::{CollectionSchemaBuilder, FieldSchema};
 use milvus::value::{Value, ValueVec};
 
 use super::meta::Meta;
+use super::schema::{
+    check_record, columns, create, dedup_hash, HASH, ID, LABEL, METADATA, NAME, VECTOR,
+};
 use super::uri::{Consistency, MilvusUri};
 use crate::seq::Metadata;
 use crate::store::{CollectionConfig, NewRecord};
 use crate::{Error, Result};
-
-/// The longest text a Milvus VARCHAR holds.
-pub const VARCHAR_MAX: usize = 65_535;
-
-/// Field names of the records collection.
-const ID: &str = "id";
-const LABEL: &str = "label";
-const NAME: &str = "name";
-const SEQUENCE: &str = "sequence";
-const METADATA: &str = "metadata";
-const HASH: &str = "hash";
-const VECTOR: &str = "vector";
 
 /// One search result from Milvus.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,7 +151,8 @@ impl MilvusCollection {
             &self.labels,
             self.next_id,
         )?;
-        let columns = columns(records, &keep, &hashes, first, self.config.dim);
+        let shape = (self.config.dim, self.config.metric);
+        let columns = columns(records, &keep, &hashes, first, shape);
         self.rt
             .block_on(self.client.insert(&self.uri.name, columns, None))
             .map_err(|e| remote(&self.uri, e))?;
@@ -328,93 +318,6 @@ pub(super) fn strings(columns: &[FieldColumn], name: &str) -> Vec<String> {
     }
 }
 
-/// What keeps re-indexing idempotent: sha256 of (label, 0, sequence), hex.
-fn dedup_hash(label: &str, seq: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(label.as_bytes());
-    h.update([0]);
-    h.update(seq);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A record Milvus cannot hold is refused with its name.
-fn check_record(r: &NewRecord, dim: usize) -> Result<()> {
-    let too_long = |what: &str, len: usize| Error::InvalidArgument {
-        what: format!("record {:?}", r.name),
-        message: format!("its {what} is {len} bytes, over Milvus's VARCHAR limit of {VARCHAR_MAX}"),
-    };
-    if r.seq.len() > VARCHAR_MAX {
-        return Err(too_long("sequence", r.seq.len()));
-    }
-    if r.name.len() > VARCHAR_MAX {
-        return Err(too_long("name", r.name.len()));
-    }
-    if r.vector.len() != dim {
-        return Err(Error::WrongDimension {
-            expected: dim,
-            got: r.vector.len(),
-        });
-    }
-    Ok(())
-}
-
-/// The column-major rows of `records[keep]`, ids from `first` on.
-fn columns(
-    records: &[NewRecord],
-    keep: &[usize],
-    hashes: &[String],
-    first: u64,
-    dim: usize,
-) -> Vec<FieldColumn> {
-    let pick =
-        |f: &dyn Fn(&NewRecord) -> String| keep.iter().map(|&i| f(&records[i])).collect::<Vec<_>>();
-    let ids: Vec<i64> = (0..keep.len()).map(|i| (first + i as u64) as i64).collect();
-    let metadata = pick(&|r| {
-        r.metadata
-            .as_ref()
-            .map(|m| serde_json::to_string(m).expect("JSON values serialise"))
-            .unwrap_or_default()
-    });
-    let vectors: Vec<f32> = keep
-        .iter()
-        .flat_map(|&i| records[i].vector.clone())
-        .collect();
-    let schema = schema_fields(dim);
-    vec![
-        FieldColumn::new(&schema[0], ids),
-        FieldColumn::new(&schema[1], pick(&|r| r.label.clone())),
-        FieldColumn::new(&schema[2], pick(&|r| r.name.clone())),
-        FieldColumn::new(
-            &schema[3],
-            pick(&|r| String::from_utf8_lossy(&r.seq).into_owned()),
-        ),
-        FieldColumn::new(&schema[4], metadata),
-        FieldColumn::new(
-            &schema[5],
-            keep.iter().map(|&i| hashes[i].clone()).collect::<Vec<_>>(),
-        ),
-        FieldColumn::new(&schema[6], vectors),
-    ]
-}
-
-/// The records collection's fields, in column order.
-fn schema_fields(dim: usize) -> Vec<FieldSchema> {
-    vec![
-        FieldSchema::new_primary_int64(ID, "genovec record id", false),
-        FieldSchema::new_varchar(LABEL, "label", VARCHAR_MAX as i32),
-        FieldSchema::new_varchar(NAME, "record name", VARCHAR_MAX as i32),
-        FieldSchema::new_varchar(SEQUENCE, "sequence (ACGTN)", VARCHAR_MAX as i32),
-        FieldSchema::new_varchar(
-            METADATA,
-            "metadata as JSON text, empty when none",
-            VARCHAR_MAX as i32,
-        ),
-        FieldSchema::new_varchar(HASH, "sha256 of label, 0, sequence", 64),
-        FieldSchema::new_float_vector(VECTOR, "embedding, unit norm", dim as i64),
-    ]
-}
-
 fn connect(uri: &MilvusUri) -> Result<(tokio::runtime::Runtime, Client)> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -446,39 +349,4 @@ fn connect(uri: &MilvusUri) -> Result<(tokio::runtime::Runtime, Client)> {
         ))
         .map_err(|e| remote(uri, e))?;
     Ok((rt, client))
-}
-
-/// Creates the records collection (HNSW index with the collection's M and ef_construction,
-/// cosine, loaded) and the settings beside it.
-fn create(
-    rt: &tokio::runtime::Runtime,
-    client: &Client,
-    uri: &MilvusUri,
-    config: &CollectionConfig,
-) -> Result<()> {
-    let mut builder = CollectionSchemaBuilder::new(&uri.name, "genovec collection");
-    for field in schema_fields(config.dim) {
-        builder.add_field(field);
-    }
-    let schema = builder.build().map_err(|e| remote(uri, e))?;
-    let params = [
-        ("M".to_string(), config.graph.m.to_string()),
-        (
-            "efConstruction".to_string(),
-            config.graph.ef_construction.to_string(),
-        ),
-    ];
-    let index = IndexParams::new(
-        "vector_hnsw".into(),
-        IndexType::HNSW,
-        MetricType::COSINE,
-        params.into_iter().collect(),
-    );
-    rt.block_on(async {
-        client.create_collection(schema, None).await?;
-        client.create_index(&uri.name, VECTOR, index).await?;
-        client.load_collection(&uri.name, None).await
-    })
-    .map_err(|e| remote(uri, e))?;
-    Meta::create(rt, client, uri, config)
 }

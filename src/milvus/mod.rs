@@ -8,7 +8,15 @@ mod uri;
 mod client;
 #[cfg(feature = "milvus")]
 mod meta;
+#[cfg(feature = "milvus")]
+mod rows;
+#[cfg(feature = "milvus")]
+mod schema;
 
 #[cfg(feature = "milvus")]
-pub use client::{MilvusCollection, RemoteHit, VARCHAR_MAX};
+pub use client::{MilvusCollection, RemoteHit};
+#[cfg(feature = "milvus")]
+pub use rows::StoredRow;
+#[cfg(feature = "milvus")]
+pub use schema::VARCHAR_MAX;
 pub use uri::{Consistency, MilvusUri};

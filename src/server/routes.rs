@@ -64,7 +64,7 @@ fn detail(served: &Served) -> CollectionDetail {
     let collection = served.read();
     let info = collection.info();
     let state = served.classifier();
-    let status = engine::status(&collection, state.as_deref());
+    let status = engine::status(&*collection, state.as_deref());
     drop(collection);
     CollectionDetail {
         name: served.name.clone(),

@@ -47,7 +47,7 @@ impl Served {
         let previous = self.classifier();
         let (action, snap) = {
             let collection = self.read();
-            let action = engine::plan(&collection, previous.as_deref(), TrainMode::Auto);
+            let action = engine::plan(&*collection, previous.as_deref(), TrainMode::Auto);
             if matches!(action, TrainAction::UpToDate | TrainAction::TooFew) {
                 return Ok(action);
             }

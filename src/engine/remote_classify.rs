@@ -1,0 +1,179 @@
+//! Training and classification on a collection kept in Milvus (feature `milvus`): the same
+//! classifier, tuning and fusion as a local collection, with the classifier stored in Milvus
+//! beside the records, so every node classifies alike. A query set's neighbours come from one
+//! Milvus search call.
+
+use super::classifier::{status, ClassifierState, ClassifierStatus, LiveRecords};
+use super::classify::{Classified, ClassifyOptions, Context};
+use super::design::{design_matrix, design_row, design_width, Design};
+use super::remote::remote_embedder;
+use super::search::{embed_queries, Neighbour};
+use super::train::{fit, plan, Snapshot, TrainAction, TrainOptions, Trained};
+use crate::classify::shift::Adapt;
+use crate::milvus::{MilvusCollection, MilvusUri, StoredRow};
+use crate::progress;
+use crate::seq::SeqRecord;
+use crate::{Error, Result};
+
+/// A Milvus collection's live records, as the classifier's bookkeeping reads them.
+struct Live<'a> {
+    labels: &'a [String],
+    rows: &'a [StoredRow],
+}
+
+impl LiveRecords for Live<'_> {
+    fn label_names(&self) -> &[String] {
+        self.labels
+    }
+
+    fn for_each_live(&self, f: &mut dyn FnMut(u64, u32)) {
+        self.rows.iter().for_each(|r| f(r.id, r.label));
+    }
+}
+
+/// The classifier stored in Milvus, if one was trained.
+fn load_remote_state(collection: &MilvusCollection) -> Result<Option<ClassifierState>> {
+    let Some(json) = collection.classifier_json()? else {
+        return Ok(None);
+    };
+    serde_json::from_str(&json)
+        .map(Some)
+        .map_err(|e| Error::Corrupt {
+            path: collection.display().into(),
+            message: format!("classifier: {e}"),
+        })
+}
+
+/// The stored classifier's state against the records now, if one was trained.
+pub(super) fn remote_status(collection: &MilvusCollection) -> Result<Option<ClassifierStatus>> {
+    let Some(state) = load_remote_state(collection)? else {
+        return Ok(None);
+    };
+    let rows = collection.rows(false)?;
+    let live = Live {
+        labels: collection.labels(),
+        rows: &rows,
+    };
+    Ok(Some(status(&live, Some(&state))))
+}
+
+/// Trains the classifier of a Milvus collection as a local one would be trained (tuned when
+/// due, else refitted), reading every record back from Milvus, and stores it there.
+pub fn train_remote(uri: &MilvusUri, opts: TrainOptions) -> Result<Trained> {
+    let collection = MilvusCollection::open(uri)?;
+    train_open(&collection, opts)
+}
+
+pub(super) fn train_open(collection: &MilvusCollection, opts: TrainOptions) -> Result<Trained> {
+    let previous = load_remote_state(collection)?;
+    progress::phase("read training rows", None);
+    let rows = collection.rows(true)?;
+    let live = Live {
+        labels: collection.labels(),
+        rows: &rows,
+    };
+    let action = plan(&live, previous.as_ref(), opts.mode);
+    if matches!(action, TrainAction::UpToDate | TrainAction::TooFew) {
+        return Ok(Trained {
+            action,
+            state: previous,
+        });
+    }
+    let layout = previous
+        .as_ref()
+        .map_or(Design::new(opts.handcrafted), ClassifierState::design);
+    let embeddings: Vec<Vec<f32>> = rows.iter().map(|r| r.vector.clone()).collect();
+    let seqs = rows.iter().map(|r| r.sequence.as_bytes());
+    let snap = Snapshot {
+        design: design_matrix(&embeddings, seqs, layout),
+        embeddings,
+        y: rows.iter().map(|r| r.label).collect(),
+        labels: collection.labels().to_vec(),
+        next_id: collection.next_id(),
+        layout,
+    };
+    let state = fit(&snap, previous.as_ref(), action)?;
+    let json = serde_json::to_string(&state).map_err(|e| Error::Classifier {
+        message: e.to_string(),
+    })?;
+    collection.save_classifier_json(json)?;
+    progress::finish();
+    Ok(Trained {
+        action,
+        state: Some(state),
+    })
+}
+
+/// Classifies query records against a Milvus collection: kNN vote fused with the stored
+/// linear model, each prediction with its neighbours as evidence.
+pub fn classify_remote(
+    uri: &MilvusUri,
+    queries: &[SeqRecord],
+    opts: ClassifyOptions,
+) -> Result<Classified> {
+    if opts.adapt != Adapt::Never {
+        return Err(Error::InvalidArgument {
+            what: "adapt".into(),
+            message: "--adapt is not available on a Milvus collection yet".into(),
+        });
+    }
+    let collection = MilvusCollection::open(uri)?;
+    let embedder = remote_embedder(&collection)?;
+    let state = load_remote_state(&collection)?;
+    let rows = collection.rows(false)?;
+    if rows.is_empty() {
+        return Err(Error::InvalidArgument {
+            what: "collection".into(),
+            message: format!(
+                "{} has no records to classify against",
+                collection.display()
+            ),
+        });
+    }
+    let live = Live {
+        labels: collection.labels(),
+        rows: &rows,
+    };
+    let vectors = embed_queries(embedder.as_ref(), queries)?;
+    let mask = live.live_per_label().iter().map(|&n| n > 0).collect();
+    let ctx = Context::new(collection.labels(), state.as_ref(), false, mask, opts);
+    progress::phase("search and classify", Some(queries.len() as u64));
+    let found = collection.search(&vectors, ctx.k(), None, &[])?;
+    let metric = collection.config().metric;
+    let mut predictions = Vec::with_capacity(queries.len());
+    for ((query, vector), hits) in queries.iter().zip(&vectors).zip(found) {
+        let row = state.as_ref().map(|s| {
+            let mut stored = vector.clone();
+            metric.prepare(&mut stored);
+            let mut row = vec![0f64; design_width(stored.len(), s.design())];
+            design_row(&stored, query.seq.as_bytes(), s.design(), &mut row);
+            row
+        });
+        let mut pairs = Vec::with_capacity(hits.len());
+        for h in &hits {
+            let label = collection.labels().iter().position(|l| *l == h.label);
+            let label = label.ok_or_else(|| Error::Corrupt {
+                path: collection.display().into(),
+                message: format!("record {} has a label not in the label list", h.id),
+            })?;
+            pairs.push((label as u32, h.distance));
+        }
+        let neighbours = hits
+            .into_iter()
+            .map(|h| Neighbour {
+                id: h.id,
+                name: h.name,
+                label: h.label,
+                distance: h.distance,
+                metadata: h.metadata,
+            })
+            .collect();
+        predictions.push(ctx.predict(query, row.as_deref(), &pairs, neighbours));
+    }
+    progress::finish();
+    Ok(Classified {
+        predictions,
+        shift: None,
+        classifier: status(&live, state.as_ref()),
+    })
+}
