@@ -198,6 +198,65 @@ fn milvus_index_search_info_and_delete_agree_with_a_local_collection() {
     );
 }
 
+/// Predicted labels and their accuracy of `classify --json` output against `truth`.
+fn predictions(json_lines: &str, truth: &[String]) -> (Vec<String>, f64) {
+    let labels: Vec<String> = json_lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["label"]
+                .as_str()
+                .unwrap()
+                .into()
+        })
+        .collect();
+    let right = labels.iter().zip(truth).filter(|(p, t)| p == t).count();
+    (labels, right as f64 / truth.len() as f64)
+}
+
+#[test]
+#[ignore = "needs a Milvus server (GENOVEC_MILVUS; see .ci/milvus.sh)"]
+fn milvus_classifies_like_a_local_collection_from_any_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("tata.redb");
+    let local = local.to_str().unwrap();
+    let remote = uri("classify");
+    let train = dataset("gue/prom/prom_core_tata/train.csv");
+    let test = dataset("gue/prom/prom_core_tata/test.csv");
+    let (train, test) = (train.to_str().unwrap(), test.to_str().unwrap());
+    // Both trained at the end of `index` on the same rows: the same tuned settings.
+    for c in [local, remote.as_str()] {
+        let out = run(&["index", "--collection", c, "--input", train]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && err.contains("k=9 weight_knn=0.1 C=0.001"),
+            "{err}"
+        );
+    }
+    let truth: Vec<String> = std::fs::read_to_string(test)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().to_string())
+        .collect();
+    let classify = |c: &str| ok(&["classify", "--collection", c, "--input", test, "--json"]);
+    let (l, l_acc) = predictions(&classify(local), &truth);
+    let first = classify(&remote);
+    let (r, r_acc) = predictions(&first, &truth);
+    eprintln!("prom_core_tata accuracy: local {l_acc:.4}, Milvus {r_acc:.4}");
+    assert!(
+        (l_acc - r_acc).abs() <= 0.01,
+        "local {l_acc}, Milvus {r_acc}"
+    );
+    let same = l.iter().zip(&r).filter(|(a, b)| a == b).count();
+    assert!(same >= 600, "{same} of 613 labels agree");
+    // Everything a prediction needs is in Milvus: another process answers the same, and the
+    // classifier's state says what it was trained on.
+    assert_eq!(classify(&remote), first);
+    let v: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    assert_eq!(v["classifier"]["trained_on"], 4859);
+    assert_eq!(v["classifier"]["added_since"], 0);
+}
+
 #[test]
 #[ignore = "needs a Milvus server (GENOVEC_MILVUS; see .ci/milvus.sh)"]
 fn milvus_refuses_what_it_cannot_do_with_clear_errors() {
@@ -230,11 +289,19 @@ fn milvus_refuses_what_it_cannot_do_with_clear_errors() {
     assert_eq!(out.lines().count(), 4, "{out}");
     for (args, message) in [
         (
-            vec!["classify", "--collection", &remote, "--input", input],
-            "does not run on a Milvus",
+            vec![
+                "classify",
+                "--collection",
+                &remote,
+                "--input",
+                input,
+                "--adapt",
+                "auto",
+            ],
+            "--adapt",
         ),
         (
-            vec!["train", "--collection", &remote],
+            vec!["serve", "--collection", &remote],
             "does not run on a Milvus",
         ),
         (
