@@ -9,7 +9,7 @@ use super::search::{
 };
 use super::train::{TrainMode, TrainOptions};
 use crate::embed::{self, Embedder};
-use crate::milvus::{MilvusCollection, MilvusUri};
+use crate::milvus::{MilvusCollection, MilvusUri, RemoteHit};
 use crate::progress;
 use crate::seq::SeqRecord;
 use crate::store::{CollectionConfig, Quantize};
@@ -130,18 +130,20 @@ pub fn search_remote(
         .zip(found)
         .map(|(q, hits)| QueryResult {
             query: q.name.clone(),
-            neighbours: hits
-                .into_iter()
-                .map(|h| Neighbour {
-                    id: h.id,
-                    name: h.name,
-                    label: h.label,
-                    distance: h.distance,
-                    metadata: h.metadata,
-                })
-                .collect(),
+            neighbours: hits.into_iter().map(neighbour).collect(),
         })
         .collect())
+}
+
+/// A Milvus search result as the evidence every output shows.
+pub(super) fn neighbour(h: RemoteHit) -> Neighbour {
+    Neighbour {
+        id: h.id,
+        name: h.name,
+        label: h.label,
+        distance: h.distance,
+        metadata: h.metadata,
+    }
 }
 
 /// What `info` shows of a Milvus collection.

@@ -6,8 +6,8 @@
 use super::classifier::{status, ClassifierState, ClassifierStatus, LiveRecords};
 use super::classify::{Classified, ClassifyOptions, Context};
 use super::design::{design_matrix, design_row, design_width, Design};
-use super::remote::remote_embedder;
-use super::search::{embed_queries, Neighbour};
+use super::remote::{neighbour, remote_embedder};
+use super::search::embed_queries;
 use super::train::{fit, plan, Snapshot, TrainAction, TrainOptions, Trained};
 use crate::classify::shift::Adapt;
 use crate::milvus::{MilvusCollection, MilvusUri, StoredRow};
@@ -158,16 +158,7 @@ pub fn classify_remote(
             })?;
             pairs.push((label as u32, h.distance));
         }
-        let neighbours = hits
-            .into_iter()
-            .map(|h| Neighbour {
-                id: h.id,
-                name: h.name,
-                label: h.label,
-                distance: h.distance,
-                metadata: h.metadata,
-            })
-            .collect();
+        let neighbours = hits.into_iter().map(neighbour).collect();
         predictions.push(ctx.predict(query, row.as_deref(), &pairs, neighbours));
     }
     progress::finish();
