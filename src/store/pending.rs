@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use redb::ReadOnlyTable;
 
@@ -43,8 +43,10 @@ pub struct Pending {
     dim: usize,
     /// Ids of the rows read on demand (the graph's nodes, rows `0..ids.len()`).
     ids: Vec<u64>,
-    /// `vectors` or, quantized, `codes`, in the snapshot the collection was opened at.
-    table: ReadOnlyTable<u64, &'static [u8]>,
+    /// `vectors` or, quantized, `codes`, in the snapshot the collection was opened at; let go
+    /// once every row is in memory, so that a long-lived reader does not keep a writer from
+    /// reusing the pages freed since.
+    table: RwLock<Option<ReadOnlyTable<u64, &'static [u8]>>>,
     quantized: bool,
     /// The rows past the graph, read at open.
     tail: Rows,
@@ -78,7 +80,7 @@ impl Pending {
             path: path.clone(),
             dim: config.dim,
             ids: graph_ids,
-            table: txn.open_table(table).map_err(super::open::storage)?,
+            table: RwLock::new(Some(txn.open_table(table).map_err(super::open::storage)?)),
             quantized,
             tail,
             cache: Mutex::new(HashMap::new()),
@@ -108,7 +110,11 @@ impl Pending {
                     }),
                     Err(e) => Err(e.to_string()),
                 };
+                let loaded = rows.is_ok();
                 let _ = shared.full.set(rows);
+                if loaded {
+                    *shared.table.write().unwrap_or_else(|e| e.into_inner()) = None;
+                }
                 shared
                     .cache
                     .lock()
@@ -144,6 +150,15 @@ impl Pending {
         self.full.wait().as_ref().map_err(|m| self.corrupt(m))
     }
 
+    /// Whether the snapshot of the open is still held (until every row is in memory).
+    #[cfg(test)]
+    pub fn holds_snapshot(&self) -> bool {
+        self.table
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
     /// The damage a read on demand met, if any.
     pub fn error(&self) -> Option<Error> {
         let error = self.error.lock().unwrap_or_else(|e| e.into_inner());
@@ -175,6 +190,18 @@ impl Pending {
         Some(f(&rows.floats, &rows.codes))
     }
 
+    /// Row `row` copied from the full read (only called once it succeeded).
+    fn from_full(&self, row: usize) -> Option<Arc<Rows>> {
+        let Some(Ok(full)) = self.full.get() else {
+            return None;
+        };
+        let range = row * self.dim..(row + 1) * self.dim;
+        Some(Arc::new(Rows {
+            floats: full.floats.get(range.clone()).unwrap_or_default().to_vec(),
+            codes: full.codes.get(range).unwrap_or_default().to_vec(),
+        }))
+    }
+
     fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Arc<Rows>>> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -182,9 +209,14 @@ impl Pending {
     /// Reads graph row `row` from the file and caches it.
     fn read(&self, row: usize) -> Option<Arc<Rows>> {
         let id = self.ids[row];
+        let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+        let Some(table) = table.as_ref() else {
+            // The background read is done and let the snapshot go: the row is in memory.
+            return self.from_full(row);
+        };
         let mut rows = Rows::default();
         let read = guarded(&self.path, || {
-            let decoded = match self.table.get(id) {
+            let decoded = match table.get(id) {
                 Ok(Some(value)) if self.quantized => {
                     tables::codes_into(id, value.value(), self.dim, &mut rows.codes)
                 }

@@ -96,8 +96,22 @@ fn searches_on_demand_and_after_loading_match_a_full_open() {
         same_answers(&full, &held);
         let loaded = Collection::open_for_queries(&path).unwrap();
         loaded.wait_loaded().unwrap();
-        assert!(loaded.pending.as_ref().unwrap().ready().is_some());
+        let pending = loaded.pending.as_ref().unwrap();
+        assert!(pending.ready().is_some());
         same_answers(&full, &loaded);
+        // Once every row is in memory the snapshot is let go; a late on-demand read (a
+        // search that chose its view just before) copies the row from memory.
+        let start = std::time::Instant::now();
+        while pending.holds_snapshot() && start.elapsed().as_secs() < 10 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!pending.holds_snapshot(), "the snapshot is still held");
+        let row = pending.with_row(5, |floats, codes| (floats.to_vec(), codes.to_vec()));
+        let (floats, codes) = row.expect("read from memory");
+        assert_eq!(floats.len() + codes.len(), DIM);
+        if quantize == Quantize::None {
+            assert_eq!(floats, full.row_vectors(&[5]).unwrap());
+        }
     }
 }
 
