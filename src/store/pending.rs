@@ -191,7 +191,7 @@ impl Pending {
     }
 
     /// Row `row` copied from the full read (only called once it succeeded).
-    fn from_full(&self, row: usize) -> Option<Arc<Rows>> {
+    fn row_in_memory(&self, row: usize) -> Option<Arc<Rows>> {
         let Some(Ok(full)) = self.full.get() else {
             return None;
         };
@@ -212,7 +212,7 @@ impl Pending {
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());
         let Some(table) = table.as_ref() else {
             // The background read is done and let the snapshot go: the row is in memory.
-            return self.from_full(row);
+            return self.row_in_memory(row);
         };
         let mut rows = Rows::default();
         let read = guarded(&self.path, || {
