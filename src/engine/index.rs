@@ -120,13 +120,7 @@ fn index_with(
     opts: &IndexOptions,
     on_commit: &mut dyn FnMut(usize, usize, usize),
 ) -> Result<IndexReport> {
-    if records.is_empty() {
-        return Err(Error::InvalidArgument {
-            what: "input".into(),
-            message: "it holds no records; nothing was written".into(),
-        });
-    }
-    let labels = labels_of(records)?;
+    let labels = index_labels(records)?;
     let embedder = embed::from_spec(&opts.embedder)?;
     let mut config = CollectionConfig::new(&opts.embedder, &embedder.identity(), embedder.dim());
     config.quantize = opts.quantize;
@@ -200,7 +194,19 @@ pub fn train_collection(path: &Path, opts: TrainOptions) -> Result<Trained> {
     trained
 }
 
-pub(super) fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {
+/// The labels of the records an index run stores; an empty input is an error (nothing is
+/// written).
+pub(super) fn index_labels(records: &[SeqRecord]) -> Result<Vec<String>> {
+    if records.is_empty() {
+        return Err(Error::InvalidArgument {
+            what: "input".into(),
+            message: "it holds no records; nothing was written".into(),
+        });
+    }
+    labels_of(records)
+}
+
+fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {
     records
         .iter()
         .map(|r| {

@@ -3,7 +3,7 @@
 //! (training and classification are in `remote_classify.rs`). `serve` does not run on Milvus
 //! collections yet.
 
-use super::index::{embed_chunk, labels_of, IndexOptions, IndexReport};
+use super::index::{embed_chunk, index_labels, IndexOptions, IndexReport};
 use super::search::{
     check_ef, check_k, embed_queries, Neighbour, QueryResult, SearchFilter, MAX_K,
 };
@@ -48,13 +48,7 @@ pub fn index_remote(
     if opts.quantize != Quantize::None {
         return Err(unsupported("--quantize int8"));
     }
-    if records.is_empty() {
-        return Err(Error::InvalidArgument {
-            what: "input".into(),
-            message: "it holds no records; nothing was written".into(),
-        });
-    }
-    let labels = labels_of(records)?;
+    let labels = index_labels(records)?;
     let embedder = embed::from_spec(&opts.embedder)?;
     let config = CollectionConfig::new(&opts.embedder, &embedder.identity(), embedder.dim());
     let mut collection = MilvusCollection::create_or_open(uri, &config)?;

@@ -66,11 +66,11 @@ pub fn train_remote(uri: &MilvusUri, opts: TrainOptions) -> Result<Trained> {
 
 pub(super) fn train_open(collection: &MilvusCollection, opts: TrainOptions) -> Result<Trained> {
     let previous = load_remote_state(collection)?;
-    progress::phase("read training rows", None);
-    let rows = collection.rows(true)?;
+    // The plan needs only ids and labels; vectors and sequences are read when it fits.
+    let ids = collection.rows(false)?;
     let live = Live {
         labels: collection.labels(),
-        rows: &rows,
+        rows: &ids,
     };
     let action = plan(&live, previous.as_ref(), opts.mode);
     if matches!(action, TrainAction::UpToDate | TrainAction::TooFew) {
@@ -82,6 +82,8 @@ pub(super) fn train_open(collection: &MilvusCollection, opts: TrainOptions) -> R
     let layout = previous
         .as_ref()
         .map_or(Design::new(opts.handcrafted), ClassifierState::design);
+    progress::phase("read training rows", None);
+    let rows = collection.rows(true)?;
     let embeddings: Vec<Vec<f32>> = rows.iter().map(|r| r.vector.clone()).collect();
     let seqs = rows.iter().map(|r| r.sequence.as_bytes());
     let snap = Snapshot {
