@@ -253,9 +253,16 @@ fn milvus_classifies_like_a_local_collection_from_any_process() {
     );
     let same = l.iter().zip(&r).filter(|(a, b)| a == b).count();
     assert!(same >= 600, "{same} of 613 labels agree");
-    // Everything a prediction needs is in Milvus: another process answers the same, and the
-    // classifier's state says what it was trained on.
-    assert_eq!(classify(&remote), first);
+    // Everything a prediction needs is in Milvus: another process answers alike, and the
+    // classifier's state says what it was trained on. Alike, not byte for byte: Milvus's HNSW
+    // at the default beam width has returned a different 10th neighbour for 2 or 3 of these
+    // queries on the first search after a load (see README, "Scaling out").
+    let (again, _) = predictions(&classify(&remote), &truth);
+    let same = r.iter().zip(&again).filter(|(a, b)| a == b).count();
+    assert!(
+        same >= 607,
+        "{same} of 613 labels agree between two processes"
+    );
     let v: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
     assert_eq!(v["classifier"]["trained_on"], 4859);
     assert_eq!(v["classifier"]["added_since"], 0);

@@ -68,6 +68,9 @@ pub fn index_remote(
     }
     progress::phase("flush", None);
     collection.flush()?;
+    if added > 0 {
+        settle(&collection)?;
+    }
     let trained = match opts.train {
         true => Some(super::remote_classify::train_open(
             &collection,
@@ -87,6 +90,24 @@ pub fn index_remote(
         trained,
     })
 }
+
+/// Waits until Milvus has indexed the new rows and its answers have stopped changing (see
+/// `milvus/settle.rs`); says so when it gave up waiting, since answers may still change.
+fn settle(collection: &MilvusCollection) -> Result<()> {
+    progress::phase("wait for Milvus to index", None);
+    let limit = std::time::Duration::from_secs(SETTLE_LIMIT_S);
+    if !collection.settle(limit)? {
+        progress::note(&format!(
+            "warning: Milvus had not finished indexing {} after {SETTLE_LIMIT_S} s; until it \
+             does, search answers may change",
+            collection.display()
+        ));
+    }
+    Ok(())
+}
+
+/// How long `index` waits for Milvus to index what it stored.
+const SETTLE_LIMIT_S: u64 = 300;
 
 /// The `k` nearest stored records of each query: embedded here, searched in one Milvus call,
 /// label filters applied inside Milvus.

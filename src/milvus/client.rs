@@ -201,16 +201,27 @@ impl MilvusCollection {
             .output_fields([LABEL, NAME, METADATA].map(String::from).to_vec())
             .add_param("metric_type", "COSINE")
             .add_param("ef", ef.to_string())
+            // Growing segments are skipped: answers come from indexed segments alone, so they
+            // do not change when Milvus hands rows over (see `settle.rs`).
+            .add_param("ignore_growing", "true")
             .consistency_level(level(self.uri.consistency));
         if !labels.is_empty() {
             let list = serde_json::to_string(labels).expect("strings serialise");
             options = options.filter(format!("{LABEL} in {list}"));
         }
         let data: Vec<Value> = queries.iter().map(|q| Value::from(q.clone())).collect();
-        let results = self
-            .rt
-            .block_on(self.client.search(&self.uri.name, data, Some(options)))
-            .map_err(|e| remote(&self.uri, e))?;
+        let results =
+            match self
+                .rt
+                .block_on(self.client.search(&self.uri.name, data, Some(options)))
+            {
+                Ok(results) => results,
+                // The client's word for a search that found nothing at all.
+                Err(milvus::error::Error::Unexpected(m)) if m.starts_with("no ID") => {
+                    return Ok(vec![Vec::new(); queries.len()]);
+                }
+                Err(e) => return Err(remote(&self.uri, e)),
+            };
         results.iter().map(|r| self.hits(r)).collect()
     }
 

@@ -12,6 +12,8 @@ mod meta;
 mod rows;
 #[cfg(feature = "milvus")]
 mod schema;
+#[cfg(feature = "milvus")]
+mod settle;
 
 #[cfg(feature = "milvus")]
 pub use client::{MilvusCollection, RemoteHit};
