@@ -312,7 +312,15 @@ fn milvus_refuses_what_it_cannot_do_with_clear_errors() {
             "--adapt",
         ),
         (
-            vec!["serve", "--collection", &remote],
+            vec![
+                "export",
+                "--collection",
+                &remote,
+                "--format",
+                "fasta",
+                "--out",
+                "x.fa",
+            ],
             "does not run on a Milvus",
         ),
         (

@@ -10,7 +10,8 @@ use genovec::server::{self, AppState, Limits, ServerConfig};
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Collections to serve (repeatable); each is served under its file stem.
+    /// Collections to serve (repeatable); each is served under its file stem, a Milvus
+    /// collection (`milvus://HOST:PORT/NAME`) under its name.
     #[arg(long, required = true)]
     collection: Vec<String>,
     /// Address to listen on (port 0 picks a free one; the bound address is printed).
@@ -81,12 +82,7 @@ impl Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = args.config()?;
-    let paths: Vec<_> = args
-        .collection
-        .iter()
-        .map(|c| super::args::local_path(c, "serve"))
-        .collect::<anyhow::Result<_>>()?;
-    let state = AppState::open(&paths, config).context("opening the collections")?;
+    let state = open_state(&args.collection, config).context("opening the collections")?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads {
         runtime.worker_threads(n.max(1));
@@ -105,4 +101,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("shut down");
         anyhow::Ok(())
     })
+}
+
+/// Opens the local collections and, with the `milvus` feature, connects to the Milvus ones.
+fn open_state(collections: &[String], config: ServerConfig) -> anyhow::Result<AppState> {
+    let is_milvus = |c: &&String| genovec::milvus::MilvusUri::is_milvus(c);
+    let paths: Vec<_> = (collections.iter().filter(|c| !is_milvus(c)))
+        .map(|c| super::args::local_path(c, "serve"))
+        .collect::<anyhow::Result<_>>()?;
+    let uris: Vec<&String> = collections.iter().filter(is_milvus).collect();
+    #[cfg(feature = "milvus")]
+    {
+        let uris = (uris.iter())
+            .map(|c| genovec::milvus::MilvusUri::parse(c))
+            .collect::<genovec::Result<Vec<_>>>()?;
+        Ok(AppState::open_with_milvus(&paths, &uris, config)?)
+    }
+    #[cfg(not(feature = "milvus"))]
+    match uris.first() {
+        Some(uri) => anyhow::bail!(
+            "{uri}: this genovec was built without Milvus support; build it with \
+             `cargo build --release --features milvus`"
+        ),
+        None => Ok(AppState::open(&paths, config)?),
+    }
 }

@@ -40,9 +40,12 @@ pub use records::{
     IdRef, ScrollPage, StoredRecord, SCROLL_DEFAULT, SCROLL_MAX,
 };
 #[cfg(feature = "milvus")]
-pub use remote::{delete_remote, index_remote, info_remote, search_remote, RemoteInfo};
+pub use remote::{
+    check_remote_embedder, delete_remote, index_remote, info_open, info_remote, remote_embedder,
+    search_open, search_remote, search_vectors_open, RemoteInfo,
+};
 #[cfg(feature = "milvus")]
-pub use remote_classify::{classify_remote, train_remote};
+pub use remote_classify::{classify_open, classify_remote, remote_classifier_status, train_remote};
 pub use search::{
     check_ef, check_k, embed_queries, label_filter, neighbours, open_for_queries, search_sequences,
     search_vectors, Neighbour, QueryResult, SearchFilter, MAX_EF, MAX_K,

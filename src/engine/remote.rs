@@ -1,7 +1,7 @@
 //! The engine's commands on a collection kept in Milvus (`--collection milvus://...`, feature
 //! `milvus`): index, search, info and delete, with the local commands' options and outputs
-//! (training and classification are in `remote_classify.rs`). `serve` does not run on Milvus
-//! collections yet.
+//! (training and classification are in `remote_classify.rs`). The `*_open` functions take an
+//! open collection and a loaded embedder, for `serve`.
 
 use super::index::{embed_chunk, index_labels, IndexOptions, IndexReport};
 use super::search::{
@@ -24,17 +24,23 @@ fn unsupported(what: &str) -> Error {
 
 /// The embedder a Milvus collection was built with, checked against its stored identity.
 pub fn remote_embedder(collection: &MilvusCollection) -> Result<Box<dyn Embedder>> {
-    let config = collection.config();
-    let embedder = embed::from_spec(&config.embedder)?;
-    if embedder.identity() != config.embedder_identity {
+    let embedder = embed::from_spec(&collection.config().embedder)?;
+    check_remote_embedder(collection, embedder.as_ref())?;
+    Ok(embedder)
+}
+
+/// Refuses an embedder other than the one the collection stores the identity of.
+pub fn check_remote_embedder(collection: &MilvusCollection, embedder: &dyn Embedder) -> Result<()> {
+    let stored = &collection.config().embedder_identity;
+    if embedder.identity() != *stored {
         return Err(Error::Mismatch {
             path: collection.display().into(),
             field: "embedder identity",
-            stored: config.embedder_identity.clone(),
+            stored: stored.clone(),
             requested: embedder.identity(),
         });
     }
-    Ok(embedder)
+    Ok(())
 }
 
 /// Embeds and stores records in batches; `on_commit(done, of, total)` runs after each batch
@@ -118,12 +124,79 @@ pub fn search_remote(
     ef: Option<usize>,
     filter: &SearchFilter,
 ) -> Result<Vec<QueryResult>> {
+    let collection = MilvusCollection::open(uri)?;
+    let embedder = remote_embedder(&collection)?;
+    search_open(&collection, embedder.as_ref(), queries, k, ef, filter)
+}
+
+/// [`search_remote`] on an open collection with its embedder (checked by the caller with
+/// [`check_remote_embedder`]), as a server that keeps the embedder loaded calls it.
+pub fn search_open(
+    collection: &MilvusCollection,
+    embedder: &dyn Embedder,
+    queries: &[SeqRecord],
+    k: usize,
+    ef: Option<usize>,
+    filter: &SearchFilter,
+) -> Result<Vec<QueryResult>> {
+    check_search(collection, k, ef, filter)?;
+    let vectors = embed_queries(embedder, queries)?;
+    let found = nearest(collection, vectors, k, ef, &filter.labels)?;
+    Ok(queries
+        .iter()
+        .zip(found)
+        .map(|(q, neighbours)| QueryResult {
+            query: q.name.clone(),
+            neighbours,
+        })
+        .collect())
+}
+
+/// The `k` nearest stored records of each vector (made unit norm here, as stored vectors are).
+pub fn search_vectors_open(
+    collection: &MilvusCollection,
+    vectors: &[Vec<f32>],
+    k: usize,
+    ef: Option<usize>,
+    filter: &SearchFilter,
+) -> Result<Vec<Vec<Neighbour>>> {
+    check_search(collection, k, ef, filter)?;
+    let metric = collection.config().metric;
+    let prepared: Vec<Vec<f32>> = (vectors.iter().cloned())
+        .map(|mut v| {
+            metric.prepare(&mut v);
+            v
+        })
+        .collect();
+    nearest(collection, prepared, k, ef, &filter.labels)
+}
+
+fn nearest(
+    collection: &MilvusCollection,
+    vectors: Vec<Vec<f32>>,
+    k: usize,
+    ef: Option<usize>,
+    labels: &[String],
+) -> Result<Vec<Vec<Neighbour>>> {
+    let found = collection.search(&vectors, k, ef, labels)?;
+    Ok(found
+        .into_iter()
+        .map(|hits| hits.into_iter().map(neighbour).collect())
+        .collect())
+}
+
+/// The checks a local search makes, plus what Milvus collections cannot do yet.
+fn check_search(
+    collection: &MilvusCollection,
+    k: usize,
+    ef: Option<usize>,
+    filter: &SearchFilter,
+) -> Result<()> {
     check_k(k, MAX_K)?;
     ef.map(|ef| check_ef(ef, MAX_K)).transpose()?;
     if filter.metadata.as_ref().is_some_and(|w| !w.is_empty()) {
-        return Err(unsupported("--where"));
+        return Err(unsupported("a metadata filter (--where, \"where\")"));
     }
-    let collection = MilvusCollection::open(uri)?;
     if let Some(unknown) = filter
         .labels
         .iter()
@@ -137,17 +210,7 @@ pub fn search_remote(
             ),
         });
     }
-    let embedder = remote_embedder(&collection)?;
-    let vectors = embed_queries(embedder.as_ref(), queries)?;
-    let found = collection.search(&vectors, k, ef, &filter.labels)?;
-    Ok(queries
-        .iter()
-        .zip(found)
-        .map(|(q, hits)| QueryResult {
-            query: q.name.clone(),
-            neighbours: hits.into_iter().map(neighbour).collect(),
-        })
-        .collect())
+    Ok(())
 }
 
 /// A Milvus search result as the evidence every output shows.
@@ -178,7 +241,11 @@ pub struct RemoteInfo {
 
 /// Counts (strongly consistent) and settings of a Milvus collection.
 pub fn info_remote(uri: &MilvusUri) -> Result<RemoteInfo> {
-    let collection = MilvusCollection::open(uri)?;
+    info_open(&MilvusCollection::open(uri)?)
+}
+
+/// [`info_remote`] on an open collection.
+pub fn info_open(collection: &MilvusCollection) -> Result<RemoteInfo> {
     let labels = (collection.labels().iter())
         .map(|l| Ok((l.clone(), collection.count(Some(l))?)))
         .collect::<Result<Vec<_>>>()?;
@@ -187,7 +254,7 @@ pub fn info_remote(uri: &MilvusUri) -> Result<RemoteInfo> {
         records: collection.count(None)?,
         labels,
         config: collection.config().clone(),
-        classifier: super::remote_classify::remote_status(&collection)?,
+        classifier: super::remote_classify::remote_status(collection)?,
     })
 }
 

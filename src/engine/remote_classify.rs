@@ -10,6 +10,7 @@ use super::remote::{neighbour, remote_embedder};
 use super::search::embed_queries;
 use super::train::{fit, plan, Snapshot, TrainAction, TrainOptions, Trained};
 use crate::classify::shift::Adapt;
+use crate::embed::Embedder;
 use crate::milvus::{MilvusCollection, MilvusUri, StoredRow};
 use crate::progress;
 use crate::seq::SeqRecord;
@@ -46,15 +47,27 @@ fn load_remote_state(collection: &MilvusCollection) -> Result<Option<ClassifierS
 
 /// The stored classifier's state against the records now, if one was trained.
 pub(super) fn remote_status(collection: &MilvusCollection) -> Result<Option<ClassifierStatus>> {
-    let Some(state) = load_remote_state(collection)? else {
-        return Ok(None);
-    };
+    match load_remote_state(collection)? {
+        None => Ok(None),
+        Some(state) => status_with(collection, Some(&state)).map(Some),
+    }
+}
+
+/// The stored classifier's state against the records now (untrained when none is stored).
+pub fn remote_classifier_status(collection: &MilvusCollection) -> Result<ClassifierStatus> {
+    status_with(collection, load_remote_state(collection)?.as_ref())
+}
+
+fn status_with(
+    collection: &MilvusCollection,
+    state: Option<&ClassifierState>,
+) -> Result<ClassifierStatus> {
     let rows = collection.rows(false)?;
     let live = Live {
         labels: collection.labels(),
         rows: &rows,
     };
-    Ok(Some(status(&live, Some(&state))))
+    Ok(status(&live, state))
 }
 
 /// Trains the classifier of a Milvus collection as a local one would be trained (tuned when
@@ -113,15 +126,26 @@ pub fn classify_remote(
     queries: &[SeqRecord],
     opts: ClassifyOptions,
 ) -> Result<Classified> {
+    let collection = MilvusCollection::open(uri)?;
+    let embedder = remote_embedder(&collection)?;
+    classify_open(&collection, embedder.as_ref(), queries, opts)
+}
+
+/// [`classify_remote`] on an open collection with its embedder (checked by the caller),
+/// reading the stored classifier at each call, so that every node uses the latest one.
+pub fn classify_open(
+    collection: &MilvusCollection,
+    embedder: &dyn Embedder,
+    queries: &[SeqRecord],
+    opts: ClassifyOptions,
+) -> Result<Classified> {
     if opts.adapt != Adapt::Never {
         return Err(Error::InvalidArgument {
             what: "adapt".into(),
             message: "--adapt is not available on a Milvus collection yet".into(),
         });
     }
-    let collection = MilvusCollection::open(uri)?;
-    let embedder = remote_embedder(&collection)?;
-    let state = load_remote_state(&collection)?;
+    let state = load_remote_state(collection)?;
     let rows = collection.rows(false)?;
     if rows.is_empty() {
         return Err(Error::InvalidArgument {
@@ -136,7 +160,7 @@ pub fn classify_remote(
         labels: collection.labels(),
         rows: &rows,
     };
-    let vectors = embed_queries(embedder.as_ref(), queries)?;
+    let vectors = embed_queries(embedder, queries)?;
     let mask = live.live_per_label().iter().map(|&n| n > 0).collect();
     let ctx = Context::new(collection.labels(), state.as_ref(), false, mask, opts);
     progress::phase("search and classify", Some(queries.len() as u64));

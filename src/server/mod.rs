@@ -27,6 +27,8 @@ mod openapi;
 mod parse;
 mod query;
 mod records;
+#[cfg(feature = "milvus")]
+mod remote;
 mod router;
 mod routes;
 pub mod state;
@@ -37,6 +39,8 @@ use std::sync::Arc;
 
 pub use error::ApiError;
 pub use openapi::{document as openapi_document, ApiDoc};
+#[cfg(feature = "milvus")]
+pub use remote::RemoteServed;
 pub use router::router;
 pub use state::{AppState, Limits, ServerConfig};
 

@@ -25,14 +25,14 @@ const DEFAULT_K: usize = 10;
 const INLINE_MAX: usize = 8;
 
 /// A validated search.
-struct Search {
-    input: Input,
-    k: usize,
-    ef: Option<usize>,
-    filter: engine::SearchFilter,
+pub(super) struct Search {
+    pub(super) input: Input,
+    pub(super) k: usize,
+    pub(super) ef: Option<usize>,
+    pub(super) filter: engine::SearchFilter,
 }
 
-enum Input {
+pub(super) enum Input {
     Sequences(Vec<SeqRecord>),
     Vectors(Vec<Vec<f32>>),
 }
@@ -93,14 +93,19 @@ impl Search {
                     .collect()
             }
         };
-        let results = lists
-            .into_iter()
-            .map(|n| SearchResult {
-                neighbours: n.into_iter().map(Into::into).collect(),
-            })
-            .collect();
-        Ok(SearchResponse { results })
+        Ok(search_response(lists))
     }
+}
+
+/// The response to a search: each query's neighbours, in query order.
+pub(super) fn search_response(lists: Vec<Vec<engine::Neighbour>>) -> SearchResponse {
+    let results = lists
+        .into_iter()
+        .map(|n| SearchResult {
+            neighbours: n.into_iter().map(Into::into).collect(),
+        })
+        .collect();
+    SearchResponse { results }
 }
 
 /// Every vector must have the collection's dimension, finite components and a direction
@@ -152,6 +157,13 @@ pub async fn search(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<SearchRequest>,
 ) -> Result<Json<SearchResponse>, ApiError> {
+    #[cfg(feature = "milvus")]
+    if let Some(remote) = app.remote.get(&name) {
+        let search = Search::parse(req, &app, remote.dim())?;
+        return super::remote::search(Arc::clone(remote), search)
+            .await
+            .map(Json);
+    }
     let served = Arc::clone(app.get(&name)?);
     let search = Search::parse(req, &app, served.embedder.dim())?;
     if search.is_small() {
@@ -184,8 +196,17 @@ pub async fn classify(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<ClassifyRequest>,
 ) -> Result<Json<ClassifyResponse>, ApiError> {
-    let served = Arc::clone(app.get(&name)?);
     let limits = &app.config.limits;
+    #[cfg(feature = "milvus")]
+    if let Some(remote) = app.remote.get(&name) {
+        check_batch("sequences", req.sequences.len(), limits)?;
+        let queries = parse_sequences(&req.sequences)?;
+        let opts = classify_options(&req, limits)?;
+        let remote = Arc::clone(remote);
+        let classified = super::remote::classify(remote, queries, req.vectors, opts).await?;
+        return Ok(Json(classify_response(classified)));
+    }
+    let served = Arc::clone(app.get(&name)?);
     check_batch("sequences", req.sequences.len(), limits)?;
     let queries = parse_sequences(&req.sequences)?;
     let opts = classify_options(&req, limits)?;
@@ -214,13 +235,18 @@ pub async fn classify(
         })
     })
     .await?;
+    Ok(Json(classify_response(classified)))
+}
+
+/// Each prediction with the classifier's state.
+fn classify_response(classified: engine::Classified) -> ClassifyResponse {
     let status = classified.classifier;
     let results = classified
         .predictions
         .into_iter()
         .map(|p| ClassifyResult::new(p, status.clone()))
         .collect();
-    Ok(Json(ClassifyResponse { results }))
+    ClassifyResponse { results }
 }
 
 /// The request's options, validated as the CLI validates its flags.

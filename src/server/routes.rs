@@ -55,9 +55,15 @@ fn summary(served: &Served) -> CollectionSummary {
         (status = 200, description = "Every served collection", body = CollectionList),
         (status = 401, description = "Missing or wrong API key (with --api-key-reads)", body = ErrorBody),
     ))]
-pub async fn list(State(app): State<Arc<AppState>>) -> Json<CollectionList> {
-    let collections = app.collections.values().map(|s| summary(s)).collect();
-    Json(CollectionList { collections })
+pub async fn list(State(app): State<Arc<AppState>>) -> Result<Json<CollectionList>, ApiError> {
+    #[allow(unused_mut)]
+    let mut collections: Vec<CollectionSummary> =
+        app.collections.values().map(|s| summary(s)).collect();
+    #[cfg(feature = "milvus")]
+    for remote in app.remote.values() {
+        collections.push(super::remote::summary(Arc::clone(remote)).await?);
+    }
+    Ok(Json(CollectionList { collections }))
 }
 
 fn detail(served: &Served) -> CollectionDetail {
@@ -100,6 +106,10 @@ pub async fn info(
     State(app): State<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Json<CollectionDetail>, ApiError> {
+    #[cfg(feature = "milvus")]
+    if let Some(remote) = app.remote.get(&name) {
+        return super::remote::detail(Arc::clone(remote)).await.map(Json);
+    }
     Ok(Json(detail(app.get(&name)?)))
 }
 

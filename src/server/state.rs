@@ -204,6 +204,9 @@ fn api_name(path: &Path) -> Result<String> {
 pub struct AppState {
     /// Served collections by API name.
     pub collections: BTreeMap<String, Arc<Served>>,
+    /// Served Milvus collections by API name (their Milvus name).
+    #[cfg(feature = "milvus")]
+    pub remote: BTreeMap<String, Arc<super::RemoteServed>>,
     /// Auth and limits.
     pub config: ServerConfig,
     /// Request counters and latency histograms.
@@ -226,13 +229,45 @@ impl AppState {
         }
         Ok(AppState {
             collections,
+            #[cfg(feature = "milvus")]
+            remote: BTreeMap::new(),
             config,
             metrics: Metrics::default(),
         })
     }
 
-    /// The collection served under `name`, or 404.
+    /// Opens the local collections and connects to the Milvus ones; no two may share a name.
+    #[cfg(feature = "milvus")]
+    pub fn open_with_milvus(
+        paths: &[PathBuf],
+        uris: &[crate::milvus::MilvusUri],
+        config: ServerConfig,
+    ) -> Result<Self> {
+        let mut state = Self::open(paths, config)?;
+        for uri in uris {
+            let served = super::RemoteServed::open(uri)?;
+            let name = served.name.clone();
+            if state.collections.contains_key(&name) || state.remote.contains_key(&name) {
+                return Err(Error::InvalidArgument {
+                    what: "--collection".into(),
+                    message: format!("two collections are named {name:?}"),
+                });
+            }
+            state.remote.insert(name, Arc::new(served));
+        }
+        Ok(state)
+    }
+
+    /// The local collection served under `name`: 404 when none is, 400 when it is a Milvus
+    /// collection (the routes that call this are not available on those yet).
     pub fn get(&self, name: &str) -> Result<&Arc<Served>, ApiError> {
+        #[cfg(feature = "milvus")]
+        if self.remote.contains_key(name) {
+            return Err(ApiError::invalid(format!(
+                "{name:?} is a Milvus collection: only search, classify and the collection's \
+                 details are served for it yet"
+            )));
+        }
         self.collections.get(name).ok_or_else(|| {
             let served: Vec<&str> = self.collections.keys().map(String::as_str).collect();
             ApiError::unknown_collection(name, &served)

@@ -1,0 +1,146 @@
+//! Milvus collections in `genovec serve` (feature `milvus`): search, classify and the
+//! collection's details and summary, through the engine's Milvus functions. A server keeps
+//! only the embedder: every request reads the collection's settings and classifier from
+//! Milvus, so two servers on one Milvus collection answer alike and a classifier trained by
+//! any node is used at once. The other routes answer 400 on a Milvus collection.
+
+use std::sync::Arc;
+
+use super::api::{
+    ClassifierStateOut, CollectionDetail, CollectionSummary, GraphState, SearchResponse,
+};
+use super::blocking;
+use super::error::ApiError;
+use super::query::{search_response, Input, Search};
+use crate::embed::Embedder;
+use crate::engine::{self, Classified, ClassifyOptions};
+use crate::milvus::{MilvusCollection, MilvusUri};
+use crate::seq::SeqRecord;
+use crate::Result;
+
+/// One served Milvus collection.
+pub struct RemoteServed {
+    /// The API name: the Milvus collection's name.
+    pub name: String,
+    uri: MilvusUri,
+    embedder: Box<dyn Embedder>,
+}
+
+impl RemoteServed {
+    /// Connects, reads the collection's settings and loads its embedder.
+    pub fn open(uri: &MilvusUri) -> Result<Self> {
+        let collection = MilvusCollection::open(uri)?;
+        let embedder = engine::remote_embedder(&collection)?;
+        Ok(RemoteServed {
+            name: uri.name.clone(),
+            uri: uri.clone(),
+            embedder,
+        })
+    }
+
+    /// The embedder's dimension (what query vectors must have).
+    pub fn dim(&self) -> usize {
+        self.embedder.dim()
+    }
+
+    /// The collection as stored now, checked against the loaded embedder.
+    fn now(&self) -> Result<MilvusCollection> {
+        let collection = MilvusCollection::open(&self.uri)?;
+        engine::check_remote_embedder(&collection, self.embedder.as_ref())?;
+        Ok(collection)
+    }
+}
+
+/// `POST .../search` on a Milvus collection.
+pub(super) async fn search(
+    served: Arc<RemoteServed>,
+    search: Search,
+) -> Result<SearchResponse, ApiError> {
+    blocking(move || {
+        let c = served.now()?;
+        let (k, ef, filter) = (search.k, search.ef, &search.filter);
+        let lists = match &search.input {
+            Input::Vectors(v) => engine::search_vectors_open(&c, v, k, ef, filter)?,
+            Input::Sequences(q) => {
+                engine::search_open(&c, served.embedder.as_ref(), q, k, ef, filter)?
+                    .into_iter()
+                    .map(|r| r.neighbours)
+                    .collect()
+            }
+        };
+        Ok(search_response(lists))
+    })
+    .await
+}
+
+/// `POST .../classify` on a Milvus collection.
+pub(super) async fn classify(
+    served: Arc<RemoteServed>,
+    queries: Vec<SeqRecord>,
+    vectors: Option<Vec<Vec<f32>>>,
+    opts: ClassifyOptions,
+) -> Result<Classified, ApiError> {
+    if vectors.is_some() {
+        return Err(ApiError::invalid(
+            "\"vectors\" is not available on a Milvus collection yet",
+        ));
+    }
+    blocking(move || {
+        let c = served.now()?;
+        Ok(engine::classify_open(
+            &c,
+            served.embedder.as_ref(),
+            &queries,
+            opts,
+        )?)
+    })
+    .await
+}
+
+/// `GET /v1/collections`'s entry for a Milvus collection.
+pub(super) async fn summary(served: Arc<RemoteServed>) -> Result<CollectionSummary, ApiError> {
+    blocking(move || {
+        let c = served.now()?;
+        Ok(CollectionSummary {
+            name: served.name.clone(),
+            records: c.count(None)?,
+            dimension: c.config().dim,
+            embedder: c.config().embedder.clone(),
+        })
+    })
+    .await
+}
+
+/// `GET /v1/collections/{name}` for a Milvus collection: Milvus keeps the graph, so every
+/// record counts as in it (no tail, no tombstones, no rebuild).
+pub(super) async fn detail(served: Arc<RemoteServed>) -> Result<CollectionDetail, ApiError> {
+    blocking(move || {
+        let c = served.now()?;
+        let info = engine::info_open(&c)?;
+        let status = match info.classifier.clone() {
+            Some(status) => status,
+            None => engine::remote_classifier_status(&c)?,
+        };
+        Ok(CollectionDetail {
+            name: served.name.clone(),
+            records: info.records,
+            labels: info.labels.into_iter().collect(),
+            embedder: info.config.embedder,
+            embedder_identity: info.config.embedder_identity,
+            dimension: info.config.dim,
+            metric: info.config.metric.name().to_string(),
+            graph: GraphState {
+                nodes: info.records,
+                tail: 0,
+                tombstones: 0,
+                rebuilding: false,
+            },
+            classifier: status.trained,
+            classifier_state: ClassifierStateOut {
+                status,
+                training: false,
+            },
+        })
+    })
+    .await
+}
