@@ -124,7 +124,7 @@ pub fn search_remote(
     ef: Option<usize>,
     filter: &SearchFilter,
 ) -> Result<Vec<QueryResult>> {
-    let collection = MilvusCollection::open(uri)?;
+    let collection = MilvusCollection::open_for_queries(uri)?;
     let embedder = remote_embedder(&collection)?;
     search_open(&collection, embedder.as_ref(), queries, k, ef, filter)
 }

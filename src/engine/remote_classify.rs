@@ -126,7 +126,7 @@ pub fn classify_remote(
     queries: &[SeqRecord],
     opts: ClassifyOptions,
 ) -> Result<Classified> {
-    let collection = MilvusCollection::open(uri)?;
+    let collection = MilvusCollection::open_for_queries(uri)?;
     let embedder = remote_embedder(&collection)?;
     classify_open(&collection, embedder.as_ref(), queries, opts)
 }

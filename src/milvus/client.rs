@@ -46,6 +46,8 @@ pub struct MilvusCollection {
     pub(super) config: CollectionConfig,
     pub(super) labels: Vec<String>,
     pub(super) next_id: u64,
+    /// How settings, the classifier and rows are read: strongly, unless opened for queries.
+    pub(super) reads: Consistency,
 }
 
 /// A Milvus error as genovec reports it, naming the collection.
@@ -57,8 +59,28 @@ pub(super) fn remote(uri: &MilvusUri, e: impl std::fmt::Display) -> Error {
 }
 
 impl MilvusCollection {
-    /// Connects and opens an existing collection.
+    /// Connects and opens an existing collection, reading strongly (as a writer must).
     pub fn open(uri: &MilvusUri) -> Result<Self> {
+        Self::open_reading(uri, Consistency::Strong)
+    }
+
+    /// Connects and opens an existing collection for queries: settings, classifier and rows
+    /// are read at the URI's consistency (bounded by default: a few milliseconds instead of
+    /// a strong read's 200, and a write of the last moments may be missed).
+    pub fn open_for_queries(uri: &MilvusUri) -> Result<Self> {
+        Self::open_reading(uri, uri.consistency)
+    }
+
+    /// Reads the settings again (a long-lived reader's view of other nodes' writes).
+    pub fn refresh(&mut self) -> Result<()> {
+        let meta = Meta::name(&self.uri);
+        let (config, labels, next_id) =
+            Meta::read_all(&self.rt, &self.client, &self.uri, &meta, self.reads)?;
+        (self.config, self.labels, self.next_id) = (config, labels, next_id);
+        Ok(())
+    }
+
+    fn open_reading(uri: &MilvusUri, reads: Consistency) -> Result<Self> {
         let (rt, client) = connect(uri)?;
         let exists = rt
             .block_on(client.has_collection(&uri.name))
@@ -69,7 +91,7 @@ impl MilvusCollection {
             });
         }
         let meta = Meta::name(uri);
-        let (config, labels, next_id) = Meta::read_all(&rt, &client, uri, &meta)?;
+        let (config, labels, next_id) = Meta::read_all(&rt, &client, uri, &meta, reads)?;
         Ok(MilvusCollection {
             uri: uri.clone(),
             rt,
@@ -77,6 +99,7 @@ impl MilvusCollection {
             config,
             labels,
             next_id,
+            reads,
         })
     }
 

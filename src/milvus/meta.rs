@@ -129,16 +129,18 @@ impl Meta {
         Ok(())
     }
 
-    /// Every stored value, reassembled (strongly consistent: a node sees the last write).
+    /// Every stored value, reassembled, read at `consistency` (a writer reads strongly, so
+    /// that it sees the last write).
     pub fn get_all(
         rt: &Rt,
         client: &Client,
         uri: &MilvusUri,
         meta: &str,
+        consistency: Consistency,
     ) -> Result<HashMap<String, String>> {
         let options = QueryOptions::new()
             .output_fields(vec![KEY.to_string(), VALUE.to_string()])
-            .consistency_level(level(Consistency::Strong));
+            .consistency_level(level(consistency));
         let rows = rt
             .block_on(client.query(meta, &format!("{KEY} != \"\""), &options))
             .map_err(|e| remote(uri, e))?;
@@ -169,8 +171,9 @@ impl Meta {
         client: &Client,
         uri: &MilvusUri,
         meta: &str,
+        consistency: Consistency,
     ) -> Result<(CollectionConfig, Vec<String>, u64)> {
-        let values = Self::get_all(rt, client, uri, meta)?;
+        let values = Self::get_all(rt, client, uri, meta, consistency)?;
         let get = |key: &str| {
             values.get(key).ok_or_else(|| {
                 remote(

@@ -7,7 +7,6 @@ use milvus::value::ValueVec;
 
 use super::client::{level, remote, strings, MilvusCollection};
 use super::meta::Meta;
-use super::uri::Consistency;
 use crate::Result;
 
 /// Ids per query when reading ids and labels (under Milvus's 16,384-row result window).
@@ -37,8 +36,9 @@ impl MilvusCollection {
         self.next_id
     }
 
-    /// Every stored record in id order (strongly consistent), with sequences and vectors
-    /// when `full`, else only ids and labels.
+    /// Every stored record in id order (read as the collection was opened to read: strongly
+    /// consistent unless opened for queries), with sequences and vectors when `full`, else
+    /// only ids and labels.
     pub fn rows(&self, full: bool) -> Result<Vec<StoredRow>> {
         let mut fields = vec!["id".to_string(), "label".to_string()];
         if full {
@@ -46,7 +46,7 @@ impl MilvusCollection {
         }
         let options = QueryOptions::new()
             .output_fields(fields)
-            .consistency_level(level(Consistency::Strong));
+            .consistency_level(level(self.reads));
         // A record is its vector, its sequence (Milvus keeps at most 65,535 bytes) and a few
         // small fields; sequences are usually far shorter, and a window that still returns
         // too much is an error naming the limit.
@@ -119,7 +119,7 @@ impl MilvusCollection {
     /// The stored classifier's JSON, if one was trained.
     pub fn classifier_json(&self) -> Result<Option<String>> {
         let meta = Meta::name(&self.uri);
-        let mut values = Meta::get_all(&self.rt, &self.client, &self.uri, &meta)?;
+        let mut values = Meta::get_all(&self.rt, &self.client, &self.uri, &meta, self.reads)?;
         Ok(values.remove(KEY_CLASSIFIER))
     }
 

@@ -1,10 +1,12 @@
 //! Milvus collections in `genovec serve` (feature `milvus`): search, classify and the
 //! collection's details and summary, through the engine's Milvus functions. A server keeps
-//! only the embedder: every request reads the collection's settings and classifier from
-//! Milvus, so two servers on one Milvus collection answer alike and a classifier trained by
-//! any node is used at once. The other routes answer 400 on a Milvus collection.
+//! only the embedder and idle connections: every request reads the collection's settings and
+//! classifier from Milvus again, at the URI's consistency, so two servers on one Milvus
+//! collection answer alike and a classifier trained by any node is used as soon as Milvus
+//! shows it (at once with `consistency=strong`, within its staleness bound, seconds, with the
+//! default `bounded`). The other routes answer 400 on a Milvus collection.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::api::{
     ClassifierStateOut, CollectionDetail, CollectionSummary, GraphState, SearchResponse,
@@ -24,30 +26,52 @@ pub struct RemoteServed {
     pub name: String,
     uri: MilvusUri,
     embedder: Box<dyn Embedder>,
+    /// Idle connections, one per request in flight at the busiest moment so far.
+    idle: Mutex<Vec<MilvusCollection>>,
 }
 
 impl RemoteServed {
     /// Connects, reads the collection's settings and loads its embedder.
     pub fn open(uri: &MilvusUri) -> Result<Self> {
-        let collection = MilvusCollection::open(uri)?;
+        let collection = MilvusCollection::open_for_queries(uri)?;
         let embedder = engine::remote_embedder(&collection)?;
         Ok(RemoteServed {
             name: uri.name.clone(),
             uri: uri.clone(),
             embedder,
+            idle: Mutex::new(vec![collection]),
         })
+    }
+
+    /// Runs `op` on a connection whose settings were just read again (at the URI's
+    /// consistency), checked against the loaded embedder. A connection that failed is
+    /// dropped, not reused.
+    fn with<T>(&self, op: impl FnOnce(&MilvusCollection) -> Result<T>) -> Result<T> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut collection = match idle {
+            Some(c) => c,
+            None => MilvusCollection::open_for_queries(&self.uri)?,
+        };
+        collection.refresh()?;
+        engine::check_remote_embedder(&collection, self.embedder.as_ref())?;
+        let value = op(&collection)?;
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.push(collection);
+        Ok(value)
     }
 
     /// The embedder's dimension (what query vectors must have).
     pub fn dim(&self) -> usize {
         self.embedder.dim()
     }
+}
 
-    /// The collection as stored now, checked against the loaded embedder.
-    fn now(&self) -> Result<MilvusCollection> {
-        let collection = MilvusCollection::open(&self.uri)?;
-        engine::check_remote_embedder(&collection, self.embedder.as_ref())?;
-        Ok(collection)
+impl Drop for RemoteServed {
+    fn drop(&mut self) {
+        // Each connection owns a runtime, which may not be dropped on an async worker (the
+        // server's state is dropped on one when it shuts down).
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
+        let _ = std::thread::spawn(move || drop(idle)).join();
     }
 }
 
@@ -57,17 +81,15 @@ pub(super) async fn search(
     search: Search,
 ) -> Result<SearchResponse, ApiError> {
     blocking(move || {
-        let c = served.now()?;
         let (k, ef, filter) = (search.k, search.ef, &search.filter);
-        let lists = match &search.input {
-            Input::Vectors(v) => engine::search_vectors_open(&c, v, k, ef, filter)?,
-            Input::Sequences(q) => {
-                engine::search_open(&c, served.embedder.as_ref(), q, k, ef, filter)?
-                    .into_iter()
-                    .map(|r| r.neighbours)
-                    .collect()
-            }
-        };
+        let embedder = served.embedder.as_ref();
+        let lists = served.with(|c| match &search.input {
+            Input::Vectors(v) => engine::search_vectors_open(c, v, k, ef, filter),
+            Input::Sequences(q) => Ok(engine::search_open(c, embedder, q, k, ef, filter)?
+                .into_iter()
+                .map(|r| r.neighbours)
+                .collect()),
+        })?;
         Ok(search_response(lists))
     })
     .await
@@ -86,13 +108,8 @@ pub(super) async fn classify(
         ));
     }
     blocking(move || {
-        let c = served.now()?;
-        Ok(engine::classify_open(
-            &c,
-            served.embedder.as_ref(),
-            &queries,
-            opts,
-        )?)
+        let embedder = served.embedder.as_ref();
+        Ok(served.with(|c| engine::classify_open(c, embedder, &queries, opts))?)
     })
     .await
 }
@@ -100,13 +117,14 @@ pub(super) async fn classify(
 /// `GET /v1/collections`'s entry for a Milvus collection.
 pub(super) async fn summary(served: Arc<RemoteServed>) -> Result<CollectionSummary, ApiError> {
     blocking(move || {
-        let c = served.now()?;
-        Ok(CollectionSummary {
-            name: served.name.clone(),
-            records: c.count(None)?,
-            dimension: c.config().dim,
-            embedder: c.config().embedder.clone(),
-        })
+        Ok(served.with(|c| {
+            Ok(CollectionSummary {
+                name: served.name.clone(),
+                records: c.count(None)?,
+                dimension: c.config().dim,
+                embedder: c.config().embedder.clone(),
+            })
+        })?)
     })
     .await
 }
@@ -115,12 +133,14 @@ pub(super) async fn summary(served: Arc<RemoteServed>) -> Result<CollectionSumma
 /// record counts as in it (no tail, no tombstones, no rebuild).
 pub(super) async fn detail(served: Arc<RemoteServed>) -> Result<CollectionDetail, ApiError> {
     blocking(move || {
-        let c = served.now()?;
-        let info = engine::info_open(&c)?;
-        let status = match info.classifier.clone() {
-            Some(status) => status,
-            None => engine::remote_classifier_status(&c)?,
-        };
+        let (info, status) = served.with(|c| {
+            let info = engine::info_open(c)?;
+            let status = match info.classifier.clone() {
+                Some(status) => status,
+                None => engine::remote_classifier_status(c)?,
+            };
+            Ok((info, status))
+        })?;
         Ok(CollectionDetail {
             name: served.name.clone(),
             records: info.records,
