@@ -87,6 +87,31 @@ pub struct CollectionDetail {
     pub classifier_state: ClassifierStateOut,
 }
 
+impl CollectionDetail {
+    /// The details of a collection named `name`, from its settings and counts.
+    pub(super) fn new(
+        name: String,
+        records: usize,
+        labels: Vec<(String, usize)>,
+        config: crate::store::CollectionConfig,
+        graph: GraphState,
+        classifier_state: ClassifierStateOut,
+    ) -> Self {
+        CollectionDetail {
+            name,
+            records,
+            labels: labels.into_iter().collect(),
+            embedder: config.embedder,
+            embedder_identity: config.embedder_identity,
+            dimension: config.dim,
+            metric: config.metric.name().to_string(),
+            graph,
+            classifier: classifier_state.status.trained,
+            classifier_state,
+        }
+    }
+}
+
 /// The classifier's state: what it was trained on, what changed since, what it knows.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClassifierStateOut {

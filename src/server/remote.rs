@@ -141,26 +141,25 @@ pub(super) async fn detail(served: Arc<RemoteServed>) -> Result<CollectionDetail
             };
             Ok((info, status))
         })?;
-        Ok(CollectionDetail {
-            name: served.name.clone(),
-            records: info.records,
-            labels: info.labels.into_iter().collect(),
-            embedder: info.config.embedder,
-            embedder_identity: info.config.embedder_identity,
-            dimension: info.config.dim,
-            metric: info.config.metric.name().to_string(),
-            graph: GraphState {
-                nodes: info.records,
-                tail: 0,
-                tombstones: 0,
-                rebuilding: false,
-            },
-            classifier: status.trained,
-            classifier_state: ClassifierStateOut {
-                status,
-                training: false,
-            },
-        })
+        let graph = GraphState {
+            nodes: info.records,
+            tail: 0,
+            tombstones: 0,
+            rebuilding: false,
+        };
+        let classifier = ClassifierStateOut {
+            status,
+            training: false,
+        };
+        let (name, records) = (served.name.clone(), info.records);
+        Ok(CollectionDetail::new(
+            name,
+            records,
+            info.labels,
+            info.config,
+            graph,
+            classifier,
+        ))
     })
     .await
 }

@@ -72,26 +72,25 @@ fn detail(served: &Served) -> CollectionDetail {
     let state = served.classifier();
     let status = engine::status(&*collection, state.as_deref());
     drop(collection);
-    CollectionDetail {
-        name: served.name.clone(),
-        records: info.records,
-        labels: info.labels.into_iter().collect(),
-        embedder: info.config.embedder,
-        embedder_identity: info.config.embedder_identity,
-        dimension: info.config.dim,
-        metric: info.config.metric.name().to_string(),
-        graph: GraphState {
-            nodes: info.graph_nodes,
-            tail: info.tail,
-            tombstones: info.tombstones,
-            rebuilding: served.rebuilding.load(Ordering::Acquire),
-        },
-        classifier: status.trained,
-        classifier_state: ClassifierStateOut {
-            status,
-            training: served.training.load(Ordering::Acquire),
-        },
-    }
+    let graph = GraphState {
+        nodes: info.graph_nodes,
+        tail: info.tail,
+        tombstones: info.tombstones,
+        rebuilding: served.rebuilding.load(Ordering::Acquire),
+    };
+    let classifier = ClassifierStateOut {
+        status,
+        training: served.training.load(Ordering::Acquire),
+    };
+    let name = served.name.clone();
+    CollectionDetail::new(
+        name,
+        info.records,
+        info.labels,
+        info.config,
+        graph,
+        classifier,
+    )
 }
 
 /// One collection: records per label, embedder, dimension and graph state.
