@@ -4,9 +4,7 @@
 //! open collection and a loaded embedder, for `serve`.
 
 use super::index::{embed_chunk, index_labels, IndexOptions, IndexReport};
-use super::search::{
-    check_ef, check_k, embed_queries, Neighbour, QueryResult, SearchFilter, MAX_K,
-};
+use super::search::{self, embed_queries, Neighbour, QueryResult, SearchFilter};
 use super::train::{TrainMode, TrainOptions};
 use crate::embed::{self, Embedder};
 use crate::milvus::{MilvusCollection, MilvusUri, RemoteHit};
@@ -192,25 +190,15 @@ fn check_search(
     ef: Option<usize>,
     filter: &SearchFilter,
 ) -> Result<()> {
-    check_k(k, MAX_K)?;
-    ef.map(|ef| check_ef(ef, MAX_K)).transpose()?;
+    search::check_search(k, ef)?;
     if filter.metadata.as_ref().is_some_and(|w| !w.is_empty()) {
         return Err(unsupported("a metadata filter (--where, \"where\")"));
     }
-    if let Some(unknown) = filter
-        .labels
-        .iter()
-        .find(|l| !collection.labels().contains(l))
-    {
-        return Err(Error::InvalidArgument {
-            what: "label".into(),
-            message: format!(
-                "{unknown:?} is not in the collection (labels: {})",
-                collection.labels().join(", ")
-            ),
-        });
+    let labels = collection.labels();
+    match filter.labels.iter().find(|l| !labels.contains(l)) {
+        Some(unknown) => Err(search::unknown_label(unknown, labels)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A Milvus search result as the evidence every output shows.

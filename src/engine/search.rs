@@ -43,7 +43,7 @@ pub fn check_ef(ef: usize, max_k: usize) -> Result<usize> {
 }
 
 /// Checks `k` and `ef` against the library's own limits.
-fn check_search(k: usize, ef: Option<usize>) -> Result<()> {
+pub(super) fn check_search(k: usize, ef: Option<usize>) -> Result<()> {
     check_k(k, MAX_K)?;
     ef.map(|ef| check_ef(ef, MAX_K)).transpose()?;
     Ok(())
@@ -102,15 +102,20 @@ pub fn label_filter(collection: &Collection, labels: &[String]) -> Result<Option
     let ids = labels.iter().map(|l| {
         collection
             .label_index(l)
-            .ok_or_else(|| Error::InvalidArgument {
-                what: "label".into(),
-                message: format!(
-                    "{l:?} is not in the collection (labels: {})",
-                    collection.labels().join(", ")
-                ),
-            })
+            .ok_or_else(|| unknown_label(l, collection.labels()))
     });
     ids.collect::<Result<Vec<u32>>>().map(Some)
+}
+
+/// The error for a label filter naming a label the collection does not have.
+pub(super) fn unknown_label(label: &str, labels: &[String]) -> Error {
+    Error::InvalidArgument {
+        what: "label".into(),
+        message: format!(
+            "{label:?} is not in the collection (labels: {})",
+            labels.join(", ")
+        ),
+    }
 }
 
 /// What a search returns beyond live records: labels (names) and a metadata filter.
