@@ -76,6 +76,13 @@ impl Search {
         })
     }
 
+    fn queries(&self) -> usize {
+        match &self.input {
+            Input::Vectors(v) => v.len(),
+            Input::Sequences(q) => q.len(),
+        }
+    }
+
     fn is_small(&self) -> bool {
         matches!(&self.input, Input::Vectors(v) if v.len() <= INLINE_MAX)
     }
@@ -172,9 +179,12 @@ pub async fn search(
             return search.run(&collection, &served).map(Json);
         }
     }
-    blocking(move || search.run(&served.read(), &served))
-        .await
-        .map(Json)
+    blocking(move || {
+        served.expect_queries(search.queries());
+        search.run(&served.read(), &served)
+    })
+    .await
+    .map(Json)
 }
 
 /// Classifies sequences: label, per-label probabilities and the neighbours as evidence.
@@ -219,6 +229,7 @@ pub async fn classify(
     }
     let vectors = req.vectors;
     let classified = blocking(move || {
+        served.expect_queries(queries.len());
         let collection = served.read();
         if collection.is_empty() {
             return Err(ApiError::invalid(

@@ -85,9 +85,10 @@ pub struct Served {
 }
 
 impl Served {
-    /// Opens a collection file for writing, with its embedder and classifier.
+    /// Opens a collection file for writing, with its embedder and classifier. It answers at
+    /// once while its vectors are read in the background ([`Self::finish_loading`]).
     pub fn open(path: &Path, auto_train: bool) -> Result<Self> {
-        let collection = Collection::open_writer(path)?;
+        let collection = Collection::open_writer_for_queries(path)?;
         let embedder = engine::embedder_for(&collection)?;
         let classifier = engine::load_state(&collection)?.map(Arc::new);
         Ok(Served {
@@ -101,6 +102,41 @@ impl Served {
             auto_train,
             degraded: Mutex::new(None),
         })
+    }
+
+    /// Waits, with no lock held, until the collection's vectors are all read (a writer waiting
+    /// for the lock would queue every reader behind it). Damage the read found is left for
+    /// the search or write that needs the rows to report.
+    pub fn wait_loaded(&self) {
+        let loading = self.read().loading();
+        if let Some(loading) = loading {
+            let _ = loading.wait();
+        }
+    }
+
+    /// Readies the collection for a request of `queries` queries: beyond what a search reads
+    /// on demand, it waits for the vectors first (see [`Collection::expect_queries`]).
+    pub fn expect_queries(&self, queries: usize) {
+        if queries > crate::store::ON_DEMAND_QUERIES {
+            self.wait_loaded();
+        }
+    }
+
+    /// Moves the vectors read in the background into the collection once the read is done,
+    /// so that it holds what a full open holds; started by [`AppState::open`].
+    fn finish_loading(self: &Arc<Self>) {
+        let served = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("genovec-open".into())
+            .spawn(move || {
+                served.wait_loaded();
+                if let Err(e) = served.commit(Collection::finish_loading) {
+                    tracing::error!(collection = %served.name, error = %e, "reading the vectors failed");
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(collection = %self.name, error = %e, "vectors load on the first write");
+        }
     }
 
     /// The classifier in use now.
@@ -137,6 +173,9 @@ impl Served {
     /// (reads go on from what is committed), `/healthz` reports the error, and the next write
     /// tries again; the first one that commits clears it. No restart is needed.
     pub fn commit<T>(&self, op: impl FnOnce(&mut Collection) -> Result<T>) -> Result<T> {
+        // Every write first takes over the vectors read in the background; the wait for them
+        // holds no lock.
+        self.wait_loaded();
         let mut collection = self.write();
         if collection.is_closed() {
             collection.reopen()?;
@@ -180,9 +219,9 @@ impl Served {
         }
         let served = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            let input = served.read().graph_input();
-            let layout = input.build();
-            if let Err(e) = served.commit(|c| c.install_graph(layout)) {
+            served.wait_loaded();
+            let built = served.read().graph_input().map(|input| input.build());
+            if let Err(e) = built.and_then(|layout| served.commit(|c| c.install_graph(layout))) {
                 tracing::error!(collection = %served.name, error = %e, "graph rebuild failed");
             }
             served.rebuilding.store(false, Ordering::Release);
@@ -225,7 +264,9 @@ impl AppState {
                     message: format!("two collections are named {:?}", served.name),
                 });
             }
-            collections.insert(served.name.clone(), Arc::new(served));
+            let served = Arc::new(served);
+            served.finish_loading();
+            collections.insert(served.name.clone(), served);
         }
         Ok(AppState {
             collections,

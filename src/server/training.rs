@@ -45,6 +45,8 @@ impl Served {
     /// One training as [`engine::plan`] says: tuned when due, else refitted.
     fn train_once(&self) -> Result<TrainAction> {
         let previous = self.classifier();
+        // The snapshot reads every live vector: from memory, not row by row from the file.
+        self.wait_loaded();
         let (action, snap) = {
             let collection = self.read();
             let action = engine::plan(&*collection, previous.as_deref(), TrainMode::Auto);

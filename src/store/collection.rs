@@ -145,7 +145,7 @@ impl Collection {
         matches!(self.db, Db::Closed)
     }
 
-    fn load(path: &Path, db: Db) -> Result<Self> {
+    pub(super) fn load(path: &Path, db: Db) -> Result<Self> {
         let loaded = load::load(&db, path)?.ok_or_else(|| Error::Corrupt {
             path: path.to_path_buf(),
             message: "not a genovec collection (no format version)".into(),
@@ -153,7 +153,12 @@ impl Collection {
         Ok(Self::from_loaded(path, db, loaded, None))
     }
 
-    fn from_loaded(path: &Path, db: Db, loaded: Loaded, pending: Option<Arc<Pending>>) -> Self {
+    pub(super) fn from_loaded(
+        path: &Path,
+        db: Db,
+        loaded: Loaded,
+        pending: Option<Arc<Pending>>,
+    ) -> Self {
         let Loaded {
             config,
             next_id,

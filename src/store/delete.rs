@@ -15,6 +15,7 @@ impl Collection {
     pub fn delete(&mut self, ids: &[u64]) -> Result<()> {
         let path = self.path.clone();
         guarded(&path, || {
+            self.finish_loading()?;
             let mut ids = ids.to_vec();
             for &id in &ids {
                 if !self.is_live(id) {

@@ -16,6 +16,7 @@ mod filter;
 mod graph;
 mod guard;
 mod load;
+mod loading;
 mod metric;
 mod open;
 mod pending;
@@ -36,9 +37,10 @@ use serde::{Deserialize, Serialize};
 pub use browse::Page;
 pub use check::{check, CheckReport};
 pub use client_ids::ClientId;
-pub use collection::{Collection, Hit};
+pub use collection::{Collection, Hit, ON_DEMAND_QUERIES};
 pub use filter::{RowMask, Where};
 pub use graph::{build as build_graph, GraphLayout, GraphParams, GraphSearch};
+pub use loading::Loading;
 pub use metric::Metric;
 pub use open::check_config;
 pub use quant::{Int8Quantizer, Quantize};
@@ -115,6 +117,8 @@ mod client_id_tests;
 mod filter_tests;
 #[cfg(test)]
 mod integrity_tests;
+#[cfg(test)]
+mod loading_tests;
 #[cfg(test)]
 mod quant_tests;
 #[cfg(test)]

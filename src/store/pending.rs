@@ -150,6 +150,27 @@ impl Pending {
         self.full.wait().as_ref().map_err(|m| self.corrupt(m))
     }
 
+    /// Waits for the background read and returns its rows, once the reading thread has let go
+    /// of its share; the damage the read found (with the view, unchanged) otherwise. The
+    /// caller holds the only other share (a collection being written owns its view).
+    pub fn into_rows(self: Arc<Self>) -> std::result::Result<Rows, (Arc<Self>, Error)> {
+        if let Err(e) = self.wait() {
+            return Err((self, e));
+        }
+        let mut this = self;
+        loop {
+            // The reading thread drops its share right after storing the rows.
+            match Arc::try_unwrap(this) {
+                Ok(pending) => match pending.full.into_inner() {
+                    Some(Ok(rows)) => return Ok(rows),
+                    _ => unreachable!("wait returned, so the read stored its rows"),
+                },
+                Err(shared) => this = shared,
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
     /// Whether the snapshot of the open is still held (until every row is in memory).
     #[cfg(test)]
     pub fn holds_snapshot(&self) -> bool {

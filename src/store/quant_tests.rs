@@ -153,7 +153,7 @@ fn a_graph_built_aside_from_codes_is_installed_and_searched() {
     let recs = records(900, 5);
     let mut c = build(&dir.path().join("q.redb"), Quantize::Int8, &recs);
     assert_eq!(c.tail_len(), 150);
-    let layout = c.graph_input().build();
+    let layout = c.graph_input().unwrap().build();
     c.install_graph(layout).unwrap();
     assert_eq!(c.tail_len(), 0);
     for i in [3, 400, 899] {

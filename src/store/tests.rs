@@ -125,7 +125,7 @@ fn a_graph_built_aside_is_installed_with_later_inserts_in_the_tail() {
     let recs = records(200, 8, 6);
     let mut c = Collection::create_or_open(&path, &config(8)).unwrap();
     c.insert_batch(&recs[..150], false).unwrap();
-    let input = c.graph_input();
+    let input = c.graph_input().unwrap();
     // Records inserted while the graph is built join the tail.
     c.insert_batch(&recs[150..], false).unwrap();
     c.install_graph(input.build()).unwrap();
@@ -138,7 +138,7 @@ fn a_graph_built_aside_is_installed_with_later_inserts_in_the_tail() {
     assert_eq!(Collection::open_reader(&path).unwrap().graph_nodes(), 150);
     // A graph built before a compaction no longer matches the rows and is refused.
     let mut c = Collection::open_writer(&path).unwrap();
-    let stale = c.graph_input().build();
+    let stale = c.graph_input().unwrap().build();
     c.delete(&[3]).unwrap();
     c.compact().unwrap();
     let err = c.install_graph(stale).unwrap_err();

@@ -25,12 +25,7 @@ impl Collection {
     /// or building afresh after a compaction) and persists it in one transaction. A quantized
     /// collection's graph is built over the vectors its codes stand for.
     pub fn rebuild_graph(&mut self) -> Result<()> {
-        if self.pending.is_some() {
-            return Err(Error::InvalidArgument {
-                what: "collection".into(),
-                message: "a collection opened for queries cannot build its graph".into(),
-            });
-        }
+        self.finish_loading()?;
         let v = &self.vectors;
         let layout = graph::extend(
             self.graph.as_ref(),
@@ -45,20 +40,28 @@ impl Collection {
     /// A copy of every stored row, to build a graph from without holding the collection
     /// (a server keeps answering from the old graph and the exactly searched tail meanwhile).
     /// A quantized collection's codes are copied as they are (a quarter of the floats) and
-    /// turned into vectors by [`GraphInput::build`], outside the caller's lock.
-    pub fn graph_input(&self) -> GraphInput {
+    /// turned into vectors by [`GraphInput::build`], outside the caller's lock. A collection
+    /// opened for queries first waits until its vectors are all read.
+    pub fn graph_input(&self) -> Result<GraphInput> {
         let v = &self.vectors;
-        GraphInput {
+        let (data, codes) = match &self.pending {
+            Some(pending) => {
+                let rows = pending.wait()?;
+                (rows.floats.clone(), rows.codes.clone())
+            }
+            None => (v.data.clone(), v.codes.clone()),
+        };
+        Ok(GraphInput {
             base: self.graph.clone(),
             ids: v.ids.clone(),
             rows: VectorSet {
-                data: v.data.clone(),
-                codes: v.codes.clone(),
+                data,
+                codes,
                 quant: v.quant.clone(),
                 ..VectorSet::new(v.dim)
             },
             params: self.config.graph,
-        }
+        })
     }
 
     /// Persists a graph built from [`Self::graph_input`] and swaps it in. Rows are only
@@ -68,6 +71,7 @@ impl Collection {
     pub fn install_graph(&mut self, layout: graph::GraphLayout) -> Result<()> {
         let path = self.path.clone();
         guarded(&path, || {
+            self.finish_loading()?;
             let n = layout.len();
             if n > self.vectors.len() || self.vectors.ids[..n] != layout.ids[..] {
                 return Err(Error::InvalidArgument {
@@ -128,6 +132,7 @@ impl Collection {
     pub fn compact(&mut self) -> Result<()> {
         let path = self.path.clone();
         guarded(&path, || {
+            self.finish_loading()?;
             let dead: Vec<u64> = (0..self.vectors.len())
                 .filter(|&r| self.vectors.deleted[r])
                 .map(|r| self.vectors.ids[r])
@@ -205,7 +210,7 @@ pub struct GraphInput {
     base: Option<graph::GraphLayout>,
     ids: Vec<u64>,
     /// The rows' floats or codes (its own ids, labels and marks are left empty).
-    rows: VectorSet,
+    pub(super) rows: VectorSet,
     params: graph::GraphParams,
 }
 

@@ -114,6 +114,7 @@ impl Collection {
     ) -> Result<BatchOutcome> {
         let path = self.path.clone();
         guarded(&path, || {
+            self.finish_loading()?;
             check_batch_metadata(records)?;
             check_client_ids(records.len(), client_ids)?;
             let vectors: Vec<Vec<f32>> = records
