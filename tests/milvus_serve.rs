@@ -112,6 +112,10 @@ fn milvus_two_servers_on_one_collection_answer_alike() {
     let vectors = json!({"vectors": [[1.0, 2.0]]});
     let wrong = a.post(&format!("/v1/collections/{name}/search"), &vectors);
     expect_error(&wrong, 422, "wrong_dimension");
+    // Classification takes given vectors as on a local collection: checked, not refused.
+    let given = json!({"sequences": [sequences[0]], "vectors": [[1.0, 2.0]]});
+    let wrong = a.post(&format!("/v1/collections/{name}/classify"), &given);
+    expect_error(&wrong, 422, "wrong_dimension");
     let filtered = json!({"sequences": [sequences[0]], "where": {"tissue": "liver"}});
     let refused = a.post(&format!("/v1/collections/{name}/search"), &filtered);
     let message = expect_error(&refused, 400, "invalid_argument");

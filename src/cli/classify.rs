@@ -85,8 +85,9 @@ fn by_collection(
         collection: collection.to_string(),
     };
     if let Some(uri) = super::remote::uri(&arg)? {
-        super::remote::refuse(args.vectors.is_some(), "--vectors")?;
-        let classified = super::remote::classify(&uri, queries, opts)?;
+        let vectors = args.vectors.as_deref().map(genovec::seq::read_vectors);
+        let vectors = vectors.transpose()?;
+        let classified = super::remote::classify(&uri, queries, vectors.as_deref(), opts)?;
         note_status(&classified.classifier);
         return Ok(classified);
     }

@@ -1,6 +1,6 @@
 //! `genovec index`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use genovec::engine::{self, IndexOptions};
 
@@ -66,9 +66,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         genovec::progress::note(&format!("committed {total}"));
     };
     if let Some(uri) = super::remote::uri(&args.collection)? {
-        super::remote::refuse(args.vectors.is_some(), "--vectors")?;
-        let records = genovec::seq::read_all(&args.input, &opts.read)?;
-        let report = super::remote::index(&uri, &records, &opts, &mut on_commit)?;
+        let (records, vectors) = read_input(&args.input, args.vectors.as_deref(), &opts)?;
+        let given = vectors.as_deref();
+        let report = super::remote::index(&uri, &records, given, &opts, &mut on_commit)?;
         eprintln!(
             "indexed {}: read {}, added {}, total {}",
             uri.display(),
@@ -85,14 +85,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let report = match &args.vectors {
         None => engine::index_files(&path, &args.input, &opts, &mut on_commit)?,
         Some(file) => {
-            // The records: --input, else the Parquet vectors file's own columns.
-            let inputs = if args.input.is_empty() {
-                std::slice::from_ref(file)
-            } else {
-                &args.input[..]
-            };
-            let records = genovec::seq::read_all(inputs, &opts.read)?;
-            let vectors = genovec::seq::read_vectors(file)?;
+            let (records, vectors) = read_input(&args.input, Some(file), &opts)?;
+            let vectors = vectors.unwrap_or_default();
             engine::index_with_vectors(&path, &records, &vectors, &opts, &mut on_commit)?
         }
     };
@@ -113,4 +107,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => eprintln!("classifier: not trained (--no-train); `genovec train` trains it"),
     }
     Ok(())
+}
+
+/// One vector per record, in the records' order.
+type Vectors = Vec<Vec<f32>>;
+
+/// The records to index and, with `--vectors FILE`, their vectors; the records come from
+/// `--input`, else from the Parquet vectors file's own columns.
+fn read_input(
+    input: &[PathBuf],
+    vectors: Option<&Path>,
+    opts: &IndexOptions,
+) -> anyhow::Result<(Vec<genovec::seq::SeqRecord>, Option<Vectors>)> {
+    let Some(file) = vectors else {
+        return Ok((genovec::seq::read_all(input, &opts.read)?, None));
+    };
+    let file = file.to_path_buf();
+    let inputs = if input.is_empty() {
+        std::slice::from_ref(&file)
+    } else {
+        input
+    };
+    let records = genovec::seq::read_all(inputs, &opts.read)?;
+    Ok((records, Some(genovec::seq::read_vectors(&file)?)))
 }

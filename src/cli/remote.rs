@@ -29,23 +29,16 @@ pub fn uri(collection: &CollectionArg) -> anyhow::Result<Option<MilvusUri>> {
     Ok(Some(uri))
 }
 
-/// Refuses a local-only option on a Milvus collection.
-pub fn refuse(given: bool, option: &str) -> anyhow::Result<()> {
-    if given {
-        anyhow::bail!("{option} is not available on a Milvus collection yet");
-    }
-    Ok(())
-}
-
 #[cfg(feature = "milvus")]
 pub fn index(
     uri: &MilvusUri,
     records: &[SeqRecord],
+    given: Option<&[Vec<f32>]>,
     opts: &IndexOptions,
     on_commit: &mut dyn FnMut(usize, usize, usize),
 ) -> anyhow::Result<IndexReport> {
     Ok(genovec::engine::index_remote(
-        uri, records, opts, on_commit,
+        uri, records, given, opts, on_commit,
     )?)
 }
 
@@ -61,12 +54,26 @@ pub fn search(
 }
 
 #[cfg(feature = "milvus")]
+pub fn search_vectors(
+    uri: &MilvusUri,
+    vectors: &[Vec<f32>],
+    k: usize,
+    ef: Option<usize>,
+    filter: &SearchFilter,
+) -> anyhow::Result<Vec<Vec<genovec::engine::Neighbour>>> {
+    Ok(genovec::engine::search_vectors_remote(
+        uri, vectors, k, ef, filter,
+    )?)
+}
+
+#[cfg(feature = "milvus")]
 pub fn classify(
     uri: &MilvusUri,
     queries: &[SeqRecord],
+    given: Option<&[Vec<f32>]>,
     opts: genovec::engine::ClassifyOptions,
 ) -> anyhow::Result<genovec::engine::Classified> {
-    Ok(genovec::engine::classify_remote(uri, queries, opts)?)
+    Ok(genovec::engine::classify_remote(uri, queries, given, opts)?)
 }
 
 #[cfg(feature = "milvus")]
@@ -144,6 +151,7 @@ mod absent {
     pub fn index(
         _: &MilvusUri,
         _: &[SeqRecord],
+        _: Option<&[Vec<f32>]>,
         _: &IndexOptions,
         _: &mut dyn FnMut(usize, usize, usize),
     ) -> anyhow::Result<IndexReport> {
@@ -160,6 +168,16 @@ mod absent {
         Err(missing())
     }
 
+    pub fn search_vectors(
+        _: &MilvusUri,
+        _: &[Vec<f32>],
+        _: usize,
+        _: Option<usize>,
+        _: &SearchFilter,
+    ) -> anyhow::Result<Vec<Vec<genovec::engine::Neighbour>>> {
+        Err(missing())
+    }
+
     pub fn delete(_: &MilvusUri, _: &[u64]) -> anyhow::Result<()> {
         Err(missing())
     }
@@ -167,6 +185,7 @@ mod absent {
     pub fn classify(
         _: &MilvusUri,
         _: &[SeqRecord],
+        _: Option<&[Vec<f32>]>,
         _: genovec::engine::ClassifyOptions,
     ) -> anyhow::Result<genovec::engine::Classified> {
         Err(missing())
@@ -185,4 +204,4 @@ mod absent {
 }
 
 #[cfg(not(feature = "milvus"))]
-pub use absent::{classify, delete, index, info, search, train};
+pub use absent::{classify, delete, index, info, search, search_vectors, train};

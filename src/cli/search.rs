@@ -95,24 +95,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => Queries::Records(queries(&args.sequence, &args.input, &args.read)?),
     };
     if let Some(uri) = super::remote::uri(&args.collection)? {
-        let Queries::Records(queries) = input else {
-            anyhow::bail!("--vectors is not available on a Milvus collection yet");
+        let results = match input {
+            Queries::Vectors(vectors) => {
+                let found = super::remote::search_vectors(&uri, &vectors, args.k, args.ef, &filter);
+                vector_results(found?)
+            }
+            Queries::Records(queries) => {
+                super::remote::search(&uri, &queries, args.k, args.ef, &filter)?
+            }
         };
-        let results = super::remote::search(&uri, &queries, args.k, args.ef, &filter)?;
         return print(&results, args.json);
     }
     let (collection, embedder) =
         engine::open_for_queries(&path).with_context(|| format!("opening {}", path.display()))?;
     let results = match input {
-        Queries::Vectors(vectors) => {
-            let found = engine::search_vectors(&collection, &vectors, args.k, args.ef, &filter)?;
-            (found.into_iter().enumerate())
-                .map(|(i, neighbours)| QueryResult {
-                    query: format!("vectors[{i}]"),
-                    neighbours,
-                })
-                .collect()
-        }
+        Queries::Vectors(vectors) => vector_results(engine::search_vectors(
+            &collection,
+            &vectors,
+            args.k,
+            args.ef,
+            &filter,
+        )?),
         Queries::Records(queries) => engine::search_sequences(
             &collection,
             embedder.as_ref(),
@@ -123,6 +126,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?,
     };
     print(&results, args.json)
+}
+
+/// The neighbours of given vectors, each query named by its row in the file.
+fn vector_results(found: Vec<Vec<engine::Neighbour>>) -> Vec<QueryResult> {
+    (found.into_iter().enumerate())
+        .map(|(i, neighbours)| QueryResult {
+            query: format!("vectors[{i}]"),
+            neighbours,
+        })
+        .collect()
 }
 
 /// Writes results as TSV or JSON Lines.

@@ -94,6 +94,16 @@ pub fn index_with_vectors(
     opts: &IndexOptions,
     on_commit: &mut dyn FnMut(usize, usize, usize),
 ) -> Result<IndexReport> {
+    check_given(records, vectors, opts)?;
+    index_with(path, records, Some(vectors), opts, on_commit)
+}
+
+/// Given vectors need an external embedder (naming their model) and one vector per record.
+pub(super) fn check_given(
+    records: &[SeqRecord],
+    vectors: &[Vec<f32>],
+    opts: &IndexOptions,
+) -> Result<()> {
     if !embed::is_external(&opts.embedder) {
         return Err(Error::InvalidArgument {
             what: "embedder".into(),
@@ -110,7 +120,7 @@ pub fn index_with_vectors(
             message: format!("{} vectors for {} records", vectors.len(), records.len()),
         });
     }
-    index_with(path, records, Some(vectors), opts, on_commit)
+    Ok(())
 }
 
 fn index_with(
@@ -220,7 +230,7 @@ fn labels_of(records: &[SeqRecord]) -> Result<Vec<String>> {
 
 /// Labelled records with their given vectors as insertable rows; a vector of another
 /// dimension is an error naming its record.
-fn given_chunk(
+pub(super) fn given_chunk(
     chunk: &[SeqRecord],
     labels: &[String],
     vectors: &[Vec<f32>],

@@ -42,7 +42,7 @@ pub use records::{
 #[cfg(feature = "milvus")]
 pub use remote::{
     check_remote_embedder, delete_remote, index_remote, info_open, info_remote, remote_embedder,
-    search_open, search_remote, search_vectors_open, RemoteInfo,
+    search_open, search_remote, search_vectors_open, search_vectors_remote, RemoteInfo,
 };
 #[cfg(feature = "milvus")]
 pub use remote_classify::{classify_open, classify_remote, remote_classifier_status, train_remote};

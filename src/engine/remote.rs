@@ -3,7 +3,9 @@
 //! (training and classification are in `remote_classify.rs`). The `*_open` functions take an
 //! open collection and a loaded embedder, for `serve`.
 
-use super::index::{embed_chunk, index_labels, IndexOptions, IndexReport};
+use super::index::{
+    check_given, embed_chunk, given_chunk, index_labels, IndexOptions, IndexReport,
+};
 use super::search::{self, embed_queries, Neighbour, QueryResult, SearchFilter};
 use super::train::{TrainMode, TrainOptions};
 use crate::embed::{self, Embedder};
@@ -41,16 +43,21 @@ pub fn check_remote_embedder(collection: &MilvusCollection, embedder: &dyn Embed
     Ok(())
 }
 
-/// Embeds and stores records in batches; `on_commit(done, of, total)` runs after each batch
-/// is acknowledged by Milvus, and the rows are flushed (sealed) at the end.
+/// Embeds (or, with `given`, takes one vector per record from the caller, as a local
+/// `index --vectors` does) and stores records in batches; `on_commit(done, of, total)` runs
+/// after each batch is acknowledged by Milvus, and the rows are flushed (sealed) at the end.
 pub fn index_remote(
     uri: &MilvusUri,
     records: &[SeqRecord],
+    given: Option<&[Vec<f32>]>,
     opts: &IndexOptions,
     on_commit: &mut dyn FnMut(usize, usize, usize),
 ) -> Result<IndexReport> {
     if opts.quantize != Quantize::None {
         return Err(unsupported("--quantize int8"));
+    }
+    if let Some(vectors) = given {
+        check_given(records, vectors, opts)?;
     }
     let labels = index_labels(records)?;
     let embedder = embed::from_spec(&opts.embedder)?;
@@ -60,12 +67,14 @@ pub fn index_remote(
     let (batch, mut added) = (opts.batch.max(1), 0);
     progress::phase("embed and store", Some(records.len() as u64));
     for (i, chunk) in records.chunks(batch).enumerate() {
-        let start = i * batch;
-        let rows = embed_chunk(
-            embedder.as_ref(),
-            chunk,
-            &labels[start..start + chunk.len()],
-        )?;
+        let (start, chunk_labels) = (i * batch, &labels[i * batch..i * batch + chunk.len()]);
+        let rows = match given {
+            Some(vectors) => {
+                let vectors = &vectors[start..start + chunk.len()];
+                given_chunk(chunk, chunk_labels, vectors, embedder.dim())?
+            }
+            None => embed_chunk(embedder.as_ref(), chunk, chunk_labels)?,
+        };
         added += collection.insert(&rows, opts.allow_duplicates)?;
         progress::advance((start + chunk.len()) as u64);
         on_commit(start + chunk.len(), records.len(), before + added);
@@ -127,6 +136,18 @@ pub fn search_remote(
     search_open(&collection, embedder.as_ref(), queries, k, ef, filter)
 }
 
+/// The `k` nearest stored records of each given vector, in the collection's embedding space.
+pub fn search_vectors_remote(
+    uri: &MilvusUri,
+    vectors: &[Vec<f32>],
+    k: usize,
+    ef: Option<usize>,
+    filter: &SearchFilter,
+) -> Result<Vec<Vec<Neighbour>>> {
+    let collection = MilvusCollection::open_for_queries(uri)?;
+    search_vectors_open(&collection, vectors, k, ef, filter)
+}
+
 /// [`search_remote`] on an open collection with its embedder (checked by the caller with
 /// [`check_remote_embedder`]), as a server that keeps the embedder loaded calls it.
 pub fn search_open(
@@ -159,6 +180,7 @@ pub fn search_vectors_open(
     filter: &SearchFilter,
 ) -> Result<Vec<Vec<Neighbour>>> {
     check_search(collection, k, ef, filter)?;
+    check_dims(collection, vectors)?;
     let metric = collection.config().metric;
     let prepared: Vec<Vec<f32>> = (vectors.iter().cloned())
         .map(|mut v| {
@@ -181,6 +203,18 @@ fn nearest(
         .into_iter()
         .map(|hits| hits.into_iter().map(neighbour).collect())
         .collect())
+}
+
+/// Every given vector has the collection's dimension (Milvus's own error names no query).
+pub(super) fn check_dims(collection: &MilvusCollection, vectors: &[Vec<f32>]) -> Result<()> {
+    let expected = collection.config().dim;
+    match vectors.iter().find(|v| v.len() != expected) {
+        Some(v) => Err(Error::WrongDimension {
+            expected,
+            got: v.len(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The checks a local search makes, plus what Milvus collections cannot do yet.

@@ -121,14 +121,18 @@ pub(super) fn train_open(collection: &MilvusCollection, opts: TrainOptions) -> R
 
 /// Classifies query records against a Milvus collection: kNN vote fused with the stored
 /// linear model, each prediction with its neighbours as evidence.
+///
+/// With `given`, query i's vector is `given[i]` (in the collection's embedding space, as a
+/// local `classify --vectors` takes them) and the embedder is not run.
 pub fn classify_remote(
     uri: &MilvusUri,
     queries: &[SeqRecord],
+    given: Option<&[Vec<f32>]>,
     opts: ClassifyOptions,
 ) -> Result<Classified> {
     let collection = MilvusCollection::open_for_queries(uri)?;
     let embedder = remote_embedder(&collection)?;
-    classify_open(&collection, embedder.as_ref(), queries, opts)
+    classify_open(&collection, embedder.as_ref(), queries, given, opts)
 }
 
 /// [`classify_remote`] on an open collection with its embedder (checked by the caller),
@@ -137,8 +141,18 @@ pub fn classify_open(
     collection: &MilvusCollection,
     embedder: &dyn Embedder,
     queries: &[SeqRecord],
+    given: Option<&[Vec<f32>]>,
     opts: ClassifyOptions,
 ) -> Result<Classified> {
+    if let Some(vectors) = given {
+        if vectors.len() != queries.len() {
+            return Err(Error::InvalidArgument {
+                what: "vectors".into(),
+                message: format!("{} vectors for {} queries", vectors.len(), queries.len()),
+            });
+        }
+        super::remote::check_dims(collection, vectors)?;
+    }
     if opts.adapt != Adapt::Never {
         return Err(Error::InvalidArgument {
             what: "adapt".into(),
@@ -160,7 +174,10 @@ pub fn classify_open(
         labels: collection.labels(),
         rows: &rows,
     };
-    let vectors = embed_queries(embedder, queries)?;
+    let vectors = match given {
+        Some(vectors) => vectors.to_vec(),
+        None => embed_queries(embedder, queries)?,
+    };
     let mask = live.live_per_label().iter().map(|&n| n > 0).collect();
     let ctx = Context::new(collection.labels(), state.as_ref(), false, mask, opts);
     progress::phase("search and classify", Some(queries.len() as u64));

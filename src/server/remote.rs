@@ -102,14 +102,10 @@ pub(super) async fn classify(
     vectors: Option<Vec<Vec<f32>>>,
     opts: ClassifyOptions,
 ) -> Result<Classified, ApiError> {
-    if vectors.is_some() {
-        return Err(ApiError::invalid(
-            "\"vectors\" is not available on a Milvus collection yet",
-        ));
-    }
     blocking(move || {
         let embedder = served.embedder.as_ref();
-        Ok(served.with(|c| engine::classify_open(c, embedder, &queries, opts))?)
+        let given = vectors.as_deref();
+        Ok(served.with(|c| engine::classify_open(c, embedder, &queries, given, opts))?)
     })
     .await
 }

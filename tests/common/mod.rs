@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "milvus")]
+pub mod milvus;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
