@@ -88,7 +88,7 @@ fn by_collection(
         let vectors = args.vectors.as_deref().map(genovec::seq::read_vectors);
         let vectors = vectors.transpose()?;
         let classified = super::remote::classify(&uri, queries, vectors.as_deref(), opts)?;
-        note_status(&classified.classifier);
+        notes(&classified);
         return Ok(classified);
     }
     let path = super::args::local_path(collection, "classify")?;
@@ -108,11 +108,16 @@ fn by_collection(
             opts,
         )?,
     };
+    notes(&classified);
+    Ok(classified)
+}
+
+/// Tells stderr what changed the answers: a corrected shift, a stale or missing classifier.
+fn notes(classified: &engine::Classified) {
     if let Some(shift) = &classified.shift {
         note_shift(shift);
     }
     note_status(&classified.classifier);
-    Ok(classified)
 }
 
 /// Tells stderr when the classifier does not reflect every stored record.

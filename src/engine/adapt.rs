@@ -11,15 +11,16 @@
 //! tuned; only the fusion weight changes (to 0).
 
 use super::classifier::ClassifierState;
-use super::train::{class_means, fit_final, snapshot, Fit};
+use super::train::{class_means, fit_final, Fit, Snapshot};
 use crate::classify::shift::{explain_by_mixture, Adapt, Shift, MIN_QUERIES};
 use crate::classify::FusionParams;
-use crate::store::Collection;
 use crate::{Error, Result};
 
 /// The corrected classifier (when the shift calls for one) and the measured shift.
+/// `snapshot` reads the training rows (in `state`'s design), from whichever store holds them;
+/// it is called only when a refit (or an older state without class means) needs them.
 pub(super) fn respond(
-    collection: &Collection,
+    snapshot: &dyn Fn() -> Result<Snapshot>,
     state: &ClassifierState,
     design: &[Vec<f64>],
     adapt: Adapt,
@@ -42,7 +43,7 @@ pub(super) fn respond(
     // Older states stored no class means: compute them from the records, once.
     let mut snap = None;
     let means = if state.class_means.is_empty() {
-        let s = snapshot(collection, state.design())?;
+        let s = snapshot()?;
         let means = class_means(&s.design, &s.y, s.labels.len());
         snap = Some(s);
         means
@@ -62,7 +63,7 @@ pub(super) fn respond(
     }
     let snap = match snap {
         Some(s) => s,
-        None => snapshot(collection, state.design())?,
+        None => snapshot()?,
     };
     let target = model.raw_from_offset(&residual);
     let n_classes = snap.labels.len();

@@ -187,7 +187,10 @@ pub fn classify_given(
         None => Vec::new(),
     };
     let (adapted, shift) = match state {
-        Some(s) => super::adapt::respond(collection, s, &design, opts.adapt)?,
+        Some(s) => {
+            let snapshot = || super::train::snapshot(collection, s.design());
+            super::adapt::respond(&snapshot, s, &design, opts.adapt)?
+        }
         None => (None, None),
     };
     let ctx = Context::new(

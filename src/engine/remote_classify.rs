@@ -9,7 +9,6 @@ use super::design::{design_matrix, design_row, design_width, Design};
 use super::remote::{neighbour, remote_embedder};
 use super::search::embed_queries;
 use super::train::{fit, plan, Snapshot, TrainAction, TrainOptions, Trained};
-use crate::classify::shift::Adapt;
 use crate::embed::Embedder;
 use crate::milvus::{MilvusCollection, MilvusUri, StoredRow};
 use crate::progress;
@@ -95,18 +94,7 @@ pub(super) fn train_open(collection: &MilvusCollection, opts: TrainOptions) -> R
     let layout = previous
         .as_ref()
         .map_or(Design::new(opts.handcrafted), ClassifierState::design);
-    progress::phase("read training rows", None);
-    let rows = collection.rows(true)?;
-    let embeddings: Vec<Vec<f32>> = rows.iter().map(|r| r.vector.clone()).collect();
-    let seqs = rows.iter().map(|r| r.sequence.as_bytes());
-    let snap = Snapshot {
-        design: design_matrix(&embeddings, seqs, layout),
-        embeddings,
-        y: rows.iter().map(|r| r.label).collect(),
-        labels: collection.labels().to_vec(),
-        next_id: collection.next_id(),
-        layout,
-    };
+    let snap = remote_snapshot(collection, layout)?;
     let state = fit(&snap, previous.as_ref(), action)?;
     let json = serde_json::to_string(&state).map_err(|e| Error::Classifier {
         message: e.to_string(),
@@ -116,6 +104,22 @@ pub(super) fn train_open(collection: &MilvusCollection, opts: TrainOptions) -> R
     Ok(Trained {
         action,
         state: Some(state),
+    })
+}
+
+/// Every record's training row, read back from Milvus (vectors and sequences).
+fn remote_snapshot(collection: &MilvusCollection, layout: Design) -> Result<Snapshot> {
+    progress::phase("read training rows", None);
+    let rows = collection.rows(true)?;
+    let embeddings: Vec<Vec<f32>> = rows.iter().map(|r| r.vector.clone()).collect();
+    let seqs = rows.iter().map(|r| r.sequence.as_bytes());
+    Ok(Snapshot {
+        design: design_matrix(&embeddings, seqs, layout),
+        embeddings,
+        y: rows.iter().map(|r| r.label).collect(),
+        labels: collection.labels().to_vec(),
+        next_id: collection.next_id(),
+        layout,
     })
 }
 
@@ -153,12 +157,6 @@ pub fn classify_open(
         }
         super::remote::check_dims(collection, vectors)?;
     }
-    if opts.adapt != Adapt::Never {
-        return Err(Error::InvalidArgument {
-            what: "adapt".into(),
-            message: "--adapt is not available on a Milvus collection yet".into(),
-        });
-    }
     let state = load_remote_state(collection)?;
     let rows = collection.rows(false)?;
     if rows.is_empty() {
@@ -179,19 +177,25 @@ pub fn classify_open(
         None => embed_queries(embedder, queries)?,
     };
     let mask = live.live_per_label().iter().map(|&n| n > 0).collect();
-    let ctx = Context::new(collection.labels(), state.as_ref(), false, mask, opts);
+    // The linear model's input rows, computed once: the shift is measured on them too.
+    let design: Vec<Vec<f64>> = match &state {
+        Some(s) => design_rows(collection, s.design(), queries, &vectors),
+        None => Vec::new(),
+    };
+    let (adapted, shift) = match &state {
+        Some(s) => {
+            let snapshot = || remote_snapshot(collection, s.design());
+            super::adapt::respond(&snapshot, s, &design, opts.adapt)?
+        }
+        None => (None, None),
+    };
+    let used = adapted.as_ref().or(state.as_ref());
+    let ctx = Context::new(collection.labels(), used, adapted.is_some(), mask, opts);
     progress::phase("search and classify", Some(queries.len() as u64));
     let found = collection.search(&vectors, ctx.k(), None, &[])?;
-    let metric = collection.config().metric;
     let mut predictions = Vec::with_capacity(queries.len());
-    for ((query, vector), hits) in queries.iter().zip(&vectors).zip(found) {
-        let row = state.as_ref().map(|s| {
-            let mut stored = vector.clone();
-            metric.prepare(&mut stored);
-            let mut row = vec![0f64; design_width(stored.len(), s.design())];
-            design_row(&stored, query.seq.as_bytes(), s.design(), &mut row);
-            row
-        });
+    for (i, (query, hits)) in queries.iter().zip(found).enumerate() {
+        let row = design.get(i).map(Vec::as_slice);
         let mut pairs = Vec::with_capacity(hits.len());
         for h in &hits {
             let label = collection.labels().iter().position(|l| *l == h.label);
@@ -202,12 +206,34 @@ pub fn classify_open(
             pairs.push((label as u32, h.distance));
         }
         let neighbours = hits.into_iter().map(neighbour).collect();
-        predictions.push(ctx.predict(query, row.as_deref(), &pairs, neighbours));
+        predictions.push(ctx.predict(query, row, &pairs, neighbours));
     }
     progress::finish();
     Ok(Classified {
         predictions,
-        shift: None,
+        shift,
         classifier: status(&live, state.as_ref()),
     })
+}
+
+/// The linear model's input row of each query (its vector in stored form, and the handcrafted
+/// features of its sequence), as a local collection computes it.
+fn design_rows(
+    collection: &MilvusCollection,
+    design: Design,
+    queries: &[SeqRecord],
+    vectors: &[Vec<f32>],
+) -> Vec<Vec<f64>> {
+    let metric = collection.config().metric;
+    queries
+        .iter()
+        .zip(vectors)
+        .map(|(query, vector)| {
+            let mut stored = vector.clone();
+            metric.prepare(&mut stored);
+            let mut row = vec![0f64; design_width(stored.len(), design)];
+            design_row(&stored, query.seq.as_bytes(), design, &mut row);
+            row
+        })
+        .collect()
 }
