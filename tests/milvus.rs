@@ -259,6 +259,18 @@ fn milvus_classifies_like_a_local_collection_from_any_process() {
     let (l, r) = (adapted(local), adapted(&remote));
     let same = l.iter().zip(&r).filter(|(a, b)| a == b).count();
     assert!(same >= 610, "{same} of 613 adapted labels agree");
+    // The classifier's state is counted inside Milvus: a deletion shows at once (strong).
+    let id = v["neighbours"][0]["id"].as_u64().unwrap().to_string();
+    ok(&["delete", "--collection", &remote, "--id", &id]);
+    let strong = format!("{remote}?consistency=strong");
+    let after = classify(&strong);
+    let v: serde_json::Value = serde_json::from_str(after.lines().next().unwrap()).unwrap();
+    let state = &v["classifier"];
+    assert_eq!(
+        (&state["trained_on"], &state["deleted_since"]),
+        (&4859.into(), &1.into())
+    );
+    assert_eq!(state["added_since"], 0);
 }
 
 #[test]

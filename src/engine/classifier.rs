@@ -108,15 +108,15 @@ pub(super) fn changes(
     mark: Option<Watermark>,
     records: usize,
 ) -> (usize, usize) {
-    let (mut now, mut older) = (0usize, 0usize);
-    collection.for_each_live(&mut |id, _| {
-        now += 1;
-        older += usize::from(mark.is_some_and(|m| id < m.next_id));
-    });
+    let now = collection.live_count();
     let Some(mark) = mark else {
         return (now.saturating_sub(records), records.saturating_sub(now));
     };
-    (now - older, mark.records.saturating_sub(older))
+    let older = collection.live_below(mark.next_id);
+    (
+        now.saturating_sub(older),
+        mark.records.saturating_sub(older),
+    )
 }
 
 /// What the classifier's bookkeeping reads of a collection, local or kept in Milvus: its label
@@ -124,26 +124,26 @@ pub(super) fn changes(
 pub trait LiveRecords {
     /// The label list, indexed by label index.
     fn label_names(&self) -> &[String];
-    /// Calls `f(id, label index)` for every live record.
-    fn for_each_live(&self, f: &mut dyn FnMut(u64, u32));
+    /// Live records per label index.
+    fn live_per_label(&self) -> Vec<usize>;
+    /// Live records whose id is below `next_id` (a watermark's: the ones stored before it).
+    fn live_below(&self, next_id: u64) -> usize;
 
     /// Live records.
     fn live_count(&self) -> usize {
-        let mut n = 0;
-        self.for_each_live(&mut |_, _| n += 1);
-        n
+        self.live_per_label().iter().sum()
     }
+}
 
-    /// Live records per label index.
-    fn live_per_label(&self) -> Vec<usize> {
-        let mut counts = vec![0; self.label_names().len()];
-        self.for_each_live(&mut |_, label| {
-            if let Some(c) = counts.get_mut(label as usize) {
-                *c += 1;
-            }
-        });
-        counts
+/// [`LiveRecords::live_per_label`] of `(id, label index)` pairs.
+pub(super) fn per_label(n_labels: usize, live: impl Iterator<Item = (u64, u32)>) -> Vec<usize> {
+    let mut counts = vec![0; n_labels];
+    for (_, label) in live {
+        if let Some(c) = counts.get_mut(label as usize) {
+            *c += 1;
+        }
     }
+    counts
 }
 
 impl LiveRecords for Collection {
@@ -151,10 +151,14 @@ impl LiveRecords for Collection {
         self.labels()
     }
 
-    fn for_each_live(&self, f: &mut dyn FnMut(u64, u32)) {
-        self.vectors()
-            .live_rows()
-            .for_each(|(_, id, label)| f(id, label));
+    fn live_per_label(&self) -> Vec<usize> {
+        let live = self.vectors().live_rows().map(|(_, id, label)| (id, label));
+        per_label(self.labels().len(), live)
+    }
+
+    fn live_below(&self, next_id: u64) -> usize {
+        let live = self.vectors().live_rows();
+        live.filter(|&(_, id, _)| id < next_id).count()
     }
 }
 

@@ -3,14 +3,14 @@
 //! beside the records, so every node classifies alike. A query set's neighbours come from one
 //! Milvus search call.
 
-use super::classifier::{status, ClassifierState, ClassifierStatus, LiveRecords};
+use super::classifier::{per_label, status, ClassifierState, ClassifierStatus, LiveRecords};
 use super::classify::{Classified, ClassifyOptions, Context};
 use super::design::{design_matrix, design_row, design_width, Design};
 use super::remote::{neighbour, remote_embedder};
 use super::search::embed_queries;
 use super::train::{fit, plan, Snapshot, TrainAction, TrainOptions, Trained};
 use crate::embed::Embedder;
-use crate::milvus::{MilvusCollection, MilvusUri, StoredRow};
+use crate::milvus::{LiveCounts, MilvusCollection, MilvusUri, StoredRow};
 use crate::progress;
 use crate::seq::SeqRecord;
 use crate::{Error, Result};
@@ -26,8 +26,51 @@ impl LiveRecords for Live<'_> {
         self.labels
     }
 
-    fn for_each_live(&self, f: &mut dyn FnMut(u64, u32)) {
-        self.rows.iter().for_each(|r| f(r.id, r.label));
+    fn live_per_label(&self) -> Vec<usize> {
+        per_label(self.labels.len(), self.rows.iter().map(|r| (r.id, r.label)))
+    }
+
+    fn live_below(&self, next_id: u64) -> usize {
+        self.rows.iter().filter(|r| r.id < next_id).count()
+    }
+}
+
+/// A Milvus collection's live records as counts taken inside Milvus, for a classify call's
+/// state: the counts below one id are taken for the one watermark that state reports on.
+struct Counted<'a> {
+    labels: &'a [String],
+    counts: LiveCounts,
+    /// The id `counts.below` was counted under.
+    below_id: Option<u64>,
+}
+
+impl<'a> Counted<'a> {
+    fn read(collection: &'a MilvusCollection, state: Option<&ClassifierState>) -> Result<Self> {
+        let below_id = state.and_then(ClassifierState::fitted).map(|m| m.next_id);
+        Ok(Counted {
+            labels: collection.labels(),
+            counts: collection.live_counts(below_id)?,
+            below_id,
+        })
+    }
+}
+
+impl LiveRecords for Counted<'_> {
+    fn label_names(&self) -> &[String] {
+        self.labels
+    }
+
+    fn live_per_label(&self) -> Vec<usize> {
+        self.counts.per_label.clone()
+    }
+
+    fn live_below(&self, next_id: u64) -> usize {
+        match (self.below_id, self.counts.below) {
+            (Some(id), Some(n)) if id == next_id => n,
+            // Only [`status`] asks, and only for the watermark counted in `read`; any other
+            // id is answered as if every record were older (nothing added).
+            _ => self.live_count(),
+        }
     }
 }
 
@@ -61,12 +104,7 @@ fn status_with(
     collection: &MilvusCollection,
     state: Option<&ClassifierState>,
 ) -> Result<ClassifierStatus> {
-    let rows = collection.rows(false)?;
-    let live = Live {
-        labels: collection.labels(),
-        rows: &rows,
-    };
-    Ok(status(&live, state))
+    Ok(status(&Counted::read(collection, state)?, state))
 }
 
 /// Trains the classifier of a Milvus collection as a local one would be trained (tuned when
@@ -158,8 +196,8 @@ pub fn classify_open(
         super::remote::check_dims(collection, vectors)?;
     }
     let state = load_remote_state(collection)?;
-    let rows = collection.rows(false)?;
-    if rows.is_empty() {
+    let live = Counted::read(collection, state.as_ref())?;
+    if live.live_count() == 0 {
         return Err(Error::InvalidArgument {
             what: "collection".into(),
             message: format!(
@@ -168,10 +206,6 @@ pub fn classify_open(
             ),
         });
     }
-    let live = Live {
-        labels: collection.labels(),
-        rows: &rows,
-    };
     let vectors = match given {
         Some(vectors) => vectors.to_vec(),
         None => embed_queries(embedder, queries)?,

@@ -48,6 +48,8 @@ pub struct MilvusCollection {
     pub(super) next_id: u64,
     /// How settings, the classifier and rows are read: strongly, unless opened for queries.
     pub(super) reads: Consistency,
+    /// The classifier's JSON as read with the settings (at open, or the last refresh).
+    pub(super) classifier: Option<String>,
 }
 
 /// A Milvus error as genovec reports it, naming the collection.
@@ -74,9 +76,10 @@ impl MilvusCollection {
     /// Reads the settings again (a long-lived reader's view of other nodes' writes).
     pub fn refresh(&mut self) -> Result<()> {
         let meta = Meta::name(&self.uri);
-        let (config, labels, next_id) =
-            Meta::read_all(&self.rt, &self.client, &self.uri, &meta, self.reads)?;
-        (self.config, self.labels, self.next_id) = (config, labels, next_id);
+        let settings = Meta::read_all(&self.rt, &self.client, &self.uri, &meta, self.reads)?;
+        self.config = settings.config;
+        (self.labels, self.next_id) = (settings.labels, settings.next_id);
+        self.classifier = settings.classifier;
         Ok(())
     }
 
@@ -91,15 +94,16 @@ impl MilvusCollection {
             });
         }
         let meta = Meta::name(uri);
-        let (config, labels, next_id) = Meta::read_all(&rt, &client, uri, &meta, reads)?;
+        let settings = Meta::read_all(&rt, &client, uri, &meta, reads)?;
         Ok(MilvusCollection {
             uri: uri.clone(),
             rt,
             client,
-            config,
-            labels,
-            next_id,
+            config: settings.config,
+            labels: settings.labels,
+            next_id: settings.next_id,
             reads,
+            classifier: settings.classifier,
         })
     }
 
@@ -279,24 +283,11 @@ impl MilvusCollection {
     /// Stored records, optionally only those with `label` (strongly consistent).
     pub fn count(&self, label: Option<&str>) -> Result<usize> {
         let filter = match label {
-            Some(l) => format!("{LABEL} == {}", serde_json::to_string(l).expect("a string")),
+            Some(l) => label_filter(l),
             None => format!("{ID} >= 0"),
         };
-        let options = QueryOptions::new()
-            .output_fields(vec!["count(*)".to_string()])
-            .consistency_level(level(Consistency::Strong));
-        let found = self
-            .rt
-            .block_on(self.client.query(&self.uri.name, &filter, &options))
-            .map_err(|e| remote(&self.uri, e))?;
-        let count = found
-            .iter()
-            .find(|c| c.name == "count(*)")
-            .map(|c| c.value.clone());
-        match count {
-            Some(ValueVec::Long(v)) if v.len() == 1 => Ok(v[0].max(0) as usize),
-            other => Err(remote(&self.uri, format!("unexpected count {other:?}"))),
-        }
+        let counts = self.counts(&[filter], Consistency::Strong)?;
+        Ok(counts[0])
     }
 
     /// The stored ids among `ids`.
@@ -336,6 +327,14 @@ fn id_filter(ids: &[u64]) -> String {
 }
 
 /// The proto value of a consistency level.
+/// The Milvus expression selecting one label's records.
+pub(super) fn label_filter(label: &str) -> String {
+    format!(
+        "{LABEL} == {}",
+        serde_json::to_string(label).expect("a string")
+    )
+}
+
 pub(super) fn level(c: Consistency) -> i32 {
     use milvus::proto::common::ConsistencyLevel;
     match c {

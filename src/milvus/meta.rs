@@ -172,8 +172,8 @@ impl Meta {
         uri: &MilvusUri,
         meta: &str,
         consistency: Consistency,
-    ) -> Result<(CollectionConfig, Vec<String>, u64)> {
-        let values = Self::get_all(rt, client, uri, meta, consistency)?;
+    ) -> Result<Settings> {
+        let mut values = Self::get_all(rt, client, uri, meta, consistency)?;
         let get = |key: &str| {
             values.get(key).ok_or_else(|| {
                 remote(
@@ -186,8 +186,25 @@ impl Meta {
         let config = serde_json::from_str(get(KEY_CONFIG)?).map_err(|e| bad(KEY_CONFIG, e))?;
         let labels = serde_json::from_str(get(KEY_LABELS)?).map_err(|e| bad(KEY_LABELS, e))?;
         let next_id = serde_json::from_str(get(KEY_NEXT_ID)?).map_err(|e| bad(KEY_NEXT_ID, e))?;
-        Ok((config, labels, next_id))
+        Ok(Settings {
+            config,
+            labels,
+            next_id,
+            classifier: values.remove(KEY_CLASSIFIER),
+        })
     }
+}
+
+/// Settings key of the classifier (JSON, opaque to this module).
+pub(super) const KEY_CLASSIFIER: &str = "classifier";
+
+/// What the settings collection holds, read at once.
+pub struct Settings {
+    pub config: CollectionConfig,
+    pub labels: Vec<String>,
+    pub next_id: u64,
+    /// The classifier's JSON, when one was trained.
+    pub classifier: Option<String>,
 }
 
 /// `text` in parts of at most [`PART`] bytes, cut at character boundaries (one empty part for

@@ -18,7 +18,7 @@ mod settle;
 #[cfg(feature = "milvus")]
 pub use client::{MilvusCollection, RemoteHit};
 #[cfg(feature = "milvus")]
-pub use rows::StoredRow;
+pub use rows::{LiveCounts, StoredRow};
 #[cfg(feature = "milvus")]
 pub use schema::VARCHAR_MAX;
 pub use uri::{Consistency, MilvusUri};
