@@ -16,6 +16,7 @@ pub mod finetune;
 pub mod metrics;
 pub mod milvus;
 pub mod progress;
+pub mod qc;
 pub mod seq;
 pub mod server;
 pub mod split;

@@ -1,0 +1,126 @@
+//! QC counts on small sets built with known duplicates, reverse complements, conflicts and
+//! near-duplicates.
+
+use rand::{Rng, SeedableRng};
+
+use super::near::identity;
+use super::*;
+use crate::seq::{reverse_complement, DnaSeq};
+
+fn record(name: &str, seq: &[u8], label: &str) -> SeqRecord {
+    SeqRecord {
+        name: name.into(),
+        seq: DnaSeq::parse(seq).unwrap(),
+        label: Some(label.into()),
+        metadata: None,
+    }
+}
+
+fn random(rng: &mut impl Rng, len: usize) -> Vec<u8> {
+    (0..len).map(|_| b"ACGT"[rng.gen_range(0..4)]).collect()
+}
+
+/// `seq` with `n` substitutions at distinct positions 6 apart.
+fn substituted(seq: &[u8], n: usize) -> Vec<u8> {
+    let mut out = seq.to_vec();
+    for i in 0..n {
+        let at = 3 + 6 * i;
+        out[at] = if out[at] == b'A' { b'C' } else { b'A' };
+    }
+    out
+}
+
+#[test]
+fn each_finding_is_counted_exactly() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let base: Vec<Vec<u8>> = (0..10).map(|_| random(&mut rng, 100)).collect();
+    let label = |i: usize| ["a", "b"][i % 2];
+    let mut train: Vec<SeqRecord> = (0..10)
+        .map(|i| record(&format!("t{i}"), &base[i], label(i)))
+        .collect();
+    train.push(record("t10", &base[0], "a")); // exact duplicate of t0
+    train.push(record("t11", &reverse_complement(&base[1]), "b")); // t1 reversed
+    train.push(record("t12", &base[2], "b")); // t2 with another label: a conflict
+    let mut edited = base[7].clone();
+    edited.remove(40);
+    edited.insert(60, b'G');
+    let test = vec![
+        record("q0", &base[3], label(3)),                      // exact
+        record("q1", &reverse_complement(&base[4]), label(4)), // reverse complement
+        record("q2", &substituted(&base[5], 3), label(5)),     // 97% identity
+        record("q3", &substituted(&base[6], 15), label(6)),    // 85%: below 90%
+        record("q4", &random(&mut rng, 100), "a"),             // new
+        record("q5", &edited, label(7)),                       // one deletion, one insertion
+        record("q6", &reverse_complement(&base[8]), "b"),      // t8 is "a": a conflict
+    ];
+    let report = run(&train, Some(&test), QcOptions::default()).unwrap();
+    assert_eq!(report.train.records, 13);
+    assert_eq!(report.train.exact_duplicates_within, 2, "t10 and t12");
+    assert_eq!(report.train.reverse_complement_duplicates_within, 1, "t11");
+    let test_set = report.test.as_ref().unwrap();
+    assert_eq!((test_set.exact_duplicates_within, test_set.records), (0, 7));
+    let across = report.across.as_ref().unwrap();
+    assert_eq!(across.exact_duplicates_across, 1, "q0");
+    assert_eq!(across.reverse_complement_duplicates_across, 2, "q1 and q6");
+    assert_eq!(across.near_duplicates_across, 5, "q0, q1, q2, q5, q6");
+    assert_eq!(across.near_duplicate_pairs_across, 5);
+    let names: Vec<(&str, &str)> = (across.examples.iter())
+        .map(|(t, r, _)| (t.as_str(), r.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("q0", "t3"),
+            ("q1", "t4"),
+            ("q2", "t5"),
+            ("q5", "t7"),
+            ("q6", "t8")
+        ]
+    );
+    assert_eq!(across.examples[2].2, 0.97);
+    assert_eq!(report.label_conflicts, 2, "t2/t12 and t8/q6");
+    // A stricter threshold keeps only the exact and reverse-complement pairs.
+    let strict = QcOptions {
+        identity: 0.99,
+        ..QcOptions::default()
+    };
+    let report = run(&train, Some(&test), strict).unwrap();
+    assert_eq!(report.across.unwrap().near_duplicates_across, 3);
+}
+
+#[test]
+fn identity_is_over_the_shorter_sequence_in_either_orientation() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let a = random(&mut rng, 100);
+    assert_eq!(identity(&a, &a, 0.9), Some(1.0));
+    assert_eq!(identity(&a, &substituted(&a, 1), 0.9), Some(0.99));
+    assert_eq!(identity(&a, &reverse_complement(&a), 0.9), Some(1.0));
+    assert_eq!(identity(&a, &substituted(&a, 11), 0.9), None);
+    assert_eq!(identity(&a, &substituted(&a, 10), 0.9), Some(0.9));
+    // 95 of 100 bases: five edits over the shorter 95.
+    assert_eq!(identity(&a[..95], &a, 0.9), Some(1.0 - 5.0 / 95.0));
+    assert_eq!(identity(b"", &a, 0.9), None);
+}
+
+#[test]
+fn class_statistics_pool_their_bases() {
+    let records = [
+        record("x1", b"CGCG", "x"),
+        record("x2", b"ATNN", "x"),
+        record("y1", b"AAAAAA", "y"),
+    ];
+    let stats = stats::per_class(&records);
+    assert_eq!(stats.len(), 2);
+    let x = &stats[0];
+    assert_eq!(
+        (x.label.as_str(), x.records, x.length_min, x.length_max),
+        ("x", 2, 4, 4)
+    );
+    assert_eq!((x.gc, x.n, x.cpg), (0.5, 0.25, 2.0 / 6.0));
+    assert_eq!((stats[1].gc, stats[1].length_mean), (0.0, 6.0));
+    let md = markdown(&run(&records, None, QcOptions::default()).unwrap());
+    assert!(
+        md.contains("| x | 2 | 4 / 4 / 4.0 / 4 | 0.5000 | 0.3333 | 0.2500 |"),
+        "{md}"
+    );
+}
