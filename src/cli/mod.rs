@@ -15,6 +15,7 @@ mod maintain;
 mod output;
 mod plots;
 mod progress;
+mod qc;
 mod remote;
 mod search;
 mod serve;
@@ -63,6 +64,8 @@ enum Command {
     Finetune(finetune::Args),
     /// Compare frozen embeddings + kNN, the composition embedder and a fine-tuned model.
     Compare(compare::Args),
+    /// Report duplicates, near-duplicates across sets, label conflicts and class statistics.
+    Qc(qc::Args),
 }
 
 /// A write past a file-size limit (`ulimit -f`) then fails with a storage error naming the
@@ -100,6 +103,7 @@ pub fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Finetune(a) => finetune::run(a),
         Command::Compare(a) => compare::run(a),
+        Command::Qc(a) => qc::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,8 +14,9 @@ mod stats;
 
 use serde::Serialize;
 
-use crate::seq::SeqRecord;
-use crate::Result;
+use crate::seq::{DnaSeq, SeqRecord};
+use crate::store::Collection;
+use crate::{Error, Result};
 
 pub use report::markdown;
 pub use stats::ClassStats;
@@ -79,7 +80,9 @@ pub struct QcReport {
     pub train: SetReport,
     /// The test set's findings, when one was given.
     pub test: Option<SetReport>,
-    /// Findings across the two, when a test set was given.
+    /// Findings across the two, when a test set was given (its fields sit at the top level of
+    /// the JSON: `exact_duplicates_across`, ...).
+    #[serde(flatten)]
     pub across: Option<AcrossReport>,
     /// Distinct sequences (a sequence and its reverse complement counted as one) carried by
     /// records with different labels, over both sets.
@@ -116,6 +119,36 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
             "shortcut risk (single-feature models)".into(),
             "grouped cross-validation".into(),
         ],
+    })
+}
+
+/// A stored collection's live records, to check as a training set.
+pub fn stored_records(collection: &Collection) -> Result<Vec<SeqRecord>> {
+    let rows = collection.live_records()?;
+    rows.into_iter()
+        .map(|row| {
+            let seq = DnaSeq::parse(&row.seq).map_err(|e| Error::Corrupt {
+                path: collection.path().to_path_buf(),
+                message: format!("record {:?}: {e}", row.name),
+            })?;
+            Ok(SeqRecord {
+                label: Some(collection.label_name(row.label).to_string()),
+                name: row.name,
+                seq,
+                metadata: None,
+            })
+        })
+        .collect()
+}
+
+/// Checks an identity threshold given by a user.
+pub fn check_identity(identity: f64) -> Result<f64> {
+    if identity > 0.0 && identity <= 1.0 {
+        return Ok(identity);
+    }
+    Err(Error::InvalidArgument {
+        what: "identity".into(),
+        message: format!("must be in (0, 1], got {identity}"),
     })
 }
 

@@ -1,0 +1,84 @@
+//! `genovec qc` through the binary: files in, JSON and Markdown out, and a stored collection.
+
+mod common;
+
+use common::{ok_in, write_demo_csv};
+
+#[test]
+fn qc_reports_duplicates_across_files_and_on_a_collection() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = write_demo_csv(&dir.path().join("train.csv"), 1, 20);
+    // The test set: two training records again (one reverse-complemented), one new.
+    let new = write_demo_csv(&dir.path().join("other.csv"), 2, 1);
+    let mut test = String::from("name,sequence,label\n");
+    let rc = genovec::seq::reverse_complement(train[1].seq.as_bytes());
+    let rows = [
+        (
+            train[0].name.as_str(),
+            train[0].seq.as_bytes().to_vec(),
+            &train[0].label,
+        ),
+        ("rc", rc, &train[1].label),
+        ("new", new[0].seq.as_bytes().to_vec(), &new[0].label),
+    ];
+    for (name, seq, label) in rows {
+        let label = label.as_deref().unwrap();
+        test.push_str(&format!(
+            "{name},{},{label}\n",
+            String::from_utf8(seq).unwrap()
+        ));
+    }
+    std::fs::write(dir.path().join("test.csv"), test).unwrap();
+    let args = [
+        "qc",
+        "--train",
+        "train.csv",
+        "--test",
+        "test.csv",
+        "--json",
+        "--out",
+        "report",
+    ];
+    let report: serde_json::Value = serde_json::from_str(&ok_in(dir.path(), &args)).unwrap();
+    assert_eq!(report["train"]["records"], train.len());
+    assert_eq!(report["test"]["records"], 3);
+    assert_eq!(report["exact_duplicates_across"], 1);
+    assert_eq!(report["reverse_complement_duplicates_across"], 1);
+    assert!(report["near_duplicates_across"].as_u64().unwrap() >= 2);
+    assert_eq!(report["label_conflicts"], 0);
+    let md = std::fs::read_to_string(dir.path().join("report/qc.md")).unwrap();
+    assert!(md.contains("| exact duplicates | 1 |"), "{md}");
+    let saved = std::fs::read_to_string(dir.path().join("report/qc.json")).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&saved).unwrap(),
+        report
+    );
+
+    // A stored collection is checked as a training set; a bad threshold is refused.
+    let index = [
+        "index",
+        "--collection",
+        "c.redb",
+        "--input",
+        "train.csv",
+        "--no-train",
+    ];
+    ok_in(dir.path(), &index);
+    let args = [
+        "qc",
+        "--collection",
+        "c.redb",
+        "--test",
+        "test.csv",
+        "--json",
+    ];
+    let stored: serde_json::Value = serde_json::from_str(&ok_in(dir.path(), &args)).unwrap();
+    assert_eq!(stored["train"]["records"], train.len());
+    assert_eq!(stored["exact_duplicates_across"], 1);
+    let bad = common::run_in(
+        dir.path(),
+        &["qc", "--train", "train.csv", "--identity", "1.5"],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("identity"));
+}
