@@ -49,6 +49,9 @@ pub struct SetReport {
     /// Records whose reverse complement equals an earlier record's sequence (and that are not
     /// exact duplicates themselves).
     pub reverse_complement_duplicates_within: usize,
+    /// Records with another record of the same set at or above the identity threshold, in
+    /// either orientation (exact duplicates included): what inflates cross-validation.
+    pub near_duplicates_within: usize,
     /// Per label, sorted by label.
     pub classes: Vec<ClassStats>,
 }
@@ -93,14 +96,21 @@ pub struct QcReport {
 
 /// Runs every check on `train` and, when given, `test`.
 pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> Result<QcReport> {
-    let set = |records: &[SeqRecord]| {
+    let set = |records: &[SeqRecord]| -> Result<SetReport> {
         let (exact, rc) = exact::within(records);
-        SetReport {
+        let mut near = vec![false; records.len()];
+        for p in near::find(records, records, opts)? {
+            if p.test != p.train {
+                (near[p.test], near[p.train]) = (true, true);
+            }
+        }
+        Ok(SetReport {
             records: records.len(),
             exact_duplicates_within: exact,
             reverse_complement_duplicates_within: rc,
+            near_duplicates_within: near.iter().filter(|&&b| b).count(),
             classes: stats::per_class(records),
-        }
+        })
     };
     let across = match test {
         Some(test) => Some(across(train, test, opts)?),
@@ -110,8 +120,8 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
     Ok(QcReport {
         method: near::METHOD.replace("{k}", &opts.neighbours.to_string()),
         identity: opts.identity,
-        train: set(train),
-        test: test.map(set),
+        train: set(train)?,
+        test: test.map(set).transpose()?,
         across,
         label_conflicts: exact::label_conflicts(&all),
         not_computed: vec![

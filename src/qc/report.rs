@@ -43,7 +43,15 @@ pub fn markdown(report: &QcReport) -> String {
 }
 
 fn set(md: &mut String, title: &str, s: &SetReport) {
-    let _ = writeln!(md, "## {title}\n\n{} records; exact duplicates within: {}; reverse-complement duplicates within: {}.\n", s.records, s.exact_duplicates_within, s.reverse_complement_duplicates_within);
+    let _ = writeln!(
+        md,
+        "## {title}\n\n{} records; within the set: {} exact duplicates, {} reverse-complement \
+         duplicates, {} records with a near-duplicate.\n",
+        s.records,
+        s.exact_duplicates_within,
+        s.reverse_complement_duplicates_within,
+        s.near_duplicates_within
+    );
     md.push_str("| label | records | length min / median / mean / max | GC | CpG | N |\n");
     md.push_str("|---|---|---|---|---|---|\n");
     for c in &s.classes {

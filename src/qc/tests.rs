@@ -57,8 +57,11 @@ fn each_finding_is_counted_exactly() {
     assert_eq!(report.train.records, 13);
     assert_eq!(report.train.exact_duplicates_within, 2, "t10 and t12");
     assert_eq!(report.train.reverse_complement_duplicates_within, 1, "t11");
+    let near_within = report.train.near_duplicates_within;
+    assert_eq!(near_within, 6, "t0/t10, t1/t11, t2/t12");
     let test_set = report.test.as_ref().unwrap();
     assert_eq!((test_set.exact_duplicates_within, test_set.records), (0, 7));
+    assert_eq!(test_set.near_duplicates_within, 0);
     let across = report.across.as_ref().unwrap();
     assert_eq!(across.exact_duplicates_across, 1, "q0");
     assert_eq!(across.reverse_complement_duplicates_across, 2, "q1 and q6");
