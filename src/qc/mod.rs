@@ -96,10 +96,10 @@ pub struct QcReport {
 
 /// Runs every check on `train` and, when given, `test`.
 pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> Result<QcReport> {
-    let set = |records: &[SeqRecord]| -> Result<SetReport> {
+    let set = |records: &[SeqRecord], index: &near::Index| -> Result<SetReport> {
         let (exact, rc) = exact::within(records);
         let mut near = vec![false; records.len()];
-        for p in near::find(records, records, opts)? {
+        for p in index.pairs(records, opts)? {
             if p.test != p.train {
                 (near[p.test], near[p.train]) = (true, true);
             }
@@ -112,16 +112,20 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
             classes: stats::per_class(records),
         })
     };
-    let across = match test {
-        Some(test) => Some(across(train, test, opts)?),
-        None => None,
+    let train_index = near::Index::build(train)?;
+    let (test_report, across) = match test {
+        Some(test) => (
+            Some(set(test, &near::Index::build(test)?)?),
+            Some(across(train, test, &train_index, opts)?),
+        ),
+        None => (None, None),
     };
     let all: Vec<&SeqRecord> = train.iter().chain(test.unwrap_or_default()).collect();
     Ok(QcReport {
         method: near::METHOD.replace("{k}", &opts.neighbours.to_string()),
         identity: opts.identity,
-        train: set(train)?,
-        test: test.map(set).transpose()?,
+        train: set(train, &train_index)?,
+        test: test_report,
         across,
         label_conflicts: exact::label_conflicts(&all),
         not_computed: vec![
@@ -162,9 +166,14 @@ pub fn check_identity(identity: f64) -> Result<f64> {
     })
 }
 
-fn across(train: &[SeqRecord], test: &[SeqRecord], opts: QcOptions) -> Result<AcrossReport> {
+fn across(
+    train: &[SeqRecord],
+    test: &[SeqRecord],
+    index: &near::Index,
+    opts: QcOptions,
+) -> Result<AcrossReport> {
     let (exact, rc) = exact::across(train, test);
-    let near = near::find(train, test, opts)?;
+    let near = index.pairs(test, opts)?;
     let mut with_near = vec![false; test.len()];
     near.iter().for_each(|p| with_near[p.test] = true);
     let examples = near

@@ -13,7 +13,7 @@ use super::QcOptions;
 use crate::embed;
 use crate::progress;
 use crate::seq::{reverse_complement, SeqRecord};
-use crate::store::{build_graph, GraphParams, GraphSearch, Metric, Scorer};
+use crate::store::{build_graph, GraphLayout, GraphParams, GraphSearch, Metric, Scorer};
 use crate::Result;
 
 /// The method as the report states it (`{k}`: neighbours examined).
@@ -33,54 +33,81 @@ pub struct Pair {
     pub identity: f64,
 }
 
-/// Every (test, training) pair at or above the threshold among each test record's nearest
-/// training records, ordered by test record, then training record.
-pub fn find(train: &[SeqRecord], test: &[SeqRecord], opts: QcOptions) -> Result<Vec<Pair>> {
-    if train.is_empty() || test.is_empty() {
-        return Ok(Vec::new());
-    }
-    let embedder = embed::from_spec("composition")?;
-    let dim = embedder.dim();
-    progress::phase("embed", None);
-    let rows = embed_prepared(embedder.as_ref(), train)?;
-    let queries = embed_prepared(embedder.as_ref(), test)?;
-    progress::phase("build the neighbour graph", None);
-    let ids: Vec<u64> = (0..train.len() as u64).collect();
-    let layout = build_graph(&ids, &rows, dim, &GraphParams::default());
-    progress::phase("search and verify", Some(test.len() as u64));
-    let k = opts.neighbours.max(1);
-    let mut pairs: Vec<Pair> = (0..test.len())
-        .into_par_iter()
-        .flat_map_iter(|t| {
-            let query = &queries[t * dim..(t + 1) * dim];
-            let scorer = Scorer::Float {
-                query,
-                rows: &rows,
-                dim,
-                metric: Metric::Cosine,
-            };
-            let search = GraphSearch {
-                layout: &layout,
-                scorer: &scorer,
-            };
-            let found = search.search(k, k.max(64), &|_| true);
-            let seq = test[t].seq.as_bytes();
-            found
-                .into_iter()
-                .filter_map(|(node, _)| {
-                    let other = train[node as usize].seq.as_bytes();
-                    identity(seq, other, opts.identity).map(|identity| Pair {
-                        test: t,
-                        train: node as usize,
-                        identity,
-                    })
-                })
-                .collect::<Vec<_>>()
+/// A set's composition vectors and the neighbour graph over them, built once and searched by
+/// the set itself (near-duplicates within) and by another set (across).
+pub struct Index<'a> {
+    records: &'a [SeqRecord],
+    rows: Vec<f32>,
+    dim: usize,
+    layout: GraphLayout,
+}
+
+impl<'a> Index<'a> {
+    /// Embeds `records` and builds the graph over them.
+    pub fn build(records: &'a [SeqRecord]) -> Result<Self> {
+        let embedder = embed::from_spec("composition")?;
+        progress::phase("embed", None);
+        let rows = embed_prepared(embedder.as_ref(), records)?;
+        progress::phase("build the neighbour graph", None);
+        let ids: Vec<u64> = (0..records.len() as u64).collect();
+        let dim = embedder.dim();
+        let layout = build_graph(&ids, &rows, dim, &GraphParams::default());
+        Ok(Index {
+            records,
+            rows,
+            dim,
+            layout,
         })
-        .collect();
-    progress::finish();
-    pairs.sort_by_key(|p| (p.test, p.train));
-    Ok(pairs)
+    }
+
+    /// Every (query, indexed record) pair at or above the threshold among each query's
+    /// nearest indexed records, ordered by query, then record.
+    pub fn pairs(&self, queries: &[SeqRecord], opts: QcOptions) -> Result<Vec<Pair>> {
+        if self.records.is_empty() || queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let embedder = embed::from_spec("composition")?;
+        let vectors = embed_prepared(embedder.as_ref(), queries)?;
+        progress::phase("search and verify", Some(queries.len() as u64));
+        let dim = self.dim;
+        let mut pairs: Vec<Pair> = (0..queries.len())
+            .into_par_iter()
+            .flat_map_iter(|q| {
+                let query = &vectors[q * dim..(q + 1) * dim];
+                let seq = queries[q].seq.as_bytes();
+                self.nearest(query, opts.neighbours)
+                    .into_iter()
+                    .filter_map(move |r| {
+                        let other = self.records[r].seq.as_bytes();
+                        identity(seq, other, opts.identity).map(|identity| Pair {
+                            test: q,
+                            train: r,
+                            identity,
+                        })
+                    })
+            })
+            .collect();
+        progress::finish();
+        pairs.sort_by_key(|p| (p.test, p.train));
+        Ok(pairs)
+    }
+
+    /// The `k` indexed records nearest to a prepared query vector.
+    fn nearest(&self, query: &[f32], k: usize) -> Vec<usize> {
+        let scorer = Scorer::Float {
+            query,
+            rows: &self.rows,
+            dim: self.dim,
+            metric: Metric::Cosine,
+        };
+        let search = GraphSearch {
+            layout: &self.layout,
+            scorer: &scorer,
+        };
+        let k = k.max(1);
+        let found = search.search(k, k.max(64), &|_| true);
+        found.into_iter().map(|(node, _)| node as usize).collect()
+    }
 }
 
 /// Rows of unit-norm composition vectors, as a cosine collection stores them.
