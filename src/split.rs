@@ -63,6 +63,38 @@ pub fn stratified_folds(y: &[u32], n_folds: usize, seed: u64) -> Vec<Vec<usize>>
     folds
 }
 
+/// Folds that keep every group whole: `groups[i]` names row i's group (near-duplicates share
+/// one), and each group goes to a single fold. Groups are dealt label by label (a group's label
+/// is its first row's), in a seeded shuffle, each to the fold holding the fewest rows of that
+/// label so far (then the fewest rows, then the lowest index), so folds stay stratified as far
+/// as the groups allow. Each fold is sorted; the same `seed` gives the same folds.
+pub fn grouped_folds(y: &[u32], groups: &[usize], n_folds: usize, seed: u64) -> Vec<Vec<usize>> {
+    let n_folds = n_folds.max(1);
+    let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, &g) in groups.iter().enumerate() {
+        members.entry(g).or_default().push(i);
+    }
+    let mut by_label: BTreeMap<u32, Vec<Vec<usize>>> = BTreeMap::new();
+    for rows in members.into_values() {
+        by_label.entry(y[rows[0]]).or_default().push(rows);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut folds = vec![Vec::new(); n_folds];
+    for (label, mut label_groups) in by_label {
+        label_groups.shuffle(&mut rng);
+        let mut of_label = vec![0usize; n_folds];
+        for rows in label_groups {
+            let fold = (0..n_folds)
+                .min_by_key(|&f| (of_label[f], folds[f].len(), f))
+                .unwrap_or(0);
+            of_label[fold] += rows.iter().filter(|&&r| y[r] == label).count();
+            folds[fold].extend(rows);
+        }
+    }
+    folds.iter_mut().for_each(|f| f.sort_unstable());
+    folds
+}
+
 /// A stratified subsample of `rows` of about `cap` rows (all of them when there are fewer).
 pub(crate) fn stratified_cap(rows: Vec<usize>, y: &[u32], cap: usize, seed: u64) -> Vec<usize> {
     if rows.len() <= cap {
@@ -76,6 +108,33 @@ pub(crate) fn stratified_cap(rows: Vec<usize>, y: &[u32], cap: usize, seed: u64)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grouped_folds_keep_each_group_whole_and_partition_the_rows() {
+        let y: Vec<u32> = (0..40).map(|i| (i % 2) as u32).collect();
+        // Rows 0..10 pair up (0-2, 4-6, ...); the rest are alone.
+        let groups: Vec<usize> = (0..40)
+            .map(|i| if i < 10 { i - i % 4 % 3 } else { i })
+            .collect();
+        let folds = grouped_folds(&y, &groups, 4, 7);
+        let mut all: Vec<usize> = folds.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..40).collect::<Vec<_>>());
+        for f in &folds {
+            for &r in f {
+                assert!(
+                    f.contains(&groups[r]),
+                    "row {r} and its group's first row split"
+                );
+            }
+            assert!(
+                (8..=12).contains(&f.len()),
+                "{:?}",
+                folds.iter().map(Vec::len).collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(folds, grouped_folds(&y, &groups, 4, 7));
+    }
 
     fn labels() -> Vec<u32> {
         (0..200)

@@ -82,3 +82,39 @@ fn qc_reports_duplicates_across_files_and_on_a_collection() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("identity"));
 }
+
+#[test]
+fn eval_groups_near_duplicates_into_one_fold_and_reports_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = write_demo_csv(&dir.path().join("d.csv"), 5, 30);
+    // Every tenth record appears a second time, one base changed: near-duplicates.
+    let mut text = std::fs::read_to_string(dir.path().join("d.csv")).unwrap();
+    let copies: Vec<&genovec::seq::SeqRecord> = records.iter().step_by(10).collect();
+    for (i, r) in copies.iter().enumerate() {
+        let mut seq = r.seq.as_bytes().to_vec();
+        seq[5] = if seq[5] == b'A' { b'C' } else { b'A' };
+        let seq = String::from_utf8(seq).unwrap();
+        text.push_str(&format!("copy{i},{seq},{}\n", r.label.as_deref().unwrap()));
+    }
+    std::fs::write(dir.path().join("d.csv"), text).unwrap();
+    let args = [
+        "eval",
+        "--data",
+        "d.csv",
+        "--folds",
+        "3",
+        "--group",
+        "near-duplicates",
+        "--json",
+    ];
+    let out: serde_json::Value = serde_json::from_str(&ok_in(dir.path(), &args)).unwrap();
+    assert_eq!(out["near_duplicate_groups"], records.len());
+    for side in ["ungrouped", "grouped"] {
+        let report = &out[side];
+        assert_eq!(report["folds"].as_array().unwrap().len(), 3, "{side}");
+        assert!(
+            report["accuracy"].as_f64().unwrap() > 0.0,
+            "{side}: {report}"
+        );
+    }
+}

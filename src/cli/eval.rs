@@ -24,6 +24,13 @@ pub struct Args {
     /// Number of stratified folds.
     #[arg(long)]
     folds: Option<usize>,
+    /// Also cross-validate with near-duplicates kept in one fold (records joined by pairs at
+    /// --identity or more, as `qc` finds them), and report both.
+    #[arg(long, value_enum, requires = "folds")]
+    group: Option<Group>,
+    /// Least identity of two records that --group keeps together.
+    #[arg(long, default_value_t = 0.9, requires = "group")]
+    identity: f64,
     #[command(flatten)]
     read: ReadArgs,
     #[command(flatten)]
@@ -52,6 +59,13 @@ pub struct Args {
     predictions: Option<PathBuf>,
 }
 
+/// What `--group` keeps together.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Group {
+    /// Records joined by near-duplicate pairs.
+    NearDuplicates,
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let read = args.read.options(None);
     let opts = EvalOptions {
@@ -62,6 +76,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         adapt: args.adapt.adapt,
         quantize: args.quantize,
     };
+    if let (Some(folds), Some(Group::NearDuplicates)) = (args.folds, args.group) {
+        return grouped(&seq::read_all(&args.data, &read)?, folds, &args, &opts);
+    }
     let report = match args.folds {
         Some(folds) => engine::eval_folds(&seq::read_all(&args.data, &read)?, folds, &opts)?,
         None => engine::eval_split(
@@ -83,6 +100,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         output::json_line(&mut out, &report)?;
     } else {
         write_table(&mut out, &report)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `--group near-duplicates`: the ungrouped and the grouped cross-validation, both reported.
+fn grouped(
+    data: &[seq::SeqRecord],
+    folds: usize,
+    args: &Args,
+    opts: &EvalOptions,
+) -> anyhow::Result<()> {
+    let plain = engine::eval_folds(data, folds, opts)?;
+    let (grouped, groups) = engine::eval_folds_grouped(data, folds, args.identity, opts)?;
+    if let Some(path) = &args.predictions {
+        write_predictions(path, &grouped)?;
+    }
+    let mut out = output::stdout();
+    if args.json {
+        let both = serde_json::json!({
+            "ungrouped": plain, "grouped": grouped,
+            "near_duplicate_groups": groups, "identity": args.identity,
+        });
+        output::json_line(&mut out, &both)?;
+    } else {
+        writeln!(out, "ungrouped folds")?;
+        write_table(&mut out, &plain)?;
+        let identity = num(args.identity);
+        writeln!(
+            out,
+            "\nnear-duplicates kept in one fold ({groups} groups, identity >= {identity})"
+        )?;
+        write_table(&mut out, &grouped)?;
     }
     out.flush()?;
     Ok(())

@@ -123,12 +123,52 @@ pub fn eval_folds(data: &[SeqRecord], n_folds: usize, opts: &EvalOptions) -> Res
     }
     let labels = label_set(data.iter())?;
     let y: Vec<u32> = data.iter().map(|r| label_of(r, &labels)).collect();
+    run_folds(
+        data,
+        &labels,
+        stratified_folds(&y, n_folds, opts.seed),
+        opts,
+    )
+}
+
+/// [`eval_folds`] with near-duplicates kept together: records joined by pairs at `identity`
+/// or more (see [`crate::qc::near_duplicate_groups`]) fall in one fold, so no test record has
+/// a near-copy in its training folds. Returns the report and the number of groups.
+pub fn eval_folds_grouped(
+    data: &[SeqRecord],
+    n_folds: usize,
+    identity: f64,
+    opts: &EvalOptions,
+) -> Result<(EvalReport, usize)> {
+    let qc_opts = crate::qc::QcOptions {
+        identity: crate::qc::check_identity(identity)?,
+        ..Default::default()
+    };
+    let (groups, count) = crate::qc::near_duplicate_groups(data, qc_opts)?;
+    if n_folds < 2 || n_folds > count {
+        return Err(Error::InvalidArgument {
+            what: "--folds".into(),
+            message: format!("{n_folds} folds for {count} near-duplicate groups"),
+        });
+    }
+    let labels = label_set(data.iter())?;
+    let y: Vec<u32> = data.iter().map(|r| label_of(r, &labels)).collect();
+    let folds = crate::split::grouped_folds(&y, &groups, n_folds, opts.seed);
+    Ok((run_folds(data, &labels, folds, opts)?, count))
+}
+
+/// Runs one fold per entry of `folds` (which partition `data`'s rows) and pools the
+/// out-of-fold predictions.
+fn run_folds(
+    data: &[SeqRecord],
+    labels: &[String],
+    folds_rows: Vec<Vec<usize>>,
+    opts: &EvalOptions,
+) -> Result<EvalReport> {
+    let n_folds = folds_rows.len();
     let mut pooled: Vec<Option<Prediction>> = vec![None; data.len()];
     let mut folds = Vec::new();
-    for (i, fold) in stratified_folds(&y, n_folds, opts.seed)
-        .into_iter()
-        .enumerate()
-    {
+    for (i, fold) in folds_rows.into_iter().enumerate() {
         let _scope = crate::progress::scope(format!("fold {}/{n_folds}", i + 1));
         let in_fold: BTreeSet<usize> = fold.iter().copied().collect();
         let train: Vec<SeqRecord> = (0..data.len())
@@ -137,7 +177,7 @@ pub fn eval_folds(data: &[SeqRecord], n_folds: usize, opts: &EvalOptions) -> Res
             .collect();
         let test: Vec<SeqRecord> = fold.iter().map(|&i| data[i].clone()).collect();
         let (predictions, params, shift) = run_fold(&train, &test, opts)?;
-        let metrics = Scored::new(&test, &predictions, &labels).metrics();
+        let metrics = Scored::new(&test, &predictions, labels).metrics();
         folds.push(FoldReport {
             metrics,
             n_train: train.len(),
@@ -153,7 +193,7 @@ pub fn eval_folds(data: &[SeqRecord], n_folds: usize, opts: &EvalOptions) -> Res
         .map(|p| p.expect("folds partition the rows"))
         .collect();
     let rows = row_outcomes(data, &pooled);
-    Ok(Scored::new(data, &pooled, &labels).report(&labels, data.len(), folds, rows))
+    Ok(Scored::new(data, &pooled, labels).report(labels, data.len(), folds, rows))
 }
 
 fn row_outcomes(test: &[SeqRecord], predictions: &[Prediction]) -> Vec<RowOutcome> {

@@ -28,7 +28,9 @@ pub use classify::{
 };
 pub use compare::{compare, CompareOptions, CompareReport, Method, PipelineResult};
 pub use design::{design_row, design_width, Design};
-pub use eval::{eval_folds, eval_split, EvalOptions, EvalReport, FoldReport, RowOutcome};
+pub use eval::{
+    eval_folds, eval_folds_grouped, eval_split, EvalOptions, EvalReport, FoldReport, RowOutcome,
+};
 pub use export::export;
 pub use finetune::{classify_finetuned, finetune_records, predict};
 pub use index::{
