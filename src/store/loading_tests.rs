@@ -1,10 +1,7 @@
 //! A writer opened for queries (`loading.rs`): it answers as a full open while its vectors
 //! are read, and its writes leave the same file and state as a full open's.
 
-use redb::Database;
-
-use super::quick_tests::{build, records, same_answers};
-use super::tables::{self, VECTORS};
+use super::quick_tests::{build, damage_vector, records, same_answers};
 use super::*;
 use crate::Error;
 
@@ -73,18 +70,7 @@ fn a_writer_opened_on_a_damaged_file_refuses_to_write_and_keeps_what_is_stored()
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.redb");
     build(&path, Quantize::None);
-    // Record 10's vector with one component changed and its old trailer kept.
-    let mut bad = tables::vector_value(10, &[0.5; 16]);
-    bad[4] ^= 1;
-    {
-        let db = Database::create(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        txn.open_table(VECTORS)
-            .unwrap()
-            .insert(10, bad.as_slice())
-            .unwrap();
-        txn.commit().unwrap();
-    }
+    damage_vector(&path);
     let mut c = Collection::open_writer_for_queries(&path).unwrap();
     let before = c.len();
     let err = c.insert_batch(&records(5, 11), false).unwrap_err();

@@ -120,23 +120,25 @@ fn searches_on_demand_and_after_loading_match_a_full_open() {
     }
 }
 
+/// Changes one component of record 10's vector and keeps its old trailer.
+pub(super) fn damage_vector(path: &std::path::Path) {
+    let mut bad = tables::vector_value(10, &[0.5; DIM]);
+    bad[4] ^= 1;
+    let db = Database::create(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    txn.open_table(VECTORS)
+        .unwrap()
+        .insert(10, bad.as_slice())
+        .unwrap();
+    txn.commit().unwrap();
+}
+
 #[test]
 fn a_damaged_vector_fails_searches_that_read_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.redb");
     build(&path, Quantize::None);
-    // Record 10's vector with one component changed and its old trailer kept.
-    let mut bad = tables::vector_value(10, &[0.5; DIM]);
-    bad[4] ^= 1;
-    {
-        let db = Database::create(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        txn.open_table(VECTORS)
-            .unwrap()
-            .insert(10, bad.as_slice())
-            .unwrap();
-        txn.commit().unwrap();
-    }
+    damage_vector(&path);
     let held = Collection::open_quick(&path, false).unwrap();
     let err = held.search_exact(&[0.5; DIM], 3, None).unwrap_err();
     assert!(matches!(err, Error::Corrupt { .. }), "{err}");

@@ -37,3 +37,33 @@ pub fn fails(args: &[&str]) -> String {
     assert!(!out.status.success(), "genovec {args:?} succeeded");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// (query, id set) of `search --json` output.
+pub fn neighbour_sets(json_lines: &str) -> Vec<(String, Vec<String>)> {
+    json_lines
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let names = v["neighbours"].as_array().unwrap().iter();
+            let names = names
+                .map(|n| n["name"].as_str().unwrap().to_string())
+                .collect();
+            (v["query"].as_str().unwrap().to_string(), names)
+        })
+        .collect()
+}
+
+/// Predicted labels and their accuracy of `classify --json` output against `truth`.
+pub fn predictions(json_lines: &str, truth: &[String]) -> (Vec<String>, f64) {
+    let labels: Vec<String> = json_lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["label"]
+                .as_str()
+                .unwrap()
+                .into()
+        })
+        .collect();
+    let right = labels.iter().zip(truth).filter(|(p, t)| p == t).count();
+    (labels, right as f64 / truth.len() as f64)
+}
