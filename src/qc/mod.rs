@@ -99,7 +99,7 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
     let set = |records: &[SeqRecord], index: &near::Index| -> Result<SetReport> {
         let (exact, rc) = exact::within(records);
         let mut near = vec![false; records.len()];
-        for p in index.pairs(records, opts)? {
+        for p in index.pairs(index, opts)? {
             if p.test != p.train {
                 (near[p.test], near[p.train]) = (true, true);
             }
@@ -114,10 +114,13 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
     };
     let train_index = near::Index::build(train)?;
     let (test_report, across) = match test {
-        Some(test) => (
-            Some(set(test, &near::Index::build(test)?)?),
-            Some(across(train, test, &train_index, opts)?),
-        ),
+        Some(test) => {
+            let test_index = near::Index::build(test)?;
+            (
+                Some(set(test, &test_index)?),
+                Some(across(train, test, &train_index, &test_index, opts)?),
+            )
+        }
         None => (None, None),
     };
     let all: Vec<&SeqRecord> = train.iter().chain(test.unwrap_or_default()).collect();
@@ -151,7 +154,7 @@ pub fn near_duplicate_groups(
         }
         i
     }
-    for p in index.pairs(records, opts)? {
+    for p in index.pairs(&index, opts)? {
         let (a, b) = (root(&mut parent, p.test), root(&mut parent, p.train));
         // The smaller index is the root: a group is named by its first record.
         parent[a.max(b)] = a.min(b);
@@ -194,11 +197,12 @@ pub fn check_identity(identity: f64) -> Result<f64> {
 fn across(
     train: &[SeqRecord],
     test: &[SeqRecord],
-    index: &near::Index,
+    train_index: &near::Index,
+    test_index: &near::Index,
     opts: QcOptions,
 ) -> Result<AcrossReport> {
     let (exact, rc) = exact::across(train, test);
-    let near = index.pairs(test, opts)?;
+    let near = train_index.pairs(test_index, opts)?;
     let mut with_near = vec![false; test.len()];
     near.iter().for_each(|p| with_near[p.test] = true);
     let examples = near

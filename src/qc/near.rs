@@ -61,13 +61,13 @@ impl<'a> Index<'a> {
     }
 
     /// Every (query, indexed record) pair at or above the threshold among each query's
-    /// nearest indexed records, ordered by query, then record.
-    pub fn pairs(&self, queries: &[SeqRecord], opts: QcOptions) -> Result<Vec<Pair>> {
+    /// nearest indexed records, ordered by query, then record. The queries are another
+    /// index's records (or this one's), so their vectors are not computed again.
+    pub fn pairs(&self, queries: &Index, opts: QcOptions) -> Result<Vec<Pair>> {
+        let (vectors, queries) = (&queries.rows, queries.records);
         if self.records.is_empty() || queries.is_empty() {
             return Ok(Vec::new());
         }
-        let embedder = embed::from_spec("composition")?;
-        let vectors = embed_prepared(embedder.as_ref(), queries)?;
         progress::phase("search and verify", Some(queries.len() as u64));
         let dim = self.dim;
         let mut pairs: Vec<Pair> = (0..queries.len())
