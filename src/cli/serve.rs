@@ -91,16 +91,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let state = Arc::new(state);
     runtime.block_on(async {
         let shutdown = server::shutdown_signal();
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("binding {}", args.addr))?;
         eprintln!("listening on http://{}", listener.local_addr()?);
-        server::serve(listener, Arc::new(state), shutdown).await?;
-        eprintln!("shut down");
+        server::serve(listener, Arc::clone(&state), shutdown).await?;
         anyhow::Ok(())
-    })
+    })?;
+    // Every request has been answered. A background training or graph rebuild still running
+    // is not waited for (a tuning can take minutes): the file keeps the classifier and graph
+    // it had, which is a state every reader already handles, and the next write starts the
+    // work again.
+    for busy in state.background_work() {
+        eprintln!("not waiting for {busy}: the stored one stays in use until the next write");
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    eprintln!("shut down");
+    Ok(())
 }
 
 /// Opens the local collections and, with the `milvus` feature, connects to the Milvus ones.

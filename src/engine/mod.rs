@@ -54,7 +54,7 @@ pub use search::{
 };
 pub use train::fit as fit_classifier;
 pub use train::{
-    plan, snapshot, train, Snapshot, TrainAction, TrainMode, TrainOptions, Trained,
+    plan, read_snapshot, snapshot, train, Snapshot, TrainAction, TrainMode, TrainOptions, Trained,
     MIN_TRAIN_RECORDS, RETUNE_FRACTION,
 };
 

@@ -115,6 +115,22 @@ pub struct Snapshot {
 
 /// Reads the live records' training rows.
 pub fn snapshot(collection: &Collection, layout: Design) -> Result<Snapshot> {
+    Ok(read_snapshot(collection, layout)?.finish())
+}
+
+/// What a snapshot reads from the collection, before its design rows are computed.
+pub struct SnapshotRead {
+    embeddings: Vec<Vec<f32>>,
+    seqs: Vec<Vec<u8>>,
+    y: Vec<u32>,
+    labels: Vec<String>,
+    next_id: u64,
+    layout: Design,
+}
+
+/// Reads what a snapshot needs (the part that needs the collection, so a server holds its
+/// read lock only for this); [`SnapshotRead::finish`] computes the design rows.
+pub fn read_snapshot(collection: &Collection, layout: Design) -> Result<SnapshotRead> {
     let records = collection.live_records()?;
     let vectors = collection.vectors();
     let rows: Vec<usize> = vectors.live_rows().map(|(r, _, _)| r).collect();
@@ -125,17 +141,30 @@ pub fn snapshot(collection: &Collection, layout: Design) -> Result<Snapshot> {
         .chunks_exact(dim)
         .map(<[f32]>::to_vec)
         .collect();
-    let y: Vec<u32> = rows.iter().map(|&r| vectors.labels[r]).collect();
-    let seqs = records.iter().map(|r| r.seq.as_slice());
-    let design = design_matrix(&embeddings, seqs, layout);
-    Ok(Snapshot {
+    Ok(SnapshotRead {
         embeddings,
-        design,
-        y,
+        seqs: records.into_iter().map(|r| r.seq).collect(),
+        y: rows.iter().map(|&r| vectors.labels[r]).collect(),
         labels: collection.labels().to_vec(),
         next_id: collection.next_id(),
         layout,
     })
+}
+
+impl SnapshotRead {
+    /// Computes the design rows (handcrafted features from the sequences): no collection needed.
+    pub fn finish(self) -> Snapshot {
+        let seqs = self.seqs.iter().map(Vec::as_slice);
+        let design = design_matrix(&self.embeddings, seqs, self.layout);
+        Snapshot {
+            embeddings: self.embeddings,
+            design,
+            y: self.y,
+            labels: self.labels,
+            next_id: self.next_id,
+            layout: self.layout,
+        }
+    }
 }
 
 /// Fits a classifier on a snapshot: tuned anew for [`TrainAction::Tuned`], else with the

@@ -220,7 +220,11 @@ impl Served {
         let served = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             served.wait_loaded();
-            let built = served.read().graph_input().map(|input| input.build());
+            // The copy is taken in its own statement: a guard in the build's statement would
+            // hold the read lock through the build, and a write waiting for the lock would then
+            // queue every search behind it until the build ended.
+            let input = served.read().graph_input();
+            let built = input.map(|input| input.build());
             if let Err(e) = built.and_then(|layout| served.commit(|c| c.install_graph(layout))) {
                 tracing::error!(collection = %served.name, error = %e, "graph rebuild failed");
             }
@@ -228,6 +232,10 @@ impl Served {
         });
     }
 }
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;
 
 fn api_name(path: &Path) -> Result<String> {
     path.file_stem()
@@ -297,6 +305,21 @@ impl AppState {
             state.remote.insert(name, Arc::new(served));
         }
         Ok(state)
+    }
+
+    /// The background work still running, as "the graph rebuild of NAME" or "the training of
+    /// NAME".
+    pub fn background_work(&self) -> Vec<String> {
+        let mut busy = Vec::new();
+        for (name, served) in &self.collections {
+            if served.rebuilding.load(Ordering::Acquire) {
+                busy.push(format!("the graph rebuild of {name}"));
+            }
+            if served.training.load(Ordering::Acquire) {
+                busy.push(format!("the classifier training of {name}"));
+            }
+        }
+        busy
     }
 
     /// The local collection served under `name`: 404 when none is, 400 when it is a Milvus

@@ -54,8 +54,10 @@ impl Served {
                 return Ok(action);
             }
             let layout = previous.as_ref().map_or(Design::new(true), |s| s.design());
-            (action, engine::snapshot(&collection, layout)?)
+            (action, engine::read_snapshot(&collection, layout)?)
         };
+        // The features are computed after the read lock is released.
+        let snap = snap.finish();
         let state = engine::fit_classifier(&snap, previous.as_deref(), action)?;
         self.commit(|c| engine::save_state(c, &state))?;
         *self.classifier.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(state));
