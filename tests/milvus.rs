@@ -298,9 +298,9 @@ fn milvus_refuses_what_it_cannot_do_with_clear_errors() {
                 "--input",
                 input,
                 "--where",
-                "{\"a\":1}",
+                "{\"a\":[1]}",
             ],
-            "--where",
+            "--where: \"a\": compare with a string, number or boolean",
         ),
     ] {
         let err = fails(&args);

@@ -160,7 +160,7 @@ pub fn search_open(
 ) -> Result<Vec<QueryResult>> {
     check_search(collection, k, ef, filter)?;
     let vectors = embed_queries(embedder, queries)?;
-    let found = nearest(collection, vectors, k, ef, &filter.labels)?;
+    let found = nearest(collection, vectors, k, ef, filter)?;
     Ok(queries
         .iter()
         .zip(found)
@@ -188,7 +188,7 @@ pub fn search_vectors_open(
             v
         })
         .collect();
-    nearest(collection, prepared, k, ef, &filter.labels)
+    nearest(collection, prepared, k, ef, filter)
 }
 
 fn nearest(
@@ -196,9 +196,10 @@ fn nearest(
     vectors: Vec<Vec<f32>>,
     k: usize,
     ef: Option<usize>,
-    labels: &[String],
+    filter: &SearchFilter,
 ) -> Result<Vec<Vec<Neighbour>>> {
-    let found = collection.search(&vectors, k, ef, labels)?;
+    let filters = (filter.labels.as_slice(), filter.metadata.as_ref());
+    let found = collection.search(&vectors, k, ef, filters)?;
     Ok(found
         .into_iter()
         .map(|hits| hits.into_iter().map(neighbour).collect())
@@ -217,7 +218,7 @@ pub(super) fn check_dims(collection: &MilvusCollection, vectors: &[Vec<f32>]) ->
     }
 }
 
-/// The checks a local search makes, plus what Milvus collections cannot do yet.
+/// The checks a local search makes.
 fn check_search(
     collection: &MilvusCollection,
     k: usize,
@@ -225,9 +226,6 @@ fn check_search(
     filter: &SearchFilter,
 ) -> Result<()> {
     search::check_search(k, ef)?;
-    if filter.metadata.as_ref().is_some_and(|w| !w.is_empty()) {
-        return Err(unsupported("a metadata filter (--where, \"where\")"));
-    }
     let labels = collection.labels();
     match filter.labels.iter().find(|l| !labels.contains(l)) {
         Some(unknown) => Err(search::unknown_label(unknown, labels)),

@@ -226,7 +226,7 @@ pub fn classify_open(
     let used = adapted.as_ref().or(state.as_ref());
     let ctx = Context::new(collection.labels(), used, adapted.is_some(), mask, opts);
     progress::phase("search and classify", Some(queries.len() as u64));
-    let found = collection.search(&vectors, ctx.k(), None, &[])?;
+    let found = collection.search(&vectors, ctx.k(), None, (&[], None))?;
     let mut predictions = Vec::with_capacity(queries.len());
     for (i, (query, hits)) in queries.iter().zip(found).enumerate() {
         let row = design.get(i).map(Vec::as_slice);

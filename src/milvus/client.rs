@@ -14,13 +14,14 @@ use milvus::data::FieldColumn;
 use milvus::query::{QueryOptions, SearchOptions};
 use milvus::value::{Value, ValueVec};
 
+use super::connect::connect;
 use super::meta::Meta;
 use super::schema::{
     check_record, columns, create, dedup_hash, HASH, ID, LABEL, METADATA, NAME, VECTOR,
 };
 use super::uri::{Consistency, MilvusUri};
 use crate::seq::Metadata;
-use crate::store::{CollectionConfig, NewRecord};
+use crate::store::{CollectionConfig, NewRecord, Where};
 use crate::{Error, Result};
 
 /// One search result from Milvus.
@@ -50,6 +51,9 @@ pub struct MilvusCollection {
     pub(super) reads: Consistency,
     /// The classifier's JSON as read with the settings (at open, or the last refresh).
     pub(super) classifier: Option<String>,
+    /// Whether the records collection has the `filter_keys` field (see `filter.rs`); those
+    /// created before it cannot take a `where` filter.
+    pub(super) filterable: bool,
 }
 
 /// A Milvus error as genovec reports it, naming the collection.
@@ -95,6 +99,7 @@ impl MilvusCollection {
         }
         let meta = Meta::name(uri);
         let settings = Meta::read_all(&rt, &client, uri, &meta, reads)?;
+        let filterable = super::filter::has_filter_keys(&rt, &client, uri)?;
         Ok(MilvusCollection {
             uri: uri.clone(),
             rt,
@@ -104,6 +109,7 @@ impl MilvusCollection {
             next_id: settings.next_id,
             reads,
             classifier: settings.classifier,
+            filterable,
         })
     }
 
@@ -178,7 +184,7 @@ impl MilvusCollection {
             &self.labels,
             self.next_id,
         )?;
-        let shape = (self.config.dim, self.config.metric);
+        let shape = (self.config.dim, self.config.metric, self.filterable);
         let columns = columns(records, &keep, &hashes, first, shape);
         self.rt
             .block_on(self.client.insert(&self.uri.name, columns, None))
@@ -210,13 +216,14 @@ impl MilvusCollection {
     }
 
     /// The `k` nearest records of each query, in one search call; with `labels`, only
-    /// records carrying one of them (filtered inside Milvus).
+    /// records carrying one of them, and with `filter`, only records whose metadata matches
+    /// (both evaluated inside Milvus).
     pub fn search(
         &self,
         queries: &[Vec<f32>],
         k: usize,
         ef: Option<usize>,
-        labels: &[String],
+        (labels, filter): (&[String], Option<&Where>),
     ) -> Result<Vec<Vec<RemoteHit>>> {
         if queries.is_empty() {
             return Ok(Vec::new());
@@ -232,9 +239,8 @@ impl MilvusCollection {
             // do not change when Milvus hands rows over (see `settle.rs`).
             .add_param("ignore_growing", "true")
             .consistency_level(level(self.uri.consistency));
-        if !labels.is_empty() {
-            let list = serde_json::to_string(labels).expect("strings serialise");
-            options = options.filter(format!("{LABEL} in {list}"));
+        if let Some(expression) = self.search_filter(labels, filter)? {
+            options = options.filter(expression);
         }
         let data: Vec<Value> = queries.iter().map(|q| Value::from(q.clone())).collect();
         let results =
@@ -349,37 +355,4 @@ pub(super) fn strings(columns: &[FieldColumn], name: &str) -> Vec<String> {
         Some(ValueVec::String(v)) => v.clone(),
         _ => Vec::new(),
     }
-}
-
-fn connect(uri: &MilvusUri) -> Result<(tokio::runtime::Runtime, Client)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| remote(uri, e))?;
-    let (user, password) = match &uri.token_env {
-        None => (None, None),
-        Some(var) => {
-            let token = std::env::var(var).map_err(|_| Error::InvalidArgument {
-                what: "collection".into(),
-                message: format!("token_env={var}, but ${var} is not set"),
-            })?;
-            let (u, p) = token
-                .split_once(':')
-                .ok_or_else(|| Error::InvalidArgument {
-                    what: "collection".into(),
-                    message: format!("${var} must hold user:password"),
-                })?;
-            (Some(u.to_string()), Some(p.to_string()))
-        }
-    };
-    let timeout = std::time::Duration::from_secs(30);
-    let client = rt
-        .block_on(Client::with_timeout(
-            uri.endpoint.clone(),
-            timeout,
-            user,
-            password,
-        ))
-        .map_err(|e| remote(uri, e))?;
-    Ok((rt, client))
 }

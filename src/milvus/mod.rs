@@ -7,6 +7,10 @@ mod uri;
 #[cfg(feature = "milvus")]
 mod client;
 #[cfg(feature = "milvus")]
+mod connect;
+#[cfg(feature = "milvus")]
+mod filter;
+#[cfg(feature = "milvus")]
 mod meta;
 #[cfg(feature = "milvus")]
 mod rows;

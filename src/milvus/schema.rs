@@ -5,6 +5,9 @@ use milvus::client::Client;
 use milvus::data::FieldColumn;
 use milvus::index::{IndexParams, IndexType, MetricType};
 use milvus::schema::{CollectionSchemaBuilder, FieldSchema};
+use milvus::value::ValueVec;
+
+use super::filter::{FILTER_KEYS, MAX_FILTER_KEYS_BYTES};
 
 use super::client::remote;
 use super::meta::Meta;
@@ -46,6 +49,16 @@ pub(super) fn check_record(r: &NewRecord, dim: usize) -> Result<()> {
     if r.name.len() > VARCHAR_MAX {
         return Err(too_long("name", r.name.len()));
     }
+    let keys = super::filter::filter_keys(r.metadata.as_ref()).len();
+    if keys > MAX_FILTER_KEYS_BYTES {
+        return Err(Error::InvalidArgument {
+            what: format!("record {:?}", r.name),
+            message: format!(
+                "its metadata needs {keys} bytes of filter keys in Milvus, over the limit of \
+                 {MAX_FILTER_KEYS_BYTES} (use fewer or shorter fields)"
+            ),
+        });
+    }
     if r.vector.len() != dim {
         return Err(Error::WrongDimension {
             expected: dim,
@@ -55,13 +68,14 @@ pub(super) fn check_record(r: &NewRecord, dim: usize) -> Result<()> {
     Ok(())
 }
 
-/// The column-major rows of `records[keep]`, ids from `first` on.
+/// The column-major rows of `records[keep]`, ids from `first` on; `filterable` when the
+/// collection has the `filter_keys` field (collections created before it do not).
 pub(super) fn columns(
     records: &[NewRecord],
     keep: &[usize],
     hashes: &[String],
     first: u64,
-    (dim, metric): (usize, Metric),
+    (dim, metric, filterable): (usize, Metric, bool),
 ) -> Vec<FieldColumn> {
     let pick =
         |f: &dyn Fn(&NewRecord) -> String| keep.iter().map(|&i| f(&records[i])).collect::<Vec<_>>();
@@ -81,7 +95,10 @@ pub(super) fn columns(
         vectors.extend(v);
     }
     let schema = schema_fields(dim);
-    vec![
+    let filter_keys: Vec<Vec<u8>> = (keep.iter())
+        .map(|&i| super::filter::filter_keys(records[i].metadata.as_ref()))
+        .collect();
+    let mut columns = vec![
         FieldColumn::new(&schema[0], ids),
         FieldColumn::new(&schema[1], pick(&|r| r.label.clone())),
         FieldColumn::new(&schema[2], pick(&|r| r.name.clone())),
@@ -95,7 +112,11 @@ pub(super) fn columns(
             keep.iter().map(|&i| hashes[i].clone()).collect::<Vec<_>>(),
         ),
         FieldColumn::new(&schema[6], vectors),
-    ]
+    ];
+    if filterable {
+        columns.push(FieldColumn::new(&schema[7], ValueVec::Json(filter_keys)));
+    }
+    columns
 }
 
 /// The records collection's fields, in column order.
@@ -112,6 +133,11 @@ pub(super) fn schema_fields(dim: usize) -> Vec<FieldSchema> {
         ),
         FieldSchema::new_varchar(HASH, "sha256 of label, 0, sequence", 64),
         FieldSchema::new_float_vector(VECTOR, "embedding, unit norm", dim as i64),
+        // The SDK has no constructor for a JSON field; its fields are public.
+        FieldSchema {
+            dtype: milvus::proto::schema::DataType::Json,
+            ..FieldSchema::new_varchar(FILTER_KEYS, "metadata by type, for filters", 1)
+        },
     ]
 }
 

@@ -18,11 +18,14 @@ pub struct Where {
     conditions: Vec<(String, Condition)>,
 }
 
+/// One condition on one key (a filter holds a list of them, all of which must hold).
 #[derive(Debug, Clone, PartialEq)]
-enum Condition {
+pub enum Condition {
+    /// Equal to a scalar (numbers by value).
     Eq(Value),
+    /// Equal to one of these scalars.
     In(Vec<Value>),
-    /// (operator, bound): `$gt`, `$gte`, `$lt` or `$lte`.
+    /// (operator, bound): `$gt`, `$gte`, `$lt` or `$lte`, on numbers only.
     Compare(&'static str, f64),
 }
 
@@ -55,6 +58,12 @@ impl Where {
             }
         }
         Ok(Where { conditions })
+    }
+
+    /// The (key, condition) pairs, all of which must hold (for a backend that evaluates the
+    /// filter itself, such as Milvus).
+    pub fn conditions(&self) -> &[(String, Condition)] {
+        &self.conditions
     }
 
     /// True when the filter has no condition (every record matches).

@@ -38,7 +38,7 @@ pub use browse::Page;
 pub use check::{check, CheckReport};
 pub use client_ids::ClientId;
 pub use collection::{Collection, Hit, ON_DEMAND_QUERIES};
-pub use filter::{RowMask, Where};
+pub use filter::{Condition, RowMask, Where};
 pub use graph::{build as build_graph, GraphLayout, GraphParams, GraphSearch};
 pub use loading::Loading;
 pub use metric::Metric;
