@@ -124,6 +124,9 @@ fn milvus_two_servers_on_one_collection_answer_alike() {
     let malformed = json!({"sequences": [sequences[0]], "where": {"tissue": {"$like": "l"}}});
     let refused = a.post(&format!("/v1/collections/{name}/search"), &malformed);
     let message = expect_error(&refused, 400, "invalid_request");
-    assert!(message.contains("\"tissue\": unknown operator"), "{message}");
+    assert!(
+        message.contains("\"tissue\": unknown operator"),
+        "{message}"
+    );
     assert!(a.stop().success() && b.stop().success());
 }

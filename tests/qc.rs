@@ -46,8 +46,50 @@ fn qc_reports_duplicates_across_files_and_on_a_collection() {
     assert_eq!(report["reverse_complement_duplicates_across"], 1);
     assert!(report["near_duplicates_across"].as_u64().unwrap() >= 2);
     assert_eq!(report["label_conflicts"], 0);
+    // Shortcut risk: three single-feature models and the full pipeline on the same folds.
+    let shortcuts = &report["shortcuts"];
+    assert_eq!(shortcuts["records"], train.len());
+    let families: Vec<&str> = (shortcuts["families"].as_array().unwrap().iter())
+        .map(|f| f["family"].as_str().unwrap())
+        .collect();
+    assert_eq!(families, ["length", "gc", "dinucleotide"]);
+    let (majority, full) = (
+        shortcuts["majority"].as_f64().unwrap(),
+        shortcuts["full_pipeline"].as_f64().unwrap(),
+    );
+    assert!(full > majority + 0.3, "full {full}, majority {majority}");
+    assert_eq!(report["not_computed"], serde_json::json!([]));
+    assert_eq!(report["train"]["composition_twins_within"], 0);
     let md = std::fs::read_to_string(dir.path().join("report/qc.md")).unwrap();
     assert!(md.contains("| exact duplicates | 1 |"), "{md}");
+    assert!(
+        md.contains("## Shortcut risk") && md.contains("| length alone |"),
+        "{md}"
+    );
+    assert!(md.contains("## Composition twins"), "{md}");
+    if cfg!(feature = "plots") {
+        for png in ["qc_length.png", "qc_gc.png"] {
+            let bytes = std::fs::read(dir.path().join("report").join(png)).unwrap();
+            assert!(bytes.starts_with(b"\x89PNG"), "{png}");
+            assert!(md.contains(&format!("]({png})")), "{md}");
+        }
+    } else {
+        assert!(md.contains("without `--features plots`"), "{md}");
+    }
+    let off = [
+        "qc",
+        "--train",
+        "train.csv",
+        "--json",
+        "--shortcut-records",
+        "0",
+    ];
+    let off: serde_json::Value = serde_json::from_str(&ok_in(dir.path(), &off)).unwrap();
+    assert!(off["shortcuts"].is_null());
+    assert!(off["not_computed"][0]
+        .as_str()
+        .unwrap()
+        .contains("turned off"));
     let saved = std::fs::read_to_string(dir.path().join("report/qc.json")).unwrap();
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&saved).unwrap(),
@@ -81,6 +123,11 @@ fn qc_reports_duplicates_across_files_and_on_a_collection() {
     );
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("identity"));
+    let bad = common::run_in(
+        dir.path(),
+        &["qc", "--train", "train.csv", "--twin-distance", "2"],
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("twin-distance"));
 }
 
 #[test]

@@ -16,6 +16,7 @@ mod output;
 mod plots;
 mod progress;
 mod qc;
+mod qc_plots;
 mod remote;
 mod search;
 mod serve;

@@ -1,4 +1,4 @@
-//! `genovec qc`: a dataset and leakage report.
+//! `genovec qc`: a dataset and leakage report (plots in `qc_plots.rs`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -28,6 +28,13 @@ pub struct Args {
     /// Training neighbours examined per test record.
     #[arg(long, default_value_t = 10)]
     neighbours: usize,
+    /// Largest dinucleotide-spectrum distance (total variation, 0 to 1) of composition twins.
+    #[arg(long, default_value_t = qc::DEFAULT_TWIN_DISTANCE)]
+    twin_distance: f64,
+    /// Training records (a stratified sample) the shortcut-risk models and the full pipeline
+    /// are cross-validated on; 0 skips the shortcut risk.
+    #[arg(long, default_value_t = 5000)]
+    shortcut_records: usize,
     /// Print the report as one JSON object instead of Markdown.
     #[arg(long)]
     json: bool,
@@ -42,6 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = QcOptions {
         identity: qc::check_identity(args.identity)?,
         neighbours: genovec::engine::check_k(args.neighbours, genovec::engine::MAX_K)?,
+        twin_distance: qc::check_twin_distance(args.twin_distance)?,
     };
     let read = args.read.options(None);
     let train = match &args.collection {
@@ -57,12 +65,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         true => None,
         false => Some(genovec::seq::read_all(&args.test, &read)?),
     };
-    let report = qc::run(&train, test.as_deref(), opts)?;
+    let report = genovec::engine::qc_report(&train, test.as_deref(), opts, args.shortcut_records)?;
     let json = serde_json::to_string_pretty(&report)?;
     let markdown = qc::markdown(&report);
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for (name, text) in [("qc.md", &markdown), ("qc.json", &json)] {
+        // The file's report also shows the plots (drawn with `--features plots`).
+        let plots = super::qc_plots::write(dir, &train).context("drawing the plots")?;
+        let with_plots = format!("{markdown}\n## Plots\n\n{plots}");
+        for (name, text) in [("qc.md", &with_plots), ("qc.json", &json)] {
             let file = dir.join(name);
             std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
         }

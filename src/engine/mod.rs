@@ -11,6 +11,7 @@ mod eval;
 mod export;
 mod finetune;
 mod index;
+mod qc;
 mod records;
 #[cfg(feature = "milvus")]
 mod remote;
@@ -37,6 +38,7 @@ pub use index::{
     compact, delete, embed_records, index_files, index_records, index_with_vectors,
     train_collection, vector_records, IndexOptions, IndexReport,
 };
+pub use qc::{qc_report, SHORTCUT_FOLDS};
 pub use records::{
     check_limit, count, delete_ids, delete_where, fetch, resolve, resolve_all, scroll, upsert,
     IdRef, ScrollPage, StoredRecord, SCROLL_DEFAULT, SCROLL_MAX,

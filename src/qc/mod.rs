@@ -4,13 +4,16 @@
 //! distance), label conflicts, and per-class composition statistics.
 //!
 //! Every count names what it counts, and the report states the method and threshold of the
-//! near-duplicate search. Composition twins and shortcut-risk models are not computed yet,
-//! and the report says so. [`near_duplicate_groups`] gives `eval --group` its folds.
+//! near-duplicate search. Composition twins (`twins.rs`) are counted within and across the
+//! sets; shortcut-risk models (`shortcut.rs`) are scored by the engine, which also runs the
+//! full pipeline to compare. [`near_duplicate_groups`] gives `eval --group` its folds.
 
 mod exact;
 mod near;
 mod report;
+pub mod shortcut;
 mod stats;
+mod twins;
 
 use serde::Serialize;
 
@@ -19,7 +22,9 @@ use crate::store::Collection;
 use crate::{Error, Result};
 
 pub use report::markdown;
+pub use shortcut::{FamilyScore, ShortcutReport};
 pub use stats::ClassStats;
+pub use twins::DEFAULT_DISTANCE as DEFAULT_TWIN_DISTANCE;
 
 /// Settings of a QC run.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +33,8 @@ pub struct QcOptions {
     pub identity: f64,
     /// Training neighbours examined per test sequence.
     pub neighbours: usize,
+    /// Largest dinucleotide-spectrum distance of composition twins (see `twins.rs`).
+    pub twin_distance: f64,
 }
 
 impl Default for QcOptions {
@@ -35,6 +42,7 @@ impl Default for QcOptions {
         QcOptions {
             identity: 0.9,
             neighbours: 10,
+            twin_distance: twins::DEFAULT_DISTANCE,
         }
     }
 }
@@ -52,6 +60,11 @@ pub struct SetReport {
     /// Records with another record of the same set at or above the identity threshold, in
     /// either orientation (exact duplicates included): what inflates cross-validation.
     pub near_duplicates_within: usize,
+    /// Records with a composition twin in the same set: another label, the same base counts,
+    /// nearly the same dinucleotide spectrum, and no near-duplicate.
+    pub composition_twins_within: usize,
+    /// Twin pairs within the set.
+    pub composition_twin_pairs_within: usize,
     /// Per label, sorted by label.
     pub classes: Vec<ClassStats>,
 }
@@ -70,6 +83,10 @@ pub struct AcrossReport {
     pub near_duplicate_pairs_across: usize,
     /// Up to 20 examples: (test name, training name, identity).
     pub examples: Vec<(String, String, f64)>,
+    /// Test records with a composition twin in the training set.
+    pub composition_twins_across: usize,
+    /// (test, training) twin pairs.
+    pub composition_twin_pairs_across: usize,
 }
 
 /// The whole report (`qc --json` prints it).
@@ -90,14 +107,27 @@ pub struct QcReport {
     /// Distinct sequences (a sequence and its reverse complement counted as one) carried by
     /// records with different labels, over both sets.
     pub label_conflicts: usize,
+    /// Largest dinucleotide-spectrum distance (total variation) of composition twins.
+    pub twin_distance: f64,
+    /// Up to 20 twin pairs: (set, first name, second name, spectrum distance); the set is
+    /// "train", "test" or "across" (test name first).
+    pub twin_examples: Vec<(String, String, String, f64)>,
+    /// True when the twin search stopped at its comparison budget (counts are then lower
+    /// bounds).
+    pub twins_truncated: bool,
+    /// Single-feature models against the full pipeline, when the engine scored them.
+    pub shortcuts: Option<ShortcutReport>,
     /// Checks not computed by this version.
     pub not_computed: Vec<String>,
 }
 
 /// Runs every check on `train` and, when given, `test`.
 pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> Result<QcReport> {
-    let set = |records: &[SeqRecord], index: &near::Index| -> Result<SetReport> {
+    let mut twin_log = TwinLog::default();
+    let mut set = |records: &[SeqRecord], index: &near::Index, name: &str| -> Result<SetReport> {
         let (exact, rc) = exact::within(records);
+        let twins = twins::find(records, None, opts.twin_distance, opts.identity);
+        let (twin_records, twin_pairs) = twin_log.add(name, records, records, &twins);
         let mut near = vec![false; records.len()];
         for p in index.pairs(index, opts)? {
             if p.test != p.train {
@@ -109,17 +139,23 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
             exact_duplicates_within: exact,
             reverse_complement_duplicates_within: rc,
             near_duplicates_within: near.iter().filter(|&&b| b).count(),
+            composition_twins_within: twin_records,
+            composition_twin_pairs_within: twin_pairs,
             classes: stats::per_class(records),
         })
     };
     let train_index = near::Index::build(train)?;
+    let train_report = set(train, &train_index, "train")?;
     let (test_report, across) = match test {
         Some(test) => {
             let test_index = near::Index::build(test)?;
-            (
-                Some(set(test, &test_index)?),
-                Some(across(train, test, &train_index, &test_index, opts)?),
-            )
+            let report = set(test, &test_index, "test")?;
+            let mut across = across(train, test, &train_index, &test_index, opts)?;
+            let twins = twins::find(test, Some(train), opts.twin_distance, opts.identity);
+            let (records, pairs) = twin_log.add("across", test, train, &twins);
+            across.composition_twins_across = records;
+            across.composition_twin_pairs_across = pairs;
+            (Some(report), Some(across))
         }
         None => (None, None),
     };
@@ -127,15 +163,48 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
     Ok(QcReport {
         method: near::METHOD.replace("{k}", &opts.neighbours.to_string()),
         identity: opts.identity,
-        train: set(train, &train_index)?,
+        train: train_report,
         test: test_report,
         across,
         label_conflicts: exact::label_conflicts(&all),
-        not_computed: vec![
-            "composition twins".into(),
-            "shortcut risk (single-feature models)".into(),
-        ],
+        twin_distance: opts.twin_distance,
+        twin_examples: twin_log.examples,
+        twins_truncated: twin_log.truncated,
+        shortcuts: None,
+        not_computed: vec!["shortcut risk (single-feature models): scored by the engine".into()],
     })
+}
+
+/// Twin findings gathered over the sets: examples and whether any search was truncated.
+#[derive(Default)]
+struct TwinLog {
+    examples: Vec<(String, String, String, f64)>,
+    truncated: bool,
+}
+
+impl TwinLog {
+    /// Records `twins` between `a` and `b`; returns (records of `a` with a twin, pairs).
+    fn add(
+        &mut self,
+        set: &str,
+        a: &[SeqRecord],
+        b: &[SeqRecord],
+        twins: &twins::Twins,
+    ) -> (usize, usize) {
+        self.truncated |= twins.truncated;
+        let mut with = vec![false; a.len()];
+        for &(i, j, d) in &twins.pairs {
+            with[i] = true;
+            if set != "across" {
+                with[j] = true;
+            }
+            if self.examples.len() < 20 {
+                let names = (a[i].name.clone(), b[j].name.clone());
+                self.examples.push((set.into(), names.0, names.1, d));
+            }
+        }
+        (with.iter().filter(|&&w| w).count(), twins.pairs.len())
+    }
 }
 
 /// A group number per record: records joined by a chain of near-duplicate pairs (at the
@@ -183,6 +252,17 @@ pub fn stored_records(collection: &Collection) -> Result<Vec<SeqRecord>> {
         .collect()
 }
 
+/// Checks a twin distance given by a user.
+pub fn check_twin_distance(distance: f64) -> Result<f64> {
+    if (0.0..=1.0).contains(&distance) {
+        return Ok(distance);
+    }
+    Err(Error::InvalidArgument {
+        what: "twin-distance".into(),
+        message: format!("must be in [0, 1], got {distance}"),
+    })
+}
+
 /// Checks an identity threshold given by a user.
 pub fn check_identity(identity: f64) -> Result<f64> {
     if identity > 0.0 && identity <= 1.0 {
@@ -219,6 +299,8 @@ fn across(
         near_duplicates_across: with_near.iter().filter(|&&b| b).count(),
         near_duplicate_pairs_across: near.len(),
         examples,
+        composition_twins_across: 0,
+        composition_twin_pairs_across: 0,
     })
 }
 

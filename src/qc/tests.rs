@@ -127,3 +127,87 @@ fn class_statistics_pool_their_bases() {
         "{md}"
     );
 }
+
+fn rotated(seq: &[u8], by: usize) -> Vec<u8> {
+    [&seq[by..], &seq[..by]].concat()
+}
+
+#[test]
+fn composition_twins_are_counted_exactly() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+    let s: Vec<Vec<u8>> = (0..6).map(|_| random(&mut rng, 200)).collect();
+    let mut sorted = s[2].clone();
+    sorted.sort_unstable();
+    let mut swapped = s[3].clone();
+    let at = (1..200).find(|&i| swapped[i] != swapped[i - 1]).unwrap();
+    swapped.swap(at - 1, at);
+    let train = vec![
+        record("a0", &s[0], "a"),
+        record("b0", &rotated(&s[0], 100), "b"), // a twin of a0
+        record("a1", &s[1], "a"),
+        record("a1r", &rotated(&s[1], 100), "a"), // same label: no twin
+        record("a2", &s[2], "a"),
+        record("b2", &sorted, "b"), // same bases, another spectrum: no twin
+        record("a3", &s[3], "a"),
+        record("b3", &swapped, "b"), // a near-duplicate (a conflict), not a twin
+        record("a4", &s[4], "a"),
+        record("a5", &s[5], "a"),
+    ];
+    let test = vec![
+        record("q4", &rotated(&s[4], 100), "b"), // a twin of a4 across
+        record("q5", &rotated(&s[5], 100), "a"), // same label as a5: no twin
+    ];
+    let report = run(&train, Some(&test), QcOptions::default()).unwrap();
+    assert_eq!(report.train.composition_twins_within, 2, "a0 and b0");
+    assert_eq!(report.train.composition_twin_pairs_within, 1);
+    assert_eq!(report.test.as_ref().unwrap().composition_twins_within, 0);
+    let across = report.across.as_ref().unwrap();
+    assert_eq!(
+        (
+            across.composition_twins_across,
+            across.composition_twin_pairs_across
+        ),
+        (1, 1)
+    );
+    let names: Vec<(&str, &str, &str)> = (report.twin_examples.iter())
+        .map(|(set, a, b, _)| (set.as_str(), a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(names, [("train", "a0", "b0"), ("across", "q4", "a4")]);
+    assert!(report
+        .twin_examples
+        .iter()
+        .all(|e| e.3 <= 1.0 / 199.0 + 1e-12));
+    assert_eq!(report.label_conflicts, 0, "b3 is no exact copy");
+    // With a distance of 0 the rotations' one changed junction no longer passes.
+    let exact = QcOptions {
+        twin_distance: 0.0,
+        ..QcOptions::default()
+    };
+    let report = run(&train, Some(&test), exact).unwrap();
+    assert_eq!(report.train.composition_twin_pairs_within, 0);
+}
+
+#[test]
+fn a_family_that_decides_the_label_scores_as_a_high_risk() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    // Label a is 50 bp, label b is 80 bp; bases are random in both.
+    let seqs: Vec<Vec<u8>> = (0..60)
+        .map(|i| random(&mut rng, if i % 2 == 0 { 50 } else { 80 }))
+        .collect();
+    let y: Vec<u32> = (0..60).map(|i| (i % 2) as u32).collect();
+    let views: Vec<&[u8]> = seqs.iter().map(Vec::as_slice).collect();
+    let folds = crate::split::stratified_folds(&y, 3, 1);
+    let length = shortcut::family_accuracy("length", &views, &y, 2, &folds).unwrap();
+    let gc = shortcut::family_accuracy("gc", &views, &y, 2, &folds).unwrap();
+    assert_eq!(length, 1.0);
+    assert!(gc < 0.8, "gc alone {gc}");
+    assert_eq!(shortcut::majority_accuracy(&y, 2, &folds), 0.5);
+    let high = shortcut::score("length", length, 0.5, 0.9);
+    assert_eq!(
+        (high.share_of_gain, high.risk.as_str()),
+        (Some(1.25), "high")
+    );
+    assert_eq!(shortcut::score("gc", 0.6, 0.5, 0.9).risk, "low");
+    assert_eq!(shortcut::score("gc", 0.75, 0.5, 0.9).risk, "moderate");
+    assert_eq!(shortcut::score("gc", 0.7, 0.5, 0.5).share_of_gain, None);
+}
