@@ -53,8 +53,9 @@ done
 python3 - "$out" <<'PYEOF'
 import json, os, sys
 out = sys.argv[1]
-print("| dataset | train / test records | exact dup. within train / test | rev.-comp. dup. within train | records with a near-dup. within train / test | exact dup. across | rev.-comp. dup. across | test records with a near-dup. in train | label conflicts |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| dataset | train / test records | exact dup. within train / test | rev.-comp. dup. within train | records with a near-dup. within train / test | exact dup. across | rev.-comp. dup. across | test records with a near-dup. in train | label conflicts | composition twins (pairs) |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+risks = []
 for name in sorted(os.listdir(out)):
     if not name.endswith(".json"):
         continue
@@ -71,5 +72,14 @@ for name in sorted(os.listdir(out)):
                   f'{near} ({100 * near / te["records"]:.1f}%)')
     else:
         across = ("-", "-", "-")
-    print(f'| {name[:-5]} | {sizes} | {within} | {tr["reverse_complement_duplicates_within"]} | {near_within} | {across[0]} | {across[1]} | {across[2]} | {r["label_conflicts"]} |')
+    print(f'| {name[:-5]} | {sizes} | {within} | {tr["reverse_complement_duplicates_within"]} | {near_within} | {across[0]} | {across[1]} | {across[2]} | {r["label_conflicts"]} | {r["composition_twins"]} |')
+    if r.get("shortcuts"):
+        risks.append((name[:-5], r["shortcuts"]))
+print()
+print("| dataset | CV records | majority | length alone | GC alone | dinucleotide alone | full pipeline |")
+print("|---|---|---|---|---|---|---|")
+for name, s in risks:
+    fam = {f["family"]: f for f in s["families"]}
+    cell = lambda f: f'{fam[f]["accuracy"]:.3f} ({fam[f]["risk"]})'
+    print(f'| {name} | {s["records"]} | {s["majority"]:.3f} | {cell("length")} | {cell("gc")} | {cell("dinucleotide")} | {s["full_pipeline"]:.3f} |')
 PYEOF

@@ -107,6 +107,9 @@ pub struct QcReport {
     /// Distinct sequences (a sequence and its reverse complement counted as one) carried by
     /// records with different labels, over both sets.
     pub label_conflicts: usize,
+    /// Composition-twin pairs over both sets: within the training set, within the test set
+    /// and across them (see `twins.rs`).
+    pub composition_twins: usize,
     /// Largest dinucleotide-spectrum distance (total variation) of composition twins.
     pub twin_distance: f64,
     /// Up to 20 twin pairs: (set, first name, second name, spectrum distance); the set is
@@ -167,6 +170,7 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
         test: test_report,
         across,
         label_conflicts: exact::label_conflicts(&all),
+        composition_twins: twin_log.pairs,
         twin_distance: opts.twin_distance,
         twin_examples: twin_log.examples,
         twins_truncated: twin_log.truncated,
@@ -178,6 +182,7 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
 /// Twin findings gathered over the sets: examples and whether any search was truncated.
 #[derive(Default)]
 struct TwinLog {
+    pairs: usize,
     examples: Vec<(String, String, String, f64)>,
     truncated: bool,
 }
@@ -192,6 +197,7 @@ impl TwinLog {
         twins: &twins::Twins,
     ) -> (usize, usize) {
         self.truncated |= twins.truncated;
+        self.pairs += twins.pairs.len();
         let mut with = vec![false; a.len()];
         for &(i, j, d) in &twins.pairs {
             with[i] = true;

@@ -57,8 +57,9 @@ fn twins(md: &mut String, report: &QcReport) {
 
 Pairs with different labels, the same base counts, \
          dinucleotide spectra within {} (total variation distance) and no near-duplicate: the \
-         signature of negatives made by shuffling positives.{}\n",
+         signature of negatives made by shuffling positives. Pairs over both sets: {}.{}\n",
         report.twin_distance,
+        report.composition_twins,
         match report.twins_truncated {
             true => " The search stopped at its comparison budget: counts are lower bounds.",
             false => "",

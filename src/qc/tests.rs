@@ -132,10 +132,20 @@ fn rotated(seq: &[u8], by: usize) -> Vec<u8> {
     [&seq[by..], &seq[..by]].concat()
 }
 
+/// A dinucleotide shuffle of `seq`: two stretches that both run from a base `u` to a base `v`
+/// trade places, which keeps every base count and every 2-mer count.
+fn dinucleotide_shuffled(seq: &[u8]) -> Vec<u8> {
+    let find = |from: usize, to: usize, at: usize| (from..to).find(|&p| seq[p] == seq[at]);
+    let (i, j) = (20, 70);
+    let k = find(100, 140, i).unwrap();
+    let l = find(k + 50, 190, j).unwrap();
+    [&seq[..i], &seq[k..l], &seq[j..k], &seq[i..j], &seq[l..]].concat()
+}
+
 #[test]
 fn composition_twins_are_counted_exactly() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
-    let s: Vec<Vec<u8>> = (0..6).map(|_| random(&mut rng, 200)).collect();
+    let s: Vec<Vec<u8>> = (0..7).map(|_| random(&mut rng, 200)).collect();
     let mut sorted = s[2].clone();
     sorted.sort_unstable();
     let mut swapped = s[3].clone();
@@ -152,14 +162,19 @@ fn composition_twins_are_counted_exactly() {
         record("b3", &swapped, "b"), // a near-duplicate (a conflict), not a twin
         record("a4", &s[4], "a"),
         record("a5", &s[5], "a"),
+        record("a6", &s[6], "a"),
+        record("b6", &dinucleotide_shuffled(&s[6]), "b"), // a shuffled negative: a twin
     ];
     let test = vec![
         record("q4", &rotated(&s[4], 100), "b"), // a twin of a4 across
         record("q5", &rotated(&s[5], 100), "a"), // same label as a5: no twin
     ];
     let report = run(&train, Some(&test), QcOptions::default()).unwrap();
-    assert_eq!(report.train.composition_twins_within, 2, "a0 and b0");
-    assert_eq!(report.train.composition_twin_pairs_within, 1);
+    assert_eq!(
+        report.train.composition_twins_within, 4,
+        "a0, b0, a6 and b6"
+    );
+    assert_eq!(report.train.composition_twin_pairs_within, 2);
     assert_eq!(report.test.as_ref().unwrap().composition_twins_within, 0);
     let across = report.across.as_ref().unwrap();
     assert_eq!(
@@ -172,19 +187,33 @@ fn composition_twins_are_counted_exactly() {
     let names: Vec<(&str, &str, &str)> = (report.twin_examples.iter())
         .map(|(set, a, b, _)| (set.as_str(), a.as_str(), b.as_str()))
         .collect();
-    assert_eq!(names, [("train", "a0", "b0"), ("across", "q4", "a4")]);
+    assert_eq!(
+        names,
+        [
+            ("train", "a0", "b0"),
+            ("train", "a6", "b6"),
+            ("across", "q4", "a4")
+        ]
+    );
+    assert_eq!(
+        report.twin_examples[1].3, 0.0,
+        "a shuffle keeps every 2-mer count"
+    );
     assert!(report
         .twin_examples
         .iter()
         .all(|e| e.3 <= 1.0 / 199.0 + 1e-12));
     assert_eq!(report.label_conflicts, 0, "b3 is no exact copy");
-    // With a distance of 0 the rotations' one changed junction no longer passes.
+    assert_eq!(report.composition_twins, 3, "a0/b0, a6/b6 and q4/a4");
+    // With a distance of 0 the rotations' one changed junction no longer passes; the
+    // shuffle, which keeps every 2-mer, still does.
     let exact = QcOptions {
         twin_distance: 0.0,
         ..QcOptions::default()
     };
     let report = run(&train, Some(&test), exact).unwrap();
-    assert_eq!(report.train.composition_twin_pairs_within, 0);
+    assert_eq!(report.train.composition_twin_pairs_within, 1);
+    assert_eq!(report.composition_twins, 1);
 }
 
 #[test]
