@@ -53,7 +53,7 @@ done
 python3 - "$out" <<'PYEOF'
 import json, os, sys
 out = sys.argv[1]
-print("| dataset | train / test records | exact dup. within train / test | rev.-comp. dup. within train | records with a near-dup. within train / test | exact dup. across | rev.-comp. dup. across | test records with a near-dup. in train | label conflicts | composition twins (pairs) |")
+print("| dataset | train / test records | exact dup. within train / test | rev.-comp. dup. within train | records with a near-dup. within train / test | exact dup. across | rev.-comp. dup. across | test records with a near-dup. in train | label conflicts: sequences / near-dup. pairs | composition twins (pairs) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 risks = []
 for name in sorted(os.listdir(out)):
@@ -72,7 +72,7 @@ for name in sorted(os.listdir(out)):
                   f'{near} ({100 * near / te["records"]:.1f}%)')
     else:
         across = ("-", "-", "-")
-    print(f'| {name[:-5]} | {sizes} | {within} | {tr["reverse_complement_duplicates_within"]} | {near_within} | {across[0]} | {across[1]} | {across[2]} | {r["label_conflicts"]} | {r["composition_twins"]} |')
+    print(f'| {name[:-5]} | {sizes} | {within} | {tr["reverse_complement_duplicates_within"]} | {near_within} | {across[0]} | {across[1]} | {across[2]} | {r["label_conflicts"]} / {r["near_duplicate_label_conflicts"]} | {r["composition_twins"]} |')
     if r.get("shortcuts"):
         risks.append((name[:-5], r["shortcuts"]))
 print()

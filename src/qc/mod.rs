@@ -60,6 +60,9 @@ pub struct SetReport {
     /// Records with another record of the same set at or above the identity threshold, in
     /// either orientation (exact duplicates included): what inflates cross-validation.
     pub near_duplicates_within: usize,
+    /// Pairs of records in the set at or above the identity threshold (exact copies included)
+    /// with different labels.
+    pub near_duplicate_label_conflicts_within: usize,
     /// Records with a composition twin in the same set: another label, the same base counts,
     /// nearly the same dinucleotide spectrum, and no near-duplicate.
     pub composition_twins_within: usize,
@@ -83,6 +86,8 @@ pub struct AcrossReport {
     pub near_duplicate_pairs_across: usize,
     /// Up to 20 examples: (test name, training name, identity).
     pub examples: Vec<(String, String, f64)>,
+    /// (test, training) pairs at or above the identity threshold with different labels.
+    pub near_duplicate_label_conflicts_across: usize,
     /// Test records with a composition twin in the training set.
     pub composition_twins_across: usize,
     /// (test, training) twin pairs.
@@ -107,6 +112,9 @@ pub struct QcReport {
     /// Distinct sequences (a sequence and its reverse complement counted as one) carried by
     /// records with different labels, over both sets.
     pub label_conflicts: usize,
+    /// Record pairs at or above the identity threshold (exact copies included) with
+    /// different labels: within the training set, within the test set and across them.
+    pub near_duplicate_label_conflicts: usize,
     /// Composition-twin pairs over both sets: within the training set, within the test set
     /// and across them (see `twins.rs`).
     pub composition_twins: usize,
@@ -132,9 +140,13 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
         let twins = twins::find(records, None, opts.twin_distance, opts.identity);
         let (twin_records, twin_pairs) = twin_log.add(name, records, records, &twins);
         let mut near = vec![false; records.len()];
+        let mut conflicts = std::collections::BTreeSet::new();
         for p in index.pairs(index, opts)? {
             if p.test != p.train {
                 (near[p.test], near[p.train]) = (true, true);
+                if records[p.test].label != records[p.train].label {
+                    conflicts.insert((p.test.min(p.train), p.test.max(p.train)));
+                }
             }
         }
         Ok(SetReport {
@@ -142,6 +154,7 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
             exact_duplicates_within: exact,
             reverse_complement_duplicates_within: rc,
             near_duplicates_within: near.iter().filter(|&&b| b).count(),
+            near_duplicate_label_conflicts_within: conflicts.len(),
             composition_twins_within: twin_records,
             composition_twin_pairs_within: twin_pairs,
             classes: stats::per_class(records),
@@ -163,6 +176,13 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
         None => (None, None),
     };
     let all: Vec<&SeqRecord> = train.iter().chain(test.unwrap_or_default()).collect();
+    let near_conflicts = train_report.near_duplicate_label_conflicts_within
+        + test_report
+            .as_ref()
+            .map_or(0, |t| t.near_duplicate_label_conflicts_within)
+        + across
+            .as_ref()
+            .map_or(0, |a| a.near_duplicate_label_conflicts_across);
     Ok(QcReport {
         method: near::METHOD.replace("{k}", &opts.neighbours.to_string()),
         identity: opts.identity,
@@ -170,6 +190,7 @@ pub fn run(train: &[SeqRecord], test: Option<&[SeqRecord]>, opts: QcOptions) -> 
         test: test_report,
         across,
         label_conflicts: exact::label_conflicts(&all),
+        near_duplicate_label_conflicts: near_conflicts,
         composition_twins: twin_log.pairs,
         twin_distance: opts.twin_distance,
         twin_examples: twin_log.examples,
@@ -304,6 +325,9 @@ fn across(
         reverse_complement_duplicates_across: rc,
         near_duplicates_across: with_near.iter().filter(|&&b| b).count(),
         near_duplicate_pairs_across: near.len(),
+        near_duplicate_label_conflicts_across: (near.iter())
+            .filter(|p| test[p.test].label != train[p.train].label)
+            .count(),
         examples,
         composition_twins_across: 0,
         composition_twin_pairs_across: 0,

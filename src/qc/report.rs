@@ -16,8 +16,8 @@ pub fn markdown(report: &QcReport) -> String {
     let _ = writeln!(
         md,
         "Label conflicts (distinct sequences, either orientation, with more than one label): \
-         {}\n",
-        report.label_conflicts
+         {}; record pairs at or above the identity threshold with different labels: {}.\n",
+        report.label_conflicts, report.near_duplicate_label_conflicts
     );
     set(&mut md, "Training set", &report.train);
     if let Some(test) = &report.test {

@@ -52,6 +52,7 @@ fn each_finding_is_counted_exactly() {
         record("q4", &random(&mut rng, 100), "a"),             // new
         record("q5", &edited, label(7)),                       // one deletion, one insertion
         record("q6", &reverse_complement(&base[8]), "b"),      // t8 is "a": a conflict
+        record("q7", &substituted(&base[9], 2), "a"),          // 98% of t9, which is "b"
     ];
     let report = run(&train, Some(&test), QcOptions::default()).unwrap();
     assert_eq!(report.train.records, 13);
@@ -60,13 +61,13 @@ fn each_finding_is_counted_exactly() {
     let near_within = report.train.near_duplicates_within;
     assert_eq!(near_within, 6, "t0/t10, t1/t11, t2/t12");
     let test_set = report.test.as_ref().unwrap();
-    assert_eq!((test_set.exact_duplicates_within, test_set.records), (0, 7));
+    assert_eq!((test_set.exact_duplicates_within, test_set.records), (0, 8));
     assert_eq!(test_set.near_duplicates_within, 0);
     let across = report.across.as_ref().unwrap();
     assert_eq!(across.exact_duplicates_across, 1, "q0");
     assert_eq!(across.reverse_complement_duplicates_across, 2, "q1 and q6");
-    assert_eq!(across.near_duplicates_across, 5, "q0, q1, q2, q5, q6");
-    assert_eq!(across.near_duplicate_pairs_across, 5);
+    assert_eq!(across.near_duplicates_across, 6, "q0, q1, q2, q5, q6, q7");
+    assert_eq!(across.near_duplicate_pairs_across, 6);
     let names: Vec<(&str, &str)> = (across.examples.iter())
         .map(|(t, r, _)| (t.as_str(), r.as_str()))
         .collect();
@@ -77,11 +78,21 @@ fn each_finding_is_counted_exactly() {
             ("q1", "t4"),
             ("q2", "t5"),
             ("q5", "t7"),
-            ("q6", "t8")
+            ("q6", "t8"),
+            ("q7", "t9")
         ]
     );
     assert_eq!(across.examples[2].2, 0.97);
     assert_eq!(report.label_conflicts, 2, "t2/t12 and t8/q6");
+    assert_eq!(
+        report.train.near_duplicate_label_conflicts_within, 1,
+        "t2/t12"
+    );
+    assert_eq!(
+        across.near_duplicate_label_conflicts_across, 2,
+        "q6/t8 and q7/t9"
+    );
+    assert_eq!(report.near_duplicate_label_conflicts, 3);
     // A stricter threshold keeps only the exact and reverse-complement pairs.
     let strict = QcOptions {
         identity: 0.99,
