@@ -106,6 +106,24 @@ fn a_new_label_inserted_then_deleted_leaves_the_answers_as_they_were() {
     assert!(server.stop().success());
 }
 
+/// A stored classifier left stale (records added without training, as when a server stopped
+/// without waiting for its training) is refitted when a server starts, with no write.
+#[test]
+fn a_server_refits_a_stale_classifier_when_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = collection(dir.path());
+    let more = genovec::demo::generate(24, 10);
+    let opts = IndexOptions {
+        train: false,
+        ..IndexOptions::default()
+    };
+    engine::index_records(&path, &more, &opts, &mut |_, _, _| {}).unwrap();
+    let server = Server::start(dir.path(), &["--collection", path.to_str().unwrap()], &[]);
+    let state = wait_trained(&server);
+    assert_eq!(state["trained_on"], json!(330));
+    assert!(server.stop().success());
+}
+
 #[test]
 fn http_takes_the_cli_options_and_gives_the_cli_answers() {
     let dir = tempfile::tempdir().unwrap();

@@ -98,6 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {}", args.addr))?;
         eprintln!("listening on http://{}", listener.local_addr()?);
+        state.resume_background_work();
         server::serve(listener, Arc::clone(&state), shutdown).await?;
         anyhow::Ok(())
     })?;

@@ -307,6 +307,19 @@ impl AppState {
         Ok(state)
     }
 
+    /// Starts what a stopped server may have left undone (it does not wait for background
+    /// work when it stops): a graph rebuild when the tail is past its threshold, and a
+    /// training when a stored classifier is stale (a collection never trained stays so until
+    /// its first write, as `index --no-train` asked). Call it inside the runtime.
+    pub fn resume_background_work(&self) {
+        for served in self.collections.values() {
+            served.rebuild_if_needed();
+            if served.classifier().is_some() {
+                served.train_in_background();
+            }
+        }
+    }
+
     /// The background work still running, as "the graph rebuild of NAME" or "the training of
     /// NAME".
     pub fn background_work(&self) -> Vec<String> {
