@@ -9,7 +9,7 @@ use ndarray::Array2;
 use serde::Serialize;
 
 use crate::classify::linear::DEFAULT_MAX_ITER;
-use crate::classify::LinearModel;
+use crate::classify::{argmax, LinearModel};
 use crate::features::{gc_content, kmer_spectrum};
 use crate::Result;
 
@@ -77,7 +77,7 @@ pub fn family_accuracy(
         let model = LinearModel::fit(&x, &labels, n_classes, 1.0, DEFAULT_MAX_ITER)?;
         for &i in test {
             let p = model.predict_proba(&rows[i]);
-            right += usize::from(argmax(&p) == y[i] as usize);
+            right += usize::from(argmax(&p).0 == y[i] as usize);
         }
     }
     Ok(right as f64 / y.len().max(1) as f64)
@@ -93,7 +93,7 @@ pub fn majority_accuracy(y: &[u32], n_classes: usize, folds: &[Vec<usize>]) -> f
                 fold.iter().for_each(|&i| counts[y[i] as usize] += 1);
             }
         }
-        let most = argmax(&counts.iter().map(|&c| c as f64).collect::<Vec<_>>());
+        let most = argmax(&counts.iter().map(|&c| c as f64).collect::<Vec<_>>()).0;
         right += test.iter().filter(|&&i| y[i] as usize == most).count();
     }
     right as f64 / y.len().max(1) as f64
@@ -120,15 +120,4 @@ fn matrix(rows: &[Vec<f64>], pick: &[usize]) -> Array2<f64> {
     let width = rows.first().map_or(0, Vec::len);
     let flat: Vec<f64> = pick.iter().flat_map(|&i| rows[i].iter().copied()).collect();
     Array2::from_shape_vec((pick.len(), width), flat).expect("rows of one width")
-}
-
-/// The index of the largest value (the first on ties).
-fn argmax(values: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate() {
-        if v > values[best] {
-            best = i;
-        }
-    }
-    best
 }
