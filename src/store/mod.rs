@@ -20,6 +20,7 @@ mod loading;
 mod metric;
 mod open;
 mod pending;
+mod project;
 mod quant;
 mod query;
 mod quick;

@@ -1,0 +1,97 @@
+use super::*;
+use crate::store::scan::exact_top_k;
+use crate::store::Metric;
+
+/// `rows` seeded vectors of `dim` that lie in a subspace of `rank` directions (plus
+/// `noise` in every direction).
+fn points(rows: usize, dim: usize, rank: usize, noise: f32, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let axes: Vec<f32> = (0..rank * dim).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let mut data = Vec::with_capacity(rows * dim);
+    for _ in 0..rows {
+        let weights: Vec<f32> = (0..rank).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        for d in 0..dim {
+            let along: f32 = (0..rank).map(|a| weights[a] * axes[a * dim + d]).sum();
+            data.push(along + noise * rng.gen_range(-1.0f32..1.0));
+        }
+    }
+    data
+}
+
+#[test]
+fn only_float_collections_of_the_right_size_project() {
+    assert!(eligible(4 * DIMS, 708, false));
+    assert!(eligible(FLAT_MAX, 708, false));
+    assert!(!eligible(FLAT_MAX + 1, 708, false));
+    assert!(!eligible(4 * DIMS - 1, 708, false));
+    assert!(!eligible(5_000, 708, true));
+    assert!(!eligible(5_000, 2 * DIMS, false));
+    assert!(Projection::fit(&points(100, 80, 4, 0.0, 1), 80).is_none());
+    assert!(Projection::fit(&points(300, 80, 4, 0.0, 1), 80).is_some());
+}
+
+#[test]
+fn within_its_subspace_the_projection_finds_the_exact_neighbours() {
+    // Rank 20 < DIMS: projected distances are the exact ones (up to rounding).
+    let (rows, dim) = (1_000, 200);
+    let data = points(rows, dim, 20, 0.0, 2);
+    let projection = Projection::fit(&data, dim).unwrap();
+    assert_eq!(projection.rows(), rows);
+    for q in 0..20 {
+        let query = &points(1, dim, 20, 0.0, 100 + q)[..];
+        let exact: Vec<u32> = exact_top_k(query, &data, dim, Metric::L2, 10, &|_| true)
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
+        let found = projection.candidates(query, 10, &|_| true);
+        // Rounding may swap near ties, so compare as sets.
+        let mut a = exact.clone();
+        let mut b = found.clone();
+        a.sort_unstable();
+        b.sort_unstable();
+        assert_eq!(a, b, "query {q}");
+    }
+}
+
+#[test]
+fn candidates_honour_the_filter_and_the_count() {
+    let (rows, dim) = (700, 100);
+    let data = points(rows, dim, 50, 0.1, 3);
+    let projection = Projection::fit(&data, dim).unwrap();
+    let query = &data[5 * dim..6 * dim];
+    let odd = projection.candidates(query, 40, &|r| r % 2 == 1);
+    assert_eq!(odd.len(), 40);
+    assert!(odd.iter().all(|r| r % 2 == 1));
+    let all = projection.candidates(query, rows + 50, &|_| true);
+    assert_eq!(all.len(), rows, "every row once, no padding row");
+    assert_eq!(all[0], 5, "a stored row is its own nearest");
+    assert!(projection.candidates(query, 0, &|_| true).is_empty());
+    assert!(projection.candidates(query, 5, &|_| false).is_empty());
+}
+
+#[test]
+fn the_fit_is_a_function_of_the_rows() {
+    let (rows, dim) = (3_000, 120);
+    let data = points(rows, dim, 60, 0.05, 4);
+    let (a, b) = (Projection::fit(&data, dim).unwrap(), Projection::fit(&data, dim).unwrap());
+    assert_eq!(a.basis, b.basis);
+    assert_eq!(a.blocks, b.blocks);
+    // The basis is orthonormal.
+    for i in 0..DIMS {
+        for j in 0..DIMS {
+            let d = vecmath::dot(&a.basis[i * dim..(i + 1) * dim], &a.basis[j * dim..(j + 1) * dim]);
+            let want = if i == j { 1.0 } else { 0.0 };
+            assert!((d - want).abs() < 1e-4, "basis {i}.{j} = {d}");
+        }
+    }
+}
+
+#[test]
+fn identical_rows_give_a_finite_projection() {
+    let dim = 100;
+    let data: Vec<f32> = (0..500).flat_map(|_| (0..dim).map(|d| d as f32)).collect();
+    let projection = Projection::fit(&data, dim).unwrap();
+    assert!(projection.blocks.iter().all(|x| x.is_finite()));
+    let found = projection.candidates(&data[..dim], 3, &|_| true);
+    assert_eq!(found, vec![0, 1, 2], "ties break by row");
+}
