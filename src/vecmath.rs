@@ -121,7 +121,10 @@ pub fn dot_blocks(query: &[f32], blocks: &[f32], out: &mut [f32]) {
         // above, and the kernel reads only whole blocks and writes 64 values per block.
         return unsafe { x86::dot_blocks_avx2(query, blocks, out) };
     }
-    for (rows, sums) in blocks.chunks_exact(block).zip(out.chunks_exact_mut(BLOCK_ROWS)) {
+    for (rows, sums) in blocks
+        .chunks_exact(block)
+        .zip(out.chunks_exact_mut(BLOCK_ROWS))
+    {
         sums.fill(0.0);
         for (q, dims) in query.iter().zip(rows.chunks_exact(BLOCK_ROWS)) {
             sums.iter_mut().zip(dims).for_each(|(s, x)| *s += q * x);
@@ -323,7 +326,10 @@ mod tests {
                 let (b, j) = (r / BLOCK_ROWS, r % BLOCK_ROWS);
                 let at = |d: usize| blocks[b * p * BLOCK_ROWS + d * BLOCK_ROWS + j];
                 let naive: f32 = (0..p).map(|d| query[d] * at(d)).sum();
-                assert!((got - naive).abs() < 1e-4, "p={p} row {r}: {got} vs {naive}");
+                assert!(
+                    (got - naive).abs() < 1e-4,
+                    "p={p} row {r}: {got} vs {naive}"
+                );
             }
         }
     }

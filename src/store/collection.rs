@@ -1,7 +1,7 @@
 //! An open collection: its in-memory state and its read operations.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::client_ids::{ClientId, ClientIds};
 use super::graph::GraphLayout;
@@ -9,6 +9,7 @@ use super::guard::guarded;
 use super::load::{self, Loaded};
 use super::open::{self, storage, Db};
 use super::pending::Pending;
+use super::project::Projection;
 use super::quick;
 use super::tables::{self, RecordRow, KEY_CLASSIFIER, META, RECORDS};
 use super::upgrade;
@@ -45,6 +46,9 @@ pub struct Collection {
     /// Opened for queries: the vectors are still being read, and `vectors` holds every row's
     /// id, label, mark and metadata but no floats or codes (see `quick.rs`).
     pub(super) pending: Option<Arc<Pending>>,
+    /// The graph rows' projection, for collections that search by projection (see
+    /// `project.rs`): fitted at the first search, reset whenever the graph changes.
+    pub(super) flat: OnceLock<Option<Projection>>,
 }
 
 impl Collection {
@@ -179,6 +183,7 @@ impl Collection {
             tombstones,
             clients,
             pending,
+            flat: OnceLock::new(),
         }
     }
 
@@ -327,7 +332,20 @@ impl Collection {
 
     /// The names of several records, in the order given.
     pub fn names(&self, ids: &[u64]) -> Result<Vec<String>> {
-        Ok(self.rows(ids)?.into_iter().map(|row| row.name).collect())
+        guarded(&self.path, || {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(RECORDS).map_err(storage)?;
+            ids.iter()
+                .map(|&id| {
+                    let value = table.get(id).map_err(storage)?;
+                    let value = value.ok_or(Error::UnknownId { id })?;
+                    tables::record_name(id, value.value()).map_err(|message| Error::Corrupt {
+                        path: Default::default(),
+                        message,
+                    })
+                })
+                .collect()
+        })
     }
 
     /// Several stored records (deleted ones too, until compaction), in the order given.

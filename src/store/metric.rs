@@ -25,6 +25,16 @@ impl Metric {
         }
     }
 
+    /// The ranking distance of two stored vectors whose squared Euclidean distance is
+    /// `squared` (for cosine, unit vectors: 1 - dot = |a - b|^2 / 2). Monotone, so it turns
+    /// a lower bound into a lower bound.
+    pub fn from_squared_l2(self, squared: f32) -> f32 {
+        match self {
+            Metric::Cosine => squared / 2.0,
+            Metric::L2 => squared,
+        }
+    }
+
     /// Converts a ranking distance into the distance reported to users.
     pub fn report(self, ranking_distance: f32) -> f32 {
         match self {

@@ -49,7 +49,7 @@ pub use query::{scan_is_cheaper, Filter};
 pub use scan::exact_top_k;
 pub use score::Scorer;
 pub use tables::{RecordRow, FORMAT_VERSION};
-pub use upkeep::GraphInput;
+pub use upkeep::{BuiltGraph, GraphInput};
 pub use vectors::VectorSet;
 pub use write::{BatchOutcome, NewRecord};
 

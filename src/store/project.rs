@@ -15,14 +15,13 @@ use ndarray::{s, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::scan::OrdF32;
 use crate::vecmath::{self, BLOCK_ROWS};
 
 /// The most graph rows a projected scan serves; beyond, the graph is walked.
 pub const FLAT_MAX: usize = 65_536;
 
 /// Dimensions of the projection.
-pub const DIMS: usize = 32;
+pub const DIMS: usize = 64;
 
 /// Rows the principal directions are estimated from (evenly spaced over the graph rows).
 const SAMPLE: usize = 2_048;
@@ -46,8 +45,12 @@ pub struct Projection {
     mean_dot: Vec<f32>,
     /// The projected rows in the block layout of [`vecmath::dot_blocks`].
     blocks: Vec<f32>,
-    /// Each projected row's squared norm (infinite for the padding of the last block).
+    /// Each row's squared distance to the rows' mean, in full (infinite for the padding of
+    /// the last block).
     norms: Vec<f32>,
+    /// The part of each row's `norms` outside the projection (the squared norm of its
+    /// residual), for lower bounds.
+    residuals: Vec<f32>,
     rows: usize,
 }
 
@@ -71,21 +74,24 @@ impl Projection {
         let padded = rows.div_ceil(BLOCK_ROWS) * BLOCK_ROWS;
         let mut blocks = vec![0f32; padded * DIMS];
         let mut norms = vec![f32::INFINITY; padded];
+        let mut residuals = vec![0f32; rows];
+        let mean = mean.to_vec();
         for (r, row) in projected.outer_iter().enumerate() {
             let (block, lane) = (r / BLOCK_ROWS, r % BLOCK_ROWS);
-            let mut norm = 0f32;
+            let mut inside = 0f32;
             for (d, (&x, &m)) in row.iter().zip(&mean_dot).enumerate() {
-                let centred = x - m;
-                blocks[(block * DIMS + d) * BLOCK_ROWS + lane] = centred;
-                norm += centred * centred;
+                blocks[(block * DIMS + d) * BLOCK_ROWS + lane] = x - m;
+                inside += (x - m) * (x - m);
             }
-            norms[r] = norm;
+            norms[r] = vecmath::l2_squared(&data[r * dim..(r + 1) * dim], &mean);
+            residuals[r] = (norms[r] - inside).max(0.0);
         }
         Some(Projection {
             basis: basis.iter().copied().collect(),
             mean_dot,
             blocks,
             norms,
+            residuals,
             rows,
         })
     }
@@ -95,9 +101,14 @@ impl Projection {
         self.rows
     }
 
-    /// Up to `count` accepted rows nearest to `query` (in stored form) by projected
+    /// Up to `count` accepted rows nearest to `query` (in stored form) by estimated
     /// distance, ascending; ties break by row.
-    pub fn candidates(&self, query: &[f32], count: usize, accept: &dyn Fn(u32) -> bool) -> Vec<u32> {
+    pub fn candidates(
+        &self,
+        query: &[f32],
+        count: usize,
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Vec<Candidate> {
         if count == 0 {
             return Vec::new();
         }
@@ -108,25 +119,61 @@ impl Projection {
             .zip(&self.mean_dot)
             .map(|(b, m)| vecmath::dot(query, b) - m)
             .collect();
-        let mut dots = vec![0f32; self.norms.len()];
-        vecmath::dot_blocks(&projected, &self.blocks, &mut dots);
-        // |q - x|^2 = |q|^2 + |x|^2 - 2 q.x, and |q|^2 is the same for every row.
-        let mut heap: BinaryHeap<(OrdF32, u32)> = BinaryHeap::with_capacity(count + 1);
-        for (row, (&norm, &dot)) in self.norms[..self.rows].iter().zip(&dots).enumerate() {
-            let d = OrdF32(norm - 2.0 * dot);
-            let row = row as u32;
-            if heap.len() == count && (d, row) >= *heap.peek().expect("count > 0") {
-                continue;
-            }
-            if !accept(row) {
+        let mut keys = vec![0f32; self.norms.len()];
+        vecmath::dot_blocks(&projected, &self.blocks, &mut keys);
+        // |q - x|^2 = |q|^2 + |x|^2 - 2 q.x, with q.x estimated by its projection; |q|^2 is
+        // the same for every row.
+        keys.iter_mut()
+            .zip(&self.norms)
+            .for_each(|(k, &norm)| *k = norm - 2.0 * *k);
+        // Keys and rows packed into one integer each, ordered as (key, row).
+        let mut heap: BinaryHeap<u64> = BinaryHeap::with_capacity(count + 1);
+        let mut worst = u64::MAX;
+        for (row, &key) in keys[..self.rows].iter().enumerate() {
+            let packed = (u64::from(ordered_bits(key)) << 32) | row as u64;
+            if packed >= worst || !accept(row as u32) {
                 continue;
             }
             if heap.len() == count {
                 heap.pop();
             }
-            heap.push((d, row));
+            heap.push(packed);
+            if heap.len() == count {
+                worst = *heap.peek().expect("count > 0");
+            }
         }
-        heap.into_sorted_vec().into_iter().map(|(_, r)| r).collect()
+        let q_norm: f32 = projected.iter().map(|x| x * x).sum();
+        let candidate = |packed: u64| {
+            let row = packed as u32;
+            let (key, r) = (keys[row as usize], row as usize);
+            // |q - x|^2 >= |projected (q - x)|^2 = |q|^2 + key - residual; the slack covers
+            // the rounding of the sums.
+            let slack = 1e-4 * (self.norms[r] + q_norm);
+            Candidate {
+                row,
+                bound: (q_norm + key - self.residuals[r] - slack).max(0.0),
+            }
+        };
+        heap.into_sorted_vec().into_iter().map(candidate).collect()
+    }
+}
+
+/// A row found by [`Projection::candidates`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candidate {
+    /// The row.
+    pub row: u32,
+    /// A lower bound of its squared Euclidean distance to the query.
+    pub bound: f32,
+}
+
+/// An f32's bits, mapped so that unsigned order is the floats' total order.
+fn ordered_bits(x: f32) -> u32 {
+    let bits = x.to_bits();
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 1 << 31
     }
 }
 

@@ -18,6 +18,32 @@ fn points(rows: usize, dim: usize, rank: usize, noise: f32, seed: u64) -> Vec<f3
     data
 }
 
+fn rows_of(candidates: Vec<Candidate>) -> Vec<u32> {
+    candidates.into_iter().map(|c| c.row).collect()
+}
+
+#[test]
+fn bounds_never_exceed_the_exact_distance() {
+    let (rows, dim) = (2_000, 3 * DIMS);
+    let data = points(rows, dim, 150, 0.2, 5);
+    let projection = Projection::fit(&data, dim).unwrap();
+    let mut tight = 0;
+    for q in 0..10 {
+        let query = &points(1, dim, 150, 0.2, 200 + q)[..];
+        for c in projection.candidates(query, rows, &|_| true) {
+            let r = c.row as usize;
+            let exact = vecmath::l2_squared(query, &data[r * dim..(r + 1) * dim]);
+            assert!(
+                c.bound <= exact,
+                "row {r}: bound {} > exact {exact}",
+                c.bound
+            );
+            tight += usize::from(c.bound > 0.5 * exact);
+        }
+    }
+    assert!(tight > 0, "the bounds are not all trivial");
+}
+
 #[test]
 fn only_float_collections_of_the_right_size_project() {
     assert!(eligible(4 * DIMS, 708, false));
@@ -26,8 +52,9 @@ fn only_float_collections_of_the_right_size_project() {
     assert!(!eligible(4 * DIMS - 1, 708, false));
     assert!(!eligible(5_000, 708, true));
     assert!(!eligible(5_000, 2 * DIMS, false));
-    assert!(Projection::fit(&points(100, 80, 4, 0.0, 1), 80).is_none());
-    assert!(Projection::fit(&points(300, 80, 4, 0.0, 1), 80).is_some());
+    let dim = 2 * DIMS + 1;
+    assert!(Projection::fit(&points(4 * DIMS - 1, dim, 4, 0.0, 1), dim).is_none());
+    assert!(Projection::fit(&points(4 * DIMS, dim, 4, 0.0, 1), dim).is_some());
 }
 
 #[test]
@@ -43,7 +70,7 @@ fn within_its_subspace_the_projection_finds_the_exact_neighbours() {
             .into_iter()
             .map(|(r, _)| r)
             .collect();
-        let found = projection.candidates(query, 10, &|_| true);
+        let found: Vec<u32> = rows_of(projection.candidates(query, 10, &|_| true));
         // Rounding may swap near ties, so compare as sets.
         let mut a = exact.clone();
         let mut b = found.clone();
@@ -55,14 +82,14 @@ fn within_its_subspace_the_projection_finds_the_exact_neighbours() {
 
 #[test]
 fn candidates_honour_the_filter_and_the_count() {
-    let (rows, dim) = (700, 100);
-    let data = points(rows, dim, 50, 0.1, 3);
+    let (rows, dim) = (700, 3 * DIMS);
+    let data = points(rows, dim, 100, 0.1, 3);
     let projection = Projection::fit(&data, dim).unwrap();
     let query = &data[5 * dim..6 * dim];
-    let odd = projection.candidates(query, 40, &|r| r % 2 == 1);
+    let odd = rows_of(projection.candidates(query, 40, &|r| r % 2 == 1));
     assert_eq!(odd.len(), 40);
     assert!(odd.iter().all(|r| r % 2 == 1));
-    let all = projection.candidates(query, rows + 50, &|_| true);
+    let all = rows_of(projection.candidates(query, rows + 50, &|_| true));
     assert_eq!(all.len(), rows, "every row once, no padding row");
     assert_eq!(all[0], 5, "a stored row is its own nearest");
     assert!(projection.candidates(query, 0, &|_| true).is_empty());
@@ -71,15 +98,21 @@ fn candidates_honour_the_filter_and_the_count() {
 
 #[test]
 fn the_fit_is_a_function_of_the_rows() {
-    let (rows, dim) = (3_000, 120);
-    let data = points(rows, dim, 60, 0.05, 4);
-    let (a, b) = (Projection::fit(&data, dim).unwrap(), Projection::fit(&data, dim).unwrap());
+    let (rows, dim) = (3_000, 3 * DIMS);
+    let data = points(rows, dim, 100, 0.05, 4);
+    let (a, b) = (
+        Projection::fit(&data, dim).unwrap(),
+        Projection::fit(&data, dim).unwrap(),
+    );
     assert_eq!(a.basis, b.basis);
     assert_eq!(a.blocks, b.blocks);
     // The basis is orthonormal.
     for i in 0..DIMS {
         for j in 0..DIMS {
-            let d = vecmath::dot(&a.basis[i * dim..(i + 1) * dim], &a.basis[j * dim..(j + 1) * dim]);
+            let d = vecmath::dot(
+                &a.basis[i * dim..(i + 1) * dim],
+                &a.basis[j * dim..(j + 1) * dim],
+            );
             let want = if i == j { 1.0 } else { 0.0 };
             assert!((d - want).abs() < 1e-4, "basis {i}.{j} = {d}");
         }
@@ -88,10 +121,10 @@ fn the_fit_is_a_function_of_the_rows() {
 
 #[test]
 fn identical_rows_give_a_finite_projection() {
-    let dim = 100;
+    let dim = 3 * DIMS;
     let data: Vec<f32> = (0..500).flat_map(|_| (0..dim).map(|d| d as f32)).collect();
     let projection = Projection::fit(&data, dim).unwrap();
     assert!(projection.blocks.iter().all(|x| x.is_finite()));
-    let found = projection.candidates(&data[..dim], 3, &|_| true);
+    let found = rows_of(projection.candidates(&data[..dim], 3, &|_| true));
     assert_eq!(found, vec![0, 1, 2], "ties break by row");
 }

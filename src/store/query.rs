@@ -8,6 +8,7 @@ use super::graph::GraphSearch;
 use super::guard::guarded;
 use super::open::storage;
 use super::pending::Pending;
+use super::project::{self, Projection};
 use super::quant::QueryCode;
 use super::score::Scorer;
 use super::tables::{self, VECTORS};
@@ -153,6 +154,9 @@ impl Collection {
     /// The graph and tail search behind [`Self::search_filtered`], on a prepared query.
     fn graph_search(&self, query: &[f32], k: usize, ef: usize, filter: Filter) -> Result<Vec<Hit>> {
         let accept = |row: u32| self.accepts(row as usize, filter);
+        if let Some(projection) = self.projection()? {
+            return self.projected_search(projection, query, k, ef, &accept);
+        }
         let view = self.view()?;
         let Some(quant) = &self.vectors.quant else {
             let scorer = self.scorer(view, query, None);
@@ -170,6 +174,55 @@ impl Collection {
         found.truncate(rerank_count(k));
         let exact = self.rerank_adaptive(query, &found, k, 4.0 * code.sigma)?;
         Ok(self.to_hits(exact, k))
+    }
+
+    /// The projection of the graph rows, when the collection searches by one (see
+    /// `project.rs`): fitted at the first search after an open or a graph change. A
+    /// collection opened for queries first waits until its vectors are all read, so that
+    /// its answers are the same as after a full open.
+    fn projection(&self) -> Result<Option<&Projection>> {
+        let Some(graph) = &self.graph else {
+            return Ok(None);
+        };
+        let (n, dim) = (graph.len(), self.config.dim);
+        if !project::eligible(n, dim, self.vectors.quant.is_some()) {
+            return Ok(None);
+        }
+        let data = match &self.pending {
+            Some(pending) => &pending.wait()?.floats,
+            None => &self.vectors.data,
+        };
+        let fit = || Projection::fit(&data[..n * dim], dim);
+        Ok(self.flat.get_or_init(fit).as_ref())
+    }
+
+    /// The graph rows' best `max(ef, k)` accepted candidates by projected estimate, ranked
+    /// by their exact distances together with the exactly scanned tail. A candidate whose
+    /// lower bound is already past the k-th exact distance found so far cannot be among the
+    /// `k`, and is skipped: the result is that of scoring every candidate.
+    fn projected_search(
+        &self,
+        projection: &Projection,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Result<Vec<Hit>> {
+        let scorer = self.scorer(self.view()?, query, None);
+        let metric = self.config.metric;
+        let mut best: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
+        for c in projection.candidates(query, ef.max(k), accept) {
+            if best.len() == k && metric.from_squared_l2(c.bound) > best[k - 1].1 {
+                continue;
+            }
+            let found = (c.row, scorer.distance(c.row));
+            let at =
+                best.partition_point(|b| b.1.total_cmp(&found.1).then(b.0.cmp(&found.0)).is_lt());
+            best.insert(at, found);
+            best.truncate(k);
+        }
+        best.extend(scorer.top_k(projection.rows(), k, accept));
+        Ok(self.to_hits(best, k))
     }
 
     /// Exact distances of the best `k` candidates (ascending by approximate distance), then

@@ -138,15 +138,35 @@ pub fn record_from(id: u64, value: &[u8]) -> Result<RecordRow, String> {
 /// bincode's fixed-width one: the name's u64 length and bytes, then the label as u32.
 pub fn record_label(id: u64, value: &[u8]) -> Result<u32, String> {
     let payload = unseal("records", &id.to_le_bytes(), value)?;
-    let short = || format!("record {id} is too short");
-    let name_len = payload.get(..8).ok_or_else(short)?;
+    let at = name_end(id, payload)?;
+    let label = payload
+        .get(at..at.saturating_add(4))
+        .ok_or_else(|| too_short(id))?;
+    Ok(u32::from_le_bytes(label.try_into().expect("4 bytes")))
+}
+
+/// The name of a sealed record row, without decoding its sequence (what a search's evidence
+/// needs of each neighbour).
+pub fn record_name(id: u64, value: &[u8]) -> Result<String, String> {
+    let payload = unseal("records", &id.to_le_bytes(), value)?;
+    let name = &payload[8..name_end(id, payload)?];
+    String::from_utf8(name.to_vec()).map_err(|_| format!("record {id}: its name is not UTF-8"))
+}
+
+/// Where a record payload's name ends (bincode's fixed-width layout: the name's u64 length,
+/// its bytes, then the label).
+fn name_end(id: u64, payload: &[u8]) -> Result<usize, String> {
+    let name_len = payload.get(..8).ok_or_else(|| too_short(id))?;
     let name_len = u64::from_le_bytes(name_len.try_into().expect("8 bytes"));
-    let at = usize::try_from(name_len)
+    usize::try_from(name_len)
         .ok()
         .and_then(|n| n.checked_add(8))
-        .ok_or_else(short)?;
-    let label = payload.get(at..at.saturating_add(4)).ok_or_else(short)?;
-    Ok(u32::from_le_bytes(label.try_into().expect("4 bytes")))
+        .filter(|&end| end <= payload.len())
+        .ok_or_else(|| too_short(id))
+}
+
+fn too_short(id: u64) -> String {
+    format!("record {id} is too short")
 }
 
 /// A vector, sealed little-endian f32.
@@ -318,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn the_label_is_read_without_decoding_the_row() {
+    fn the_label_and_name_are_read_without_decoding_the_row() {
         let row = RecordRow {
             name: "name-ü".into(),
             label: 70_001,
@@ -330,6 +350,13 @@ mod tests {
         assert!(record_label(8, &value).is_err());
         let short = seal("records", &9u64.to_le_bytes(), &(1u64 << 60).to_le_bytes());
         assert!(record_label(9, &short).is_err());
+        assert_eq!(record_name(9, &value).unwrap(), "name-ü");
+        assert!(record_name(8, &value).is_err());
+        assert!(record_name(9, &short).is_err());
+        let mut bad = 2u64.to_le_bytes().to_vec();
+        bad.extend_from_slice(&[0xff, 0xfe, 0, 0, 0, 0]);
+        let bad = seal("records", &9u64.to_le_bytes(), &bad);
+        assert!(record_name(9, &bad).unwrap_err().contains("UTF-8"));
     }
 
     #[test]

@@ -91,7 +91,11 @@ fn graph_is_persisted_and_loaded_not_rebuilt() {
         let m0 = layout.m0 as usize;
         let used = layout.adj0[..m0].iter().filter(|&&x| x != u32::MAX).count();
         layout.adj0[..used].reverse();
-        c.install_graph(layout.clone()).unwrap();
+        let built = super::BuiltGraph {
+            layout: layout.clone(),
+            flat: None,
+        };
+        c.install_graph(built).unwrap();
         layout
     };
     let c = Collection::open_reader(&path).unwrap();

@@ -3,10 +3,12 @@
 
 use super::collection::Collection;
 use redb::ReadableTable;
+use std::sync::OnceLock;
 
 use super::graph;
 use super::guard::guarded;
 use super::open::storage;
+use super::project::{self, Projection};
 use super::tables::{
     self, CLIENT_IDS, CODES, GRAPH, GRAPH_KEY, GRAPH_LABELS_KEY, METADATA, RECORDS, TOMBSTONES,
     VECTORS,
@@ -34,7 +36,8 @@ impl Collection {
             v.dim,
             &self.config.graph,
         );
-        self.install_graph(layout)
+        // The projection is fitted by the first search that needs it.
+        self.install_graph(BuiltGraph { layout, flat: None })
     }
 
     /// A copy of every stored row, to build a graph from without holding the collection
@@ -64,11 +67,12 @@ impl Collection {
         })
     }
 
-    /// Persists a graph built from [`Self::graph_input`] and swaps it in. Rows are only
-    /// appended between compactions, so the rows it was built over must still be the first
-    /// rows; the rows added since stay in the tail. A graph built before a compaction is
-    /// refused, and nothing changes.
-    pub fn install_graph(&mut self, layout: graph::GraphLayout) -> Result<()> {
+    /// Persists a graph built from [`Self::graph_input`] and swaps it in, with its rows'
+    /// projection when it comes with one. Rows are only appended between compactions, so the
+    /// rows it was built over must still be the first rows; the rows added since stay in the
+    /// tail. A graph built before a compaction is refused, and nothing changes.
+    pub fn install_graph(&mut self, built: BuiltGraph) -> Result<()> {
+        let BuiltGraph { layout, flat } = built;
         let path = self.path.clone();
         guarded(&path, || {
             self.finish_loading()?;
@@ -92,6 +96,7 @@ impl Collection {
             }
             txn.commit().map_err(storage)?;
             self.graph = Some(layout);
+            self.flat = flat.map(|f| OnceLock::from(Some(f))).unwrap_or_default();
             Ok(())
         })
     }
@@ -165,6 +170,7 @@ impl Collection {
             self.vectors = self.live_vectors();
             self.tombstones = 0;
             self.graph = None;
+            self.flat = OnceLock::new();
             if !self.vectors.is_empty() {
                 self.rebuild_graph()?;
             }
@@ -215,14 +221,25 @@ pub struct GraphInput {
 }
 
 impl GraphInput {
-    /// Extends the graph to every copied row (the slow part; needs no lock).
-    pub fn build(&self) -> graph::GraphLayout {
-        graph::extend(
-            self.base.as_ref(),
-            &self.ids,
-            &self.rows.float_data(),
-            self.rows.dim,
-            &self.params,
-        )
+    /// Extends the graph to every copied row and fits the rows' projection when the
+    /// collection searches by one (the slow part; needs no lock).
+    pub fn build(&self) -> BuiltGraph {
+        let data = self.rows.float_data();
+        let dim = self.rows.dim;
+        let layout = graph::extend(self.base.as_ref(), &self.ids, &data, dim, &self.params);
+        let quantized = self.rows.quant.is_some();
+        let flat = project::eligible(layout.len(), dim, quantized)
+            .then(|| Projection::fit(&data[..layout.len() * dim], dim))
+            .flatten();
+        BuiltGraph { layout, flat }
     }
+}
+
+/// A graph ready to install ([`Collection::install_graph`]), with its rows' projection when
+/// it was fitted beside it.
+pub struct BuiltGraph {
+    /// The graph.
+    pub(super) layout: graph::GraphLayout,
+    /// The projection of its rows (`None`: fitted at the first search that needs it).
+    pub(super) flat: Option<Projection>,
 }
