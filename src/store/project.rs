@@ -20,8 +20,9 @@ use crate::vecmath::{self, BLOCK_ROWS};
 /// The most graph rows a projected scan serves; beyond, the graph is walked.
 pub const FLAT_MAX: usize = 65_536;
 
-/// Dimensions of the projection.
-pub const DIMS: usize = 64;
+/// Dimensions of the projection: one block of rows, so that projecting a query is one call
+/// of [`vecmath::dot_blocks`].
+pub const DIMS: usize = BLOCK_ROWS;
 
 /// Rows the principal directions are estimated from (evenly spaced over the graph rows).
 const SAMPLE: usize = 2_048;
@@ -39,7 +40,8 @@ pub fn eligible(rows: usize, dim: usize, quantized: bool) -> bool {
 
 /// The graph rows, projected.
 pub struct Projection {
-    /// The principal directions: `DIMS` orthonormal rows of the vector dimension.
+    /// The principal directions, `DIMS` orthonormal vectors, as the columns of a
+    /// `dim x DIMS` matrix: one block of [`vecmath::dot_blocks`], which projects a query.
     basis: Vec<f32>,
     /// Each direction's product with the rows' mean, so that a projection is centred.
     mean_dot: Vec<f32>,
@@ -87,7 +89,7 @@ impl Projection {
             residuals[r] = (norms[r] - inside).max(0.0);
         }
         Some(Projection {
-            basis: basis.iter().copied().collect(),
+            basis: basis.t().iter().copied().collect(),
             mean_dot,
             blocks,
             norms,
@@ -112,13 +114,12 @@ impl Projection {
         if count == 0 {
             return Vec::new();
         }
-        let dim = query.len();
-        let projected: Vec<f32> = self
-            .basis
-            .chunks_exact(dim)
+        let mut projected = vec![0f32; DIMS];
+        vecmath::dot_blocks(query, &self.basis, &mut projected);
+        projected
+            .iter_mut()
             .zip(&self.mean_dot)
-            .map(|(b, m)| vecmath::dot(query, b) - m)
-            .collect();
+            .for_each(|(p, m)| *p -= m);
         let mut keys = vec![0f32; self.norms.len()];
         vecmath::dot_blocks(&projected, &self.blocks, &mut keys);
         // |q - x|^2 = |q|^2 + |x|^2 - 2 q.x, with q.x estimated by its projection; |q|^2 is
@@ -128,18 +129,20 @@ impl Projection {
             .for_each(|(k, &norm)| *k = norm - 2.0 * *k);
         // Keys and rows packed into one integer each, ordered as (key, row).
         let mut heap: BinaryHeap<u64> = BinaryHeap::with_capacity(count + 1);
-        let mut worst = u64::MAX;
-        for (row, &key) in keys[..self.rows].iter().enumerate() {
-            let packed = (u64::from(ordered_bits(key)) << 32) | row as u64;
-            if packed >= worst || !accept(row as u32) {
+        // Rows come in ascending order, so a row whose key equals the worst kept one loses to
+        // it.
+        let mut worst = f32::INFINITY;
+        for (row, &key) in (0..).zip(&keys[..self.rows]) {
+            if key >= worst || !accept(row) {
                 continue;
             }
             if heap.len() == count {
                 heap.pop();
             }
-            heap.push(packed);
+            heap.push((u64::from(ordered_bits(key)) << 32) | u64::from(row));
             if heap.len() == count {
-                worst = *heap.peek().expect("count > 0");
+                let kept = *heap.peek().expect("count > 0") as u32;
+                worst = keys[kept as usize] + 0.0;
             }
         }
         let q_norm: f32 = projected.iter().map(|x| x * x).sum();
@@ -169,7 +172,8 @@ pub struct Candidate {
 
 /// An f32's bits, mapped so that unsigned order is the floats' total order.
 fn ordered_bits(x: f32) -> u32 {
-    let bits = x.to_bits();
+    // -0.0 and 0.0 compare equal as floats, so they must pack equal too.
+    let bits = (x + 0.0).to_bits();
     if bits >> 31 == 1 {
         !bits
     } else {

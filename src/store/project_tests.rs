@@ -109,10 +109,9 @@ fn the_fit_is_a_function_of_the_rows() {
     // The basis is orthonormal.
     for i in 0..DIMS {
         for j in 0..DIMS {
-            let d = vecmath::dot(
-                &a.basis[i * dim..(i + 1) * dim],
-                &a.basis[j * dim..(j + 1) * dim],
-            );
+            let d: f32 = (0..dim)
+                .map(|d| a.basis[d * DIMS + i] * a.basis[d * DIMS + j])
+                .sum();
             let want = if i == j { 1.0 } else { 0.0 };
             assert!((d - want).abs() < 1e-4, "basis {i}.{j} = {d}");
         }
