@@ -36,7 +36,8 @@ pub struct Args {
     /// Neighbours per query.
     #[arg(long, default_value_t = 10)]
     k: usize,
-    /// Graph beam width (default: the collection's).
+    /// Graph beam width, or candidates ranked exactly in a collection searched by projection
+    /// (default: the collection's, 64).
     #[arg(long)]
     ef: Option<usize>,
     /// Only return records with this label (repeatable).

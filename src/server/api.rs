@@ -135,7 +135,8 @@ pub struct SearchRequest {
     /// Neighbours per query (default 10).
     #[schema(minimum = 1, maximum = 1000)]
     pub k: Option<usize>,
-    /// Graph beam width (default: the collection's).
+    /// Graph beam width, or candidates ranked exactly in a collection searched by projection
+    /// (default: the collection's, 64).
     #[schema(minimum = 1, maximum = 10000)]
     pub ef: Option<usize>,
     /// Only return records with one of these labels.

@@ -15,6 +15,8 @@ use ndarray::{s, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::metric::Metric;
+use super::scan::exact_top_k;
 use crate::vecmath::{self, BLOCK_ROWS};
 
 /// The most graph rows a projected scan serves; beyond, the graph is walked.
@@ -26,6 +28,16 @@ pub const DIMS: usize = BLOCK_ROWS;
 
 /// Rows the principal directions are estimated from (evenly spaced over the graph rows).
 const SAMPLE: usize = 2_048;
+
+/// The factors tried by [`Projection::calibrate`].
+const WIDEN: [usize; 3] = [1, 2, 4];
+
+/// Rows searched among the others to calibrate, and the neighbours each should find.
+const PROBES: usize = 32;
+const PROBE_K: usize = 10;
+
+/// The share of the probes' true neighbours the candidates must hold.
+const TARGET_RECALL: f64 = 0.97;
 
 /// Subspace iterations: enough to settle the leading directions; any orthonormal basis
 /// gives valid candidates, since they are ranked by exact distance afterwards.
@@ -54,12 +66,21 @@ pub struct Projection {
     /// residual), for lower bounds.
     residuals: Vec<f32>,
     rows: usize,
+    /// Candidates ranked exactly per result wanted: one of [`WIDEN`] (see [`Self::calibrate`]).
+    widen: usize,
 }
 
 impl Projection {
-    /// Fits the projection of `data` (row-major, `dim` wide), or `None` when it is not
-    /// [`eligible`] (float rows are assumed).
-    pub fn fit(data: &[f32], dim: usize) -> Option<Self> {
+    /// Fits the projection of `data` (row-major, `dim` wide) for searches of beam width `ef`
+    /// by default, or `None` when it is not [`eligible`] (float rows are assumed) or finds
+    /// too few of the true neighbours ([`Self::calibrate`]).
+    pub fn fit(data: &[f32], dim: usize, ef: usize) -> Option<Self> {
+        let mut projection = Self::fit_rows(data, dim)?;
+        projection.widen = projection.calibrate(data, dim, ef)?;
+        Some(projection)
+    }
+
+    fn fit_rows(data: &[f32], dim: usize) -> Option<Self> {
         let rows = data.len().checked_div(dim)?;
         if !eligible(rows, dim, false) {
             return None;
@@ -95,7 +116,44 @@ impl Projection {
             norms,
             residuals,
             rows,
+            widen: 1,
         })
+    }
+
+    /// The smallest factor of [`WIDEN`] by which the candidates of a search must outnumber
+    /// max(`ef`, k) to find [`TARGET_RECALL`] of the 10 nearest neighbours of [`PROBES`]
+    /// evenly spaced rows (each searched among the others), or `None` when even the largest
+    /// does not (the rows' spread is not in a few directions, and the graph does better).
+    fn calibrate(&self, data: &[f32], dim: usize, ef: usize) -> Option<usize> {
+        let per_slot = ef.max(PROBE_K);
+        let (mut found, mut total) = ([0usize; WIDEN.len()], 0);
+        let rows = &data[..self.rows * dim];
+        for probe in (0..self.rows).step_by(self.rows / PROBES).take(PROBES) {
+            let query = &rows[probe * dim..(probe + 1) * dim];
+            let others = |r: u32| r as usize != probe;
+            let exact = exact_top_k(query, rows, dim, Metric::L2, PROBE_K, &others);
+            let most = WIDEN[WIDEN.len() - 1] * per_slot;
+            let candidates = self.candidates(query, most, &others);
+            for (count, widen) in found.iter_mut().zip(WIDEN) {
+                let first = &candidates[..candidates.len().min(widen * per_slot)];
+                *count += exact
+                    .iter()
+                    .filter(|e| first.iter().any(|c| c.row == e.0))
+                    .count();
+            }
+            total += exact.len();
+        }
+        let enough = |count: usize| count as f64 >= TARGET_RECALL * total as f64;
+        WIDEN
+            .into_iter()
+            .zip(found)
+            .find(|&(_, c)| enough(c))
+            .map(|(w, _)| w)
+    }
+
+    /// How many candidates a search for `k` results with beam width `ef` ranks exactly.
+    pub fn candidate_count(&self, k: usize, ef: usize) -> usize {
+        self.widen * ef.max(k)
     }
 
     /// Rows projected.

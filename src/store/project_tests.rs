@@ -26,7 +26,7 @@ fn rows_of(candidates: Vec<Candidate>) -> Vec<u32> {
 fn bounds_never_exceed_the_exact_distance() {
     let (rows, dim) = (2_000, 3 * DIMS);
     let data = points(rows, dim, 150, 0.2, 5);
-    let projection = Projection::fit(&data, dim).unwrap();
+    let projection = Projection::fit_rows(&data, dim).unwrap();
     let mut tight = 0;
     for q in 0..10 {
         let query = &points(1, dim, 150, 0.2, 200 + q)[..];
@@ -53,8 +53,8 @@ fn only_float_collections_of_the_right_size_project() {
     assert!(!eligible(5_000, 708, true));
     assert!(!eligible(5_000, 2 * DIMS, false));
     let dim = 2 * DIMS + 1;
-    assert!(Projection::fit(&points(4 * DIMS - 1, dim, 4, 0.0, 1), dim).is_none());
-    assert!(Projection::fit(&points(4 * DIMS, dim, 4, 0.0, 1), dim).is_some());
+    assert!(Projection::fit(&points(4 * DIMS - 1, dim, 4, 0.0, 1), dim, 64).is_none());
+    assert!(Projection::fit(&points(4 * DIMS, dim, 4, 0.0, 1), dim, 64).is_some());
 }
 
 #[test]
@@ -62,7 +62,7 @@ fn within_its_subspace_the_projection_finds_the_exact_neighbours() {
     // Rank 20 < DIMS: projected distances are the exact ones (up to rounding).
     let (rows, dim) = (1_000, 200);
     let data = points(rows, dim, 20, 0.0, 2);
-    let projection = Projection::fit(&data, dim).unwrap();
+    let projection = Projection::fit_rows(&data, dim).unwrap();
     assert_eq!(projection.rows(), rows);
     for q in 0..20 {
         let query = &points(1, dim, 20, 0.0, 100 + q)[..];
@@ -84,7 +84,7 @@ fn within_its_subspace_the_projection_finds_the_exact_neighbours() {
 fn candidates_honour_the_filter_and_the_count() {
     let (rows, dim) = (700, 3 * DIMS);
     let data = points(rows, dim, 100, 0.1, 3);
-    let projection = Projection::fit(&data, dim).unwrap();
+    let projection = Projection::fit_rows(&data, dim).unwrap();
     let query = &data[5 * dim..6 * dim];
     let odd = rows_of(projection.candidates(query, 40, &|r| r % 2 == 1));
     assert_eq!(odd.len(), 40);
@@ -101,8 +101,8 @@ fn the_fit_is_a_function_of_the_rows() {
     let (rows, dim) = (3_000, 3 * DIMS);
     let data = points(rows, dim, 100, 0.05, 4);
     let (a, b) = (
-        Projection::fit(&data, dim).unwrap(),
-        Projection::fit(&data, dim).unwrap(),
+        Projection::fit_rows(&data, dim).unwrap(),
+        Projection::fit_rows(&data, dim).unwrap(),
     );
     assert_eq!(a.basis, b.basis);
     assert_eq!(a.blocks, b.blocks);
@@ -122,8 +122,29 @@ fn the_fit_is_a_function_of_the_rows() {
 fn identical_rows_give_a_finite_projection() {
     let dim = 3 * DIMS;
     let data: Vec<f32> = (0..500).flat_map(|_| (0..dim).map(|d| d as f32)).collect();
-    let projection = Projection::fit(&data, dim).unwrap();
+    let projection = Projection::fit_rows(&data, dim).unwrap();
     assert!(projection.blocks.iter().all(|x| x.is_finite()));
     let found = rows_of(projection.candidates(&data[..dim], 3, &|_| true));
     assert_eq!(found, vec![0, 1, 2], "ties break by row");
+}
+
+#[test]
+fn calibration_widens_or_refuses_by_what_the_projection_finds() {
+    // Spread in fewer directions than the projection keeps: the candidates hold every
+    // neighbour, no widening needed.
+    let dim = 3 * DIMS;
+    let easy = Projection::fit(&points(2_000, dim, 20, 0.001, 6), dim, 64).unwrap();
+    assert_eq!(easy.candidate_count(10, 64), 64);
+    assert_eq!(easy.candidate_count(100, 64), 100);
+    // Spread evenly over many directions: the projection sees a sliver of each distance.
+    let dim = 8 * DIMS;
+    let hard = points(3_000, dim, dim, 0.0, 7);
+    assert!(Projection::fit(&hard, dim, 64).is_none());
+    // Leading directions plus noise in every other: widening makes up for what the
+    // projection misses.
+    let mut mixed = points(3_000, dim, 16, 0.0, 8);
+    mixed.iter_mut().zip(&hard).for_each(|(m, n)| *m += 0.3 * n);
+    let widened = Projection::fit(&mixed, dim, 64).unwrap();
+    assert_eq!(widened.candidate_count(10, 64), 128);
+    assert_eq!(widened.candidate_count(10, 32), 64);
 }

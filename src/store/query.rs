@@ -192,11 +192,12 @@ impl Collection {
             Some(pending) => &pending.wait()?.floats,
             None => &self.vectors.data,
         };
-        let fit = || Projection::fit(&data[..n * dim], dim);
+        let fit = || Projection::fit(&data[..n * dim], dim, self.config.graph.ef_search);
         Ok(self.flat.get_or_init(fit).as_ref())
     }
 
-    /// The graph rows' best `max(ef, k)` accepted candidates by projected estimate, ranked
+    /// The graph rows' best accepted candidates by projected estimate (a calibrated multiple
+    /// of `max(ef, k)`, see [`Projection::candidate_count`]), ranked
     /// by their exact distances together with the exactly scanned tail. A candidate whose
     /// lower bound is already past the k-th exact distance found so far cannot be among the
     /// `k`, and is skipped: the result is that of scoring every candidate.
@@ -211,7 +212,7 @@ impl Collection {
         let scorer = self.scorer(self.view()?, query, None);
         let metric = self.config.metric;
         let mut best: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
-        for c in projection.candidates(query, ef.max(k), accept) {
+        for c in projection.candidates(query, projection.candidate_count(k, ef), accept) {
             if best.len() == k && metric.from_squared_l2(c.bound) > best[k - 1].1 {
                 continue;
             }

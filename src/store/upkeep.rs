@@ -229,7 +229,7 @@ impl GraphInput {
         let layout = graph::extend(self.base.as_ref(), &self.ids, &data, dim, &self.params);
         let quantized = self.rows.quant.is_some();
         let flat = project::eligible(layout.len(), dim, quantized)
-            .then(|| Projection::fit(&data[..layout.len() * dim], dim))
+            .then(|| Projection::fit(&data[..layout.len() * dim], dim, self.params.ef_search))
             .flatten();
         BuiltGraph { layout, flat }
     }
