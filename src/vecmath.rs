@@ -112,7 +112,9 @@ pub const BLOCK_ROWS: usize = 64;
 pub fn dot_blocks(query: &[f32], blocks: &[f32], out: &mut [f32]) {
     let block = query.len() * BLOCK_ROWS;
     assert!(
-        block > 0 && blocks.len() % block == 0 && out.len() == blocks.len() / block * BLOCK_ROWS,
+        block > 0
+            && blocks.len().is_multiple_of(block)
+            && out.len() == blocks.len() / block * BLOCK_ROWS,
         "dot_blocks: blocks and out do not match the query"
     );
     #[cfg(target_arch = "x86_64")]
