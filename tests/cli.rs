@@ -126,6 +126,10 @@ fn index_search_info_delete_compact_round_trip() {
         ),
         (Some(119), Some(0), Some(119))
     );
+    // 119 records are too few to search by projection (README, "Search").
+    assert_eq!(info["search"], serde_json::json!({"method": "graph"}));
+    let text = ok_in(dir.path(), &["info", "--collection", "c"]);
+    assert!(text.contains("search       graph"), "{text}");
 }
 
 #[test]

@@ -60,6 +60,12 @@ fn read_routes_answer_the_contract_shapes() {
         info["graph"]["nodes"].as_u64().unwrap() + info["graph"]["tail"].as_u64().unwrap(),
         120
     );
+    // As `genovec info --json` says it; 120 records are too few to search by projection.
+    let method = info["graph"]["search"]["method"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(["graph", "exact"].contains(&method.as_str()), "{info}");
 
     // Two stored sequences come back as their own nearest neighbours, in query order.
     let (a, b) = (&records[3], &records[100]);

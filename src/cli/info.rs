@@ -28,6 +28,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let collection = Collection::open_for_queries(&path)
         .with_context(|| format!("opening {}", path.display()))?;
     let info = collection.info();
+    let search = collection.search_method()?;
     let classifier = engine::load_state(&collection)?;
     let status = engine::status(&collection, classifier.as_ref());
     let mut out = output::stdout();
@@ -47,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "dimension": info.config.dim, "metric": info.config.metric, "graph_params": info.config.graph,
             "graph_nodes": info.graph_nodes, "tail": info.tail, "tombstones": info.tombstones,
             "format_version": info.format_version, "quantize": info.config.quantize,
-            "vector_bytes": info.vector_bytes, "classifier": params,
+            "vector_bytes": info.vector_bytes, "search": search, "classifier": params,
         });
         output::json_line(&mut out, &value)?;
     } else {
@@ -79,6 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "graph        {} nodes (M={}, ef_construction={}, ef_search={})",
             info.graph_nodes, g.m, g.ef_construction, g.ef_search
         )?;
+        writeln!(out, "search       {search}")?;
         writeln!(out, "tail         {} (searched exactly)", info.tail)?;
         writeln!(out, "tombstones   {}", info.tombstones)?;
         write_classifier(&mut out, classifier.as_ref(), &status)?;

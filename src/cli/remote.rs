@@ -103,7 +103,7 @@ pub fn info(uri: &MilvusUri, json: bool) -> anyhow::Result<()> {
             "embedder": info.config.embedder, "embedder_identity": info.config.embedder_identity,
             "dimension": info.config.dim, "metric": info.config.metric,
             "graph_params": info.config.graph, "backend": "milvus",
-            "classifier": info.classifier,
+            "search": {"method": "milvus"}, "classifier": info.classifier,
         });
         output::json_line(&mut out, &value)?;
     } else {

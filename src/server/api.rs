@@ -60,6 +60,12 @@ pub struct GraphState {
     pub tombstones: usize,
     /// True while a background rebuild is queued or running.
     pub rebuilding: bool,
+    /// How the collection searches, as `genovec info --json` says: `{"method": "graph"}`,
+    /// `{"method": "exact"}` (no graph yet), `{"method": "projection", "directions": 64,
+    /// "widen": 2}` (README, "Search"), or `{"method": "milvus"}`; null when the collection's
+    /// vectors could not be read.
+    #[schema(value_type = Object)]
+    pub search: serde_json::Value,
 }
 
 /// `GET /v1/collections/{name}`.

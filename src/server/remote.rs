@@ -142,6 +142,7 @@ pub(super) async fn detail(served: Arc<RemoteServed>) -> Result<CollectionDetail
             tail: 0,
             tombstones: 0,
             rebuilding: false,
+            search: serde_json::json!({"method": "milvus"}),
         };
         let classifier = ClassifierStateOut {
             status,

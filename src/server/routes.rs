@@ -69,6 +69,7 @@ pub async fn list(State(app): State<Arc<AppState>>) -> Result<Json<CollectionLis
 fn detail(served: &Served) -> CollectionDetail {
     let collection = served.read();
     let info = collection.info();
+    let search = collection.search_method().ok();
     let state = served.classifier();
     let status = engine::status(&*collection, state.as_deref());
     drop(collection);
@@ -77,6 +78,7 @@ fn detail(served: &Served) -> CollectionDetail {
         tail: info.tail,
         tombstones: info.tombstones,
         rebuilding: served.rebuilding.load(Ordering::Acquire),
+        search: serde_json::to_value(search).unwrap_or_default(),
     };
     let classifier = ClassifierStateOut {
         status,

@@ -151,6 +151,11 @@ impl Projection {
             .map(|(w, _)| w)
     }
 
+    /// Candidates ranked exactly per max(ef, k).
+    pub fn widen(&self) -> usize {
+        self.widen
+    }
+
     /// How many candidates a search for `k` results with beam width `ef` ranks exactly.
     pub fn candidate_count(&self, k: usize, ef: usize) -> usize {
         self.widen * ef.max(k)

@@ -8,7 +8,6 @@ use super::graph::GraphSearch;
 use super::guard::guarded;
 use super::open::storage;
 use super::pending::Pending;
-use super::project::{self, Projection};
 use super::quant::QueryCode;
 use super::score::Scorer;
 use super::tables::{self, VECTORS};
@@ -106,7 +105,7 @@ impl Collection {
 
     /// The rows a search scores: in memory, or read on demand while a collection opened for
     /// queries is still reading them.
-    fn view(&self) -> Result<View<'_>> {
+    pub(super) fn view(&self) -> Result<View<'_>> {
         let Some(pending) = &self.pending else {
             return Ok(View::Memory(&self.vectors.data, &self.vectors.codes));
         };
@@ -126,7 +125,7 @@ impl Collection {
     }
 
     /// The scorer of a prepared query (and its codes, in a quantized collection) over `view`.
-    fn scorer<'a>(
+    pub(super) fn scorer<'a>(
         &'a self,
         view: View<'a>,
         query: &'a [f32],
@@ -174,56 +173,6 @@ impl Collection {
         found.truncate(rerank_count(k));
         let exact = self.rerank_adaptive(query, &found, k, 4.0 * code.sigma)?;
         Ok(self.to_hits(exact, k))
-    }
-
-    /// The projection of the graph rows, when the collection searches by one (see
-    /// `project.rs`): fitted at the first search after an open or a graph change. A
-    /// collection opened for queries first waits until its vectors are all read, so that
-    /// its answers are the same as after a full open.
-    fn projection(&self) -> Result<Option<&Projection>> {
-        let Some(graph) = &self.graph else {
-            return Ok(None);
-        };
-        let (n, dim) = (graph.len(), self.config.dim);
-        if !project::eligible(n, dim, self.vectors.quant.is_some()) {
-            return Ok(None);
-        }
-        let data = match &self.pending {
-            Some(pending) => &pending.wait()?.floats,
-            None => &self.vectors.data,
-        };
-        let fit = || Projection::fit(&data[..n * dim], dim, self.config.graph.ef_search);
-        Ok(self.flat.get_or_init(fit).as_ref())
-    }
-
-    /// The graph rows' best accepted candidates by projected estimate (a calibrated multiple
-    /// of `max(ef, k)`, see [`Projection::candidate_count`]), ranked
-    /// by their exact distances together with the exactly scanned tail. A candidate whose
-    /// lower bound is already past the k-th exact distance found so far cannot be among the
-    /// `k`, and is skipped: the result is that of scoring every candidate.
-    fn projected_search(
-        &self,
-        projection: &Projection,
-        query: &[f32],
-        k: usize,
-        ef: usize,
-        accept: &dyn Fn(u32) -> bool,
-    ) -> Result<Vec<Hit>> {
-        let scorer = self.scorer(self.view()?, query, None);
-        let metric = self.config.metric;
-        let mut best: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
-        for c in projection.candidates(query, projection.candidate_count(k, ef), accept) {
-            if best.len() == k && metric.from_squared_l2(c.bound) > best[k - 1].1 {
-                continue;
-            }
-            let found = (c.row, scorer.distance(c.row));
-            let at =
-                best.partition_point(|b| b.1.total_cmp(&found.1).then(b.0.cmp(&found.0)).is_lt());
-            best.insert(at, found);
-            best.truncate(k);
-        }
-        best.extend(scorer.top_k(projection.rows(), k, accept));
-        Ok(self.to_hits(best, k))
     }
 
     /// Exact distances of the best `k` candidates (ascending by approximate distance), then
@@ -371,7 +320,7 @@ impl Collection {
             && (filter.rows).is_none_or(|mask| mask.allows(row))
     }
 
-    fn to_hits(&self, mut found: Vec<(u32, f32)>, k: usize) -> Vec<Hit> {
+    pub(super) fn to_hits(&self, mut found: Vec<(u32, f32)>, k: usize) -> Vec<Hit> {
         sort_by_distance(&mut found);
         found.truncate(k);
         let metric = self.config.metric;
@@ -389,7 +338,7 @@ impl Collection {
 /// The rows a search scores: floats and codes in memory (one of them empty), or a collection's
 /// on-demand rows.
 #[derive(Clone, Copy)]
-enum View<'a> {
+pub(super) enum View<'a> {
     Memory(&'a [f32], &'a [i8]),
     Pending(&'a Pending),
 }

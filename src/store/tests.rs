@@ -151,6 +151,45 @@ fn a_graph_built_aside_is_installed_with_later_inserts_in_the_tail() {
 }
 
 #[test]
+fn the_search_method_follows_the_graph_and_is_the_same_in_every_process() {
+    use super::SearchMethod;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.redb");
+    let recs = records(400, 200, 7);
+    let mut c = Collection::create_or_open(&path, &config(200)).unwrap();
+    c.insert_batch(&recs, false).unwrap();
+    assert_eq!(c.search_method().unwrap(), SearchMethod::Exact);
+    // Built aside, as a server does: the projection is fitted beside the graph.
+    c.install_graph(c.graph_input().unwrap().build()).unwrap();
+    let method = c.search_method().unwrap();
+    assert!(
+        matches!(method, SearchMethod::Projection { directions: 64, .. }),
+        "{method:?}"
+    );
+    let reader = Collection::open_reader(&path).unwrap();
+    assert_eq!(
+        reader.search_method().unwrap(),
+        method,
+        "fitted again from the file"
+    );
+    for probe in [3usize, 250] {
+        let q = &recs[probe].vector;
+        let hits = c.search(q, 5, None, None).unwrap();
+        assert_eq!(hits, reader.search(q, 5, None, None).unwrap());
+        assert_eq!(hits[0].id, probe as u64 + 1);
+    }
+    let small = dir.path().join("small.redb");
+    let mut c = Collection::create_or_open(&small, &config(8)).unwrap();
+    c.insert_batch(&records(400, 8, 8), false).unwrap();
+    c.rebuild_graph().unwrap();
+    assert_eq!(
+        c.search_method().unwrap(),
+        SearchMethod::Graph,
+        "8 dimensions"
+    );
+}
+
+#[test]
 fn deletes_are_filtered_then_compacted_away() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.redb");
