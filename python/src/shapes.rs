@@ -33,7 +33,7 @@ pub fn info(reader: &Reader) -> Value {
         "graph_params": info.config.graph, "graph_nodes": info.graph_nodes, "tail": info.tail,
         "tombstones": info.tombstones, "format_version": info.format_version,
         "quantize": info.config.quantize, "vector_bytes": info.vector_bytes,
-        "classifier": classifier,
+        "search": reader.collection.search_method().ok(), "classifier": classifier,
     })
 }
 

@@ -30,6 +30,7 @@ def test_delete_len_and_info(small, train_df):
     # The CLI sees the same file.
     (info,) = cli_json_lines("info", "--collection", str(collection.path), "--json")
     assert info["records"] == len(collection) and info["tombstones"] == 3
+    assert info["search"] == collection.info()["search"]
 
 
 def test_deleting_an_unknown_id_raises_and_deletes_nothing(small):
