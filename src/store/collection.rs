@@ -336,14 +336,7 @@ impl Collection {
             let txn = self.db.begin_read()?;
             let table = txn.open_table(RECORDS).map_err(storage)?;
             ids.iter()
-                .map(|&id| {
-                    let value = table.get(id).map_err(storage)?;
-                    let value = value.ok_or(Error::UnknownId { id })?;
-                    tables::record_name(id, value.value()).map_err(|message| Error::Corrupt {
-                        path: Default::default(),
-                        message,
-                    })
-                })
+                .map(|&id| read_with(&table, id, tables::record_name))
                 .collect()
         })
     }
@@ -389,11 +382,20 @@ impl Collection {
 
 /// One record row, its checksum verified (the store boundary names the file on error).
 pub(super) fn read_row(table: &redb::ReadOnlyTable<u64, &[u8]>, id: u64) -> Result<RecordRow> {
+    read_with(table, id, tables::record_from)
+}
+
+/// One stored record decoded by `decode` (all of it, or a part).
+fn read_with<T>(
+    table: &redb::ReadOnlyTable<u64, &[u8]>,
+    id: u64,
+    decode: fn(u64, &[u8]) -> std::result::Result<T, String>,
+) -> Result<T> {
     let value = table
         .get(id)
         .map_err(storage)?
         .ok_or(Error::UnknownId { id })?;
-    tables::record_from(id, value.value()).map_err(|message| Error::Corrupt {
+    decode(id, value.value()).map_err(|message| Error::Corrupt {
         path: Default::default(),
         message,
     })

@@ -128,11 +128,11 @@ impl Projection {
         let per_slot = ef.max(PROBE_K);
         let (mut found, mut total) = ([0usize; WIDEN.len()], 0);
         let rows = &data[..self.rows * dim];
+        let most = WIDEN[WIDEN.len() - 1] * per_slot;
         for probe in (0..self.rows).step_by(self.rows / PROBES).take(PROBES) {
             let query = &rows[probe * dim..(probe + 1) * dim];
             let others = |r: u32| r as usize != probe;
             let exact = exact_top_k(query, rows, dim, Metric::L2, PROBE_K, &others);
-            let most = WIDEN[WIDEN.len() - 1] * per_slot;
             let candidates = self.candidates(query, most, &others);
             for (count, widen) in found.iter_mut().zip(WIDEN) {
                 let first = &candidates[..candidates.len().min(widen * per_slot)];

@@ -93,7 +93,7 @@ fn graph_is_persisted_and_loaded_not_rebuilt() {
         layout.adj0[..used].reverse();
         let built = super::BuiltGraph {
             layout: layout.clone(),
-            flat: None,
+            flat: Default::default(),
         };
         c.install_graph(built).unwrap();
         layout
@@ -161,6 +161,10 @@ fn the_search_method_follows_the_graph_and_is_the_same_in_every_process() {
     assert_eq!(c.search_method().unwrap(), SearchMethod::Exact);
     // Built aside, as a server does: the projection is fitted beside the graph.
     c.install_graph(c.graph_input().unwrap().build()).unwrap();
+    assert!(
+        c.flat.get().is_some(),
+        "fitted (or declined) with the build, not at a search"
+    );
     let method = c.search_method().unwrap();
     assert!(
         matches!(method, SearchMethod::Projection { directions: 64, .. }),
@@ -178,6 +182,12 @@ fn the_search_method_follows_the_graph_and_is_the_same_in_every_process() {
         assert_eq!(hits, reader.search(q, 5, None, None).unwrap());
         assert_eq!(hits[0].id, probe as u64 + 1);
     }
+    c.rebuild_graph().unwrap();
+    assert!(
+        c.flat.get().is_none(),
+        "a rebuild leaves the fit to the first search"
+    );
+    assert_eq!(c.search_method().unwrap(), method);
     let small = dir.path().join("small.redb");
     let mut c = Collection::create_or_open(&small, &config(8)).unwrap();
     c.insert_batch(&records(400, 8, 8), false).unwrap();

@@ -37,7 +37,8 @@ impl Collection {
             &self.config.graph,
         );
         // The projection is fitted by the first search that needs it.
-        self.install_graph(BuiltGraph { layout, flat: None })
+        let flat = OnceLock::new();
+        self.install_graph(BuiltGraph { layout, flat })
     }
 
     /// A copy of every stored row, to build a graph from without holding the collection
@@ -96,7 +97,7 @@ impl Collection {
             }
             txn.commit().map_err(storage)?;
             self.graph = Some(layout);
-            self.flat = flat.map(|f| OnceLock::from(Some(f))).unwrap_or_default();
+            self.flat = flat;
             Ok(())
         })
     }
@@ -227,10 +228,15 @@ impl GraphInput {
         let data = self.rows.float_data();
         let dim = self.rows.dim;
         let layout = graph::extend(self.base.as_ref(), &self.ids, &data, dim, &self.params);
-        let quantized = self.rows.quant.is_some();
-        let flat = project::eligible(layout.len(), dim, quantized)
-            .then(|| Projection::fit(&data[..layout.len() * dim], dim, self.params.ef_search))
-            .flatten();
+        // A quantized collection's rows are decoded codes here: it never searches by
+        // projection. Otherwise the fit's outcome, a refusal included, is kept, so the
+        // first search after the install does not fit again (under the server's lock).
+        let flat = if project::eligible(layout.len(), dim, self.rows.quant.is_some()) {
+            let rows = &data[..layout.len() * dim];
+            OnceLock::from(Projection::fit(rows, dim, self.params.ef_search))
+        } else {
+            OnceLock::new()
+        };
         BuiltGraph { layout, flat }
     }
 }
@@ -240,6 +246,7 @@ impl GraphInput {
 pub struct BuiltGraph {
     /// The graph.
     pub(super) layout: graph::GraphLayout,
-    /// The projection of its rows (`None`: fitted at the first search that needs it).
-    pub(super) flat: Option<Projection>,
+    /// The projection of its rows, or of none (the fit declined); unset: fitted at the first
+    /// search that needs it.
+    pub(super) flat: OnceLock<Option<Projection>>,
 }
