@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Embedder;
-use crate::features::{handcrafted_into, kmer_dim, kmer_spectrum_into, HANDCRAFTED_DIM};
+use crate::features::{handcrafted_into, kmer_dim, kmer_spectra_into, HANDCRAFTED_DIM};
 use crate::Result;
 
 /// Parameters of the composition embedder.
@@ -124,10 +124,11 @@ impl Composition {
     pub fn embed_into(&self, seq: &[u8], out: &mut [f32]) {
         let c = &self.config;
         let block_scale = 1.0 / (c.ks.len().max(1) as f32).sqrt();
+        let spectra: usize = c.ks.iter().map(|&k| kmer_dim(k, c.canonical)).sum();
+        kmer_spectra_into(seq, &c.ks, c.canonical, &mut out[..spectra]);
         let mut start = 0;
         for &k in &c.ks {
             let block = &mut out[start..start + kmer_dim(k, c.canonical)];
-            kmer_spectrum_into(seq, k, c.canonical, block);
             if c.sqrt {
                 block.iter_mut().for_each(|x| *x = x.sqrt());
             }

@@ -206,6 +206,74 @@ pub fn kmer_spectrum_into(seq: &[u8], k: usize, canonical: bool, out: &mut [f32]
     }
 }
 
+/// [`kmer_spectrum_into`] for several lengths in one pass over `seq`: `out` holds the spectra
+/// of `ks` one after another (each [`kmer_dim`]`(k, canonical)` slots, in the order of `ks`),
+/// each exactly as [`kmer_spectrum_into`] writes it.
+///
+/// # Panics
+///
+/// If a k is not in `1..=8` or `out` is not the sum of the spectra's lengths long.
+pub fn kmer_spectra_into(seq: &[u8], ks: &[usize], canonical: bool, out: &mut [f32]) {
+    let dims: Vec<usize> = ks.iter().map(|&k| kmer_dim(k, canonical)).collect();
+    assert_eq!(
+        out.len(),
+        dims.iter().sum::<usize>(),
+        "spectra buffer has the wrong length"
+    );
+    if seq.len() > EXACT_F32_LEN || ks.len() > MAX_K {
+        let mut rest = &mut out[..];
+        for (&k, &dim) in ks.iter().zip(&dims) {
+            let (block, tail) = rest.split_at_mut(dim);
+            kmer_spectrum_into(seq, k, canonical, block);
+            rest = tail;
+        }
+        return;
+    }
+    // Per length: where its block starts, its code mask and its slot table.
+    let mut starts = [0usize; MAX_K];
+    let mut masks = [0usize; MAX_K];
+    let mut tables: [&[u32]; MAX_K] = [&[]; MAX_K];
+    let mut start = 0;
+    for (i, (&k, &dim)) in ks.iter().zip(&dims).enumerate() {
+        starts[i] = start;
+        masks[i] = (1usize << (2 * k)) - 1;
+        if canonical {
+            tables[i] = &canonical_table(k).index_of_code;
+        }
+        start += dim;
+    }
+    let widest = masks.iter().fold(0, |a, &m| a | m);
+    out.fill(0.0);
+    let mut totals = [0u32; MAX_K];
+    let mut code = 0usize;
+    let mut run = 0usize; // A/C/G/T bases since the last N
+    for &b in seq {
+        let v = BASE_CODE[b as usize];
+        if v > 3 {
+            run = 0;
+            continue;
+        }
+        code = ((code << 2) | v as usize) & widest;
+        run += 1;
+        for (i, &k) in ks.iter().enumerate() {
+            if run >= k {
+                let c = code & masks[i];
+                let slot = if canonical { tables[i][c] as usize } else { c };
+                out[starts[i] + slot] += 1.0;
+                totals[i] += 1;
+            }
+        }
+    }
+    for (i, &dim) in dims.iter().enumerate() {
+        if totals[i] > 0 {
+            let scale = 1.0 / totals[i] as f32;
+            out[starts[i]..starts[i] + dim]
+                .iter_mut()
+                .for_each(|x| *x *= scale);
+        }
+    }
+}
+
 /// Name of slot `index`: the k-mer itself, or with `canonical` the class's canonical k-mer
 /// (the smaller of a k-mer and its reverse complement).
 ///

@@ -57,8 +57,8 @@ pub use composition::{
     HANDCRAFTED_DIM, HANDCRAFTED_NAMES,
 };
 pub use kmer::{
-    kmer_counts, kmer_dim, kmer_index, kmer_spectrum, kmer_spectrum_into, kmer_string,
-    reverse_complement_code, MAX_K, MIN_K,
+    kmer_counts, kmer_dim, kmer_index, kmer_spectra_into, kmer_spectrum, kmer_spectrum_into,
+    kmer_string, reverse_complement_code, MAX_K, MIN_K,
 };
 pub use profile::{positional_profile, positional_profile_into, PROFILE_DIM};
 pub use zcurve::{

@@ -9,8 +9,6 @@
 //! seeded start and a fixed number of iterations), so every process that opens the file
 //! fits the same one, and a query's answer never depends on other queries.
 
-use std::collections::BinaryHeap;
-
 use ndarray::{s, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -183,45 +181,69 @@ impl Projection {
             .iter_mut()
             .zip(&self.mean_dot)
             .for_each(|(p, m)| *p -= m);
-        let mut keys = vec![0f32; self.norms.len()];
-        vecmath::dot_blocks(&projected, &self.blocks, &mut keys);
-        // |q - x|^2 = |q|^2 + |x|^2 - 2 q.x, with q.x estimated by its projection; |q|^2 is
-        // the same for every row.
-        keys.iter_mut()
-            .zip(&self.norms)
-            .for_each(|(k, &norm)| *k = norm - 2.0 * *k);
-        // Keys and rows packed into one integer each, ordered as (key, row).
-        let mut heap: BinaryHeap<u64> = BinaryHeap::with_capacity(count + 1);
-        // Rows come in ascending order, so a row whose key equals the worst kept one loses to
-        // it.
-        let mut worst = f32::INFINITY;
-        for (row, &key) in (0..).zip(&keys[..self.rows]) {
-            if key >= worst || !accept(row) {
-                continue;
-            }
-            if heap.len() == count {
-                heap.pop();
-            }
-            heap.push((u64::from(ordered_bits(key)) << 32) | u64::from(row));
-            if heap.len() == count {
-                let kept = *heap.peek().expect("count > 0") as u32;
-                worst = keys[kept as usize] + 0.0;
-            }
-        }
-        let q_norm: f32 = projected.iter().map(|x| x * x).sum();
-        let candidate = |packed: u64| {
-            let row = packed as u32;
-            let (key, r) = (keys[row as usize], row as usize);
-            // |q - x|^2 >= |projected (q - x)|^2 = |q|^2 + key - residual; the slack covers
-            // the rounding of the sums.
-            let slack = 1e-4 * (self.norms[r] + q_norm);
-            Candidate {
-                row,
-                bound: (q_norm + key - self.residuals[r] - slack).max(0.0),
-            }
-        };
-        heap.into_sorted_vec().into_iter().map(candidate).collect()
+        KEYS.with_borrow_mut(|keys| {
+            // Every key is written below before it is read: the buffer only saves the
+            // allocation, and nothing of an earlier query survives in it.
+            keys.resize(self.norms.len(), 0.0);
+            vecmath::dot_blocks(&projected, &self.blocks, keys);
+            // |q - x|^2 = |q|^2 + |x|^2 - 2 q.x, with q.x estimated by its projection; |q|^2
+            // is the same for every row.
+            keys.iter_mut()
+                .zip(&self.norms)
+                .for_each(|(k, &norm)| *k = norm - 2.0 * *k);
+            let best = smallest(&keys[..self.rows], count, accept);
+            let q_norm: f32 = projected.iter().map(|x| x * x).sum();
+            best.into_iter()
+                .map(|packed| self.candidate(packed as u32, keys, q_norm))
+                .collect()
+        })
     }
+
+    /// Row `row`, whose key is in `keys`, with a lower bound of its exact distance.
+    fn candidate(&self, row: u32, keys: &[f32], q_norm: f32) -> Candidate {
+        let r = row as usize;
+        // |q - x|^2 >= |projected (q - x)|^2 = |q|^2 + key - residual; the slack covers the
+        // rounding of the sums.
+        let slack = 1e-4 * (self.norms[r] + q_norm);
+        Candidate {
+            row,
+            bound: (q_norm + keys[r] - self.residuals[r] - slack).max(0.0),
+        }
+    }
+}
+
+thread_local! {
+    /// One query's keys, kept between the queries of a thread.
+    static KEYS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The `count` smallest accepted keys as (key, row) packed in one integer each (see
+/// [`ordered_bits`]), ascending; ties break by row.
+///
+/// Keys that beat the current threshold go to a pool; when the pool holds `2 * count`, it
+/// keeps its `count` smallest and the threshold becomes the largest of them. This costs a
+/// comparison per key and a linear selection per `count` keys kept, where a heap paid a
+/// logarithmic, mispredicted sift for every key it took.
+fn smallest(keys: &[f32], count: usize, accept: &dyn Fn(u32) -> bool) -> Vec<u64> {
+    let pack = |key: f32, row: u32| (u64::from(ordered_bits(key)) << 32) | u64::from(row);
+    let mut pool: Vec<u64> = Vec::with_capacity(2 * count);
+    // Rows come in ascending order, so a row whose key equals the threshold's loses to it.
+    let mut worst = f32::INFINITY;
+    for (row, &key) in (0..).zip(keys) {
+        if key >= worst || !accept(row) {
+            continue;
+        }
+        pool.push(pack(key, row));
+        if pool.len() == 2 * count {
+            pool.select_nth_unstable(count - 1);
+            pool.truncate(count);
+            let kept = pool[count - 1] as u32;
+            worst = keys[kept as usize] + 0.0;
+        }
+    }
+    pool.sort_unstable();
+    pool.truncate(count);
+    pool
 }
 
 /// A row found by [`Projection::candidates`].

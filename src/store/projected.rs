@@ -90,7 +90,11 @@ impl Collection {
         let scorer = self.scorer(self.view()?, query, None);
         let metric = self.config.metric;
         let mut best: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
-        for c in projection.candidates(query, projection.candidate_count(k, ef), accept) {
+        let candidates = projection.candidates(query, projection.candidate_count(k, ef), accept);
+        for (i, c) in candidates.iter().enumerate() {
+            if let Some(next) = candidates.get(i + 1) {
+                scorer.prefetch_row(next.row);
+            }
             if best.len() == k && metric.from_squared_l2(c.bound) > best[k - 1].1 {
                 continue;
             }

@@ -108,6 +108,19 @@ impl Scorer<'_> {
         }
     }
 
+    /// Hints that the whole of `row` is about to be scored: for a few rows scored one after
+    /// another, whose every line would otherwise miss in turn.
+    #[inline]
+    pub fn prefetch_row(&self, row: u32) {
+        let (start, dim) = (row as usize * self.dim(), self.dim());
+        match self {
+            Scorer::Float { rows, .. } => {
+                crate::vecmath::prefetch_all(&rows[start..(start + dim).min(rows.len())])
+            }
+            Scorer::Int8 { .. } | Scorer::Pending { .. } => self.prefetch(row),
+        }
+    }
+
     /// Up to `k` accepted rows of `start..` nearest to the query, ascending by distance, as
     /// (row, distance); ties break by row, so results are deterministic.
     pub fn top_k(&self, start: usize, k: usize, accept: &dyn Fn(u32) -> bool) -> Vec<(u32, f32)> {

@@ -324,6 +324,19 @@ proptest! {
     }
 
     #[test]
+    fn spectra_in_one_pass_equal_each_spectrum_bit_for_bit(
+        seq in dna(),
+        ks in prop::collection::vec(1usize..=8, 1..6),
+        canonical: bool,
+    ) {
+        let want: Vec<f32> = ks.iter().flat_map(|&k| kmer_spectrum(&seq, k, canonical)).collect();
+        let mut got = vec![f32::NAN; want.len()];
+        kmer_spectra_into(&seq, &ks, canonical, &mut got);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&got), bits(&want));
+    }
+
+    #[test]
     fn spectrum_is_counts_over_total(seq in dna(), k in 1usize..=4, canonical: bool) {
         let counts = kmer_counts(&seq, k, canonical);
         let total: u32 = counts.iter().sum();
