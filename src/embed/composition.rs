@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::Embedder;
+use rayon::prelude::*;
+
 use crate::features::{handcrafted_into, kmer_dim, kmer_spectra_into, HANDCRAFTED_DIM};
 use crate::Result;
 
@@ -163,8 +165,9 @@ impl Embedder for Composition {
     }
 
     fn embed_batch(&self, seqs: &[&[u8]]) -> Result<Vec<Vec<f32>>> {
+        // Each sequence on its own, so rayon's threads share them; the output is in order.
         Ok(seqs
-            .iter()
+            .par_iter()
             .map(|s| {
                 let mut v = vec![0.0; self.dim()];
                 self.embed_into(s, &mut v);

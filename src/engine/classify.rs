@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::classifier::{status, ClassifierState, ClassifierStatus};
 use super::design::{design_row, design_width};
-use super::search::{embed_queries, neighbours, Neighbour};
+use super::search::{embed_queries, neighbours_of_each, Neighbour, CHUNK};
 use crate::classify::shift::{Adapt, Shift};
 use crate::classify::{argmax, decide, extend_linear, fuse, vote, Decision, FusionParams};
 use crate::embed::Embedder;
@@ -180,7 +180,7 @@ pub fn classify_given(
     // The linear model's input rows, computed once: the shift is measured on them too.
     let design: Vec<Vec<f64>> = match state {
         Some(s) => queries
-            .iter()
+            .par_iter()
             .zip(vectors)
             .map(|(q, v)| query_design_row(collection, s, q, v))
             .collect::<Result<_>>()?,
@@ -203,22 +203,35 @@ pub fn classify_given(
     progress::phase("search and classify", Some(queries.len() as u64));
     // Queries are independent, so they spread over rayon's threads: each prediction is
     // computed exactly as it would be alone, and the order of the output is the input's.
+    // They go in chunks so that a chunk's neighbour names are read in one transaction.
     let done = AtomicU64::new(0);
-    let predictions = queries
-        .par_iter()
-        .zip(vectors)
+    let chunks: Vec<Vec<Prediction>> = queries
+        .par_chunks(CHUNK)
+        .zip(vectors.par_chunks(CHUNK))
         .enumerate()
-        .map(|(i, (q, v))| {
-            let count = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if count.is_multiple_of(256) {
-                progress::advance(count);
-            }
-            let hits = collection.search(v, ctx.k(), None, None)?;
-            let pairs: Vec<(u32, f32)> = hits.iter().map(|h| (h.label, h.distance)).collect();
-            let row = design.get(i).map(Vec::as_slice);
-            Ok(ctx.predict(q, row, &pairs, neighbours(collection, &hits)?))
+        .map(|(c, (qs, vs))| {
+            let hits = vs
+                .iter()
+                .map(|v| collection.search(v, ctx.k(), None, None))
+                .collect::<Result<Vec<_>>>()?;
+            let evidence = neighbours_of_each(collection, &hits)?;
+            let predictions =
+                qs.iter()
+                    .zip(&hits)
+                    .zip(evidence)
+                    .enumerate()
+                    .map(|(j, ((q, hits), evidence))| {
+                        let pairs: Vec<(u32, f32)> =
+                            hits.iter().map(|h| (h.label, h.distance)).collect();
+                        let row = design.get(c * CHUNK + j).map(Vec::as_slice);
+                        ctx.predict(q, row, &pairs, evidence)
+                    });
+            let predictions = predictions.collect();
+            progress::advance(done.fetch_add(qs.len() as u64, Ordering::Relaxed) + qs.len() as u64);
+            Ok(predictions)
         })
         .collect::<Result<_>>()?;
+    let predictions = chunks.into_iter().flatten().collect();
     progress::finish();
     Ok(Classified {
         predictions,

@@ -170,18 +170,40 @@ pub fn search_sequences(
     let resolved = Resolved::new(collection, filter)?;
     let vectors = embed_queries(embedder, queries)?;
     collection.expect_queries(queries.len())?;
-    // Queries are independent: they spread over rayon's threads, answers in input order.
-    queries
-        .par_iter()
-        .zip(vectors)
-        .map(|(q, v)| {
-            let hits = collection.search_filtered(&v, k, ef, resolved.filter())?;
-            Ok(QueryResult {
-                query: q.name.clone(),
-                neighbours: neighbours(collection, &hits)?,
-            })
+    let found = search_each(collection, &vectors, k, ef, &resolved)?;
+    Ok(queries
+        .iter()
+        .zip(found)
+        .map(|(q, neighbours)| QueryResult {
+            query: q.name.clone(),
+            neighbours,
         })
-        .collect()
+        .collect())
+}
+
+/// Queries searched and named together: a chunk's names are read in one transaction.
+pub(super) const CHUNK: usize = 64;
+
+/// The neighbours of every vector, in order. Queries are independent: chunks of them
+/// spread over rayon's threads, and each query is searched exactly as it would be alone.
+fn search_each(
+    collection: &Collection,
+    vectors: &[Vec<f32>],
+    k: usize,
+    ef: Option<usize>,
+    resolved: &Resolved,
+) -> Result<Vec<Vec<Neighbour>>> {
+    let chunks: Vec<Vec<Vec<Neighbour>>> = vectors
+        .par_chunks(CHUNK)
+        .map(|vs| {
+            let hits = vs
+                .iter()
+                .map(|v| collection.search_filtered(v, k, ef, resolved.filter()))
+                .collect::<Result<Vec<_>>>()?;
+            neighbours_of_each(collection, &hits)
+        })
+        .collect::<Result<_>>()?;
+    Ok(chunks.into_iter().flatten().collect())
 }
 
 /// Searches query vectors (in the embedder's space, as stored), filtered as
@@ -197,21 +219,36 @@ pub fn search_vectors(
     check_search(k, ef)?;
     let resolved = Resolved::new(collection, filter)?;
     collection.expect_queries(vectors.len())?;
-    vectors
-        .par_iter()
-        .map(|v| {
-            let hits = collection.search_filtered(v, k, ef, resolved.filter())?;
-            neighbours(collection, &hits)
-        })
-        .collect()
+    search_each(collection, vectors, k, ef, &resolved)
 }
 
 /// Turns hits into named, labelled neighbours.
 pub fn neighbours(collection: &Collection, hits: &[crate::store::Hit]) -> Result<Vec<Neighbour>> {
     let ids: Vec<u64> = hits.iter().map(|h| h.id).collect();
     let names = collection.names(&ids)?;
+    Ok(named(collection, hits, names))
+}
+
+/// [`neighbours`] of several queries' hits, their names read in one transaction: a read
+/// transaction costs more than the few lookups of one query.
+pub fn neighbours_of_each(
+    collection: &Collection,
+    hits: &[Vec<crate::store::Hit>],
+) -> Result<Vec<Vec<Neighbour>>> {
+    let ids: Vec<u64> = hits.iter().flatten().map(|h| h.id).collect();
+    let mut names = collection.names(&ids)?.into_iter();
     Ok(hits
         .iter()
+        .map(|h| named(collection, h, names.by_ref().take(h.len()).collect()))
+        .collect())
+}
+
+fn named(
+    collection: &Collection,
+    hits: &[crate::store::Hit],
+    names: Vec<String>,
+) -> Vec<Neighbour> {
+    hits.iter()
         .zip(names)
         .map(|(h, name)| Neighbour {
             id: h.id,
@@ -220,7 +257,7 @@ pub fn neighbours(collection: &Collection, hits: &[crate::store::Hit]) -> Result
             distance: h.distance,
             metadata: collection.metadata_of(h.id).cloned(),
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
