@@ -161,14 +161,7 @@ pub fn search_open(
     check_search(collection, k, ef, filter)?;
     let vectors = embed_queries(embedder, queries)?;
     let found = nearest(collection, vectors, k, ef, filter)?;
-    Ok(queries
-        .iter()
-        .zip(found)
-        .map(|(q, neighbours)| QueryResult {
-            query: q.name.clone(),
-            neighbours,
-        })
-        .collect())
+    Ok(search::results(queries, found))
 }
 
 /// The `k` nearest stored records of each vector (made unit norm here, as stored vectors are).

@@ -171,14 +171,19 @@ pub fn search_sequences(
     let vectors = embed_queries(embedder, queries)?;
     collection.expect_queries(queries.len())?;
     let found = search_each(collection, &vectors, k, ef, &resolved)?;
-    Ok(queries
+    Ok(results(queries, found))
+}
+
+/// Each query's neighbours under its name.
+pub(super) fn results(queries: &[SeqRecord], found: Vec<Vec<Neighbour>>) -> Vec<QueryResult> {
+    queries
         .iter()
         .zip(found)
         .map(|(q, neighbours)| QueryResult {
             query: q.name.clone(),
             neighbours,
         })
-        .collect())
+        .collect()
 }
 
 /// Queries searched and named together: a chunk's names are read in one transaction.
