@@ -85,6 +85,9 @@ struct CanonicalTable {
     index_of_code: Vec<u32>,
     /// For each dense index, the canonical code, in increasing order.
     code_of_index: Vec<u32>,
+    /// For each dense index, the reverse complement of its canonical code (the code itself
+    /// for a palindrome).
+    partner_of_index: Vec<u32>,
 }
 
 impl CanonicalTable {
@@ -92,11 +95,13 @@ impl CanonicalTable {
         let full = 1usize << (2 * k);
         let mut index_of_code = vec![0u32; full];
         let mut code_of_index = Vec::with_capacity(kmer_dim(k, true));
+        let mut partner_of_index = Vec::with_capacity(kmer_dim(k, true));
         for code in 0..full {
             let rc = reverse_complement_code(code, k);
             if code <= rc {
                 index_of_code[code] = code_of_index.len() as u32;
                 code_of_index.push(code as u32);
+                partner_of_index.push(rc as u32);
             } else {
                 // rc < code was visited earlier and already has its index.
                 index_of_code[code] = index_of_code[rc];
@@ -105,6 +110,7 @@ impl CanonicalTable {
         Self {
             index_of_code,
             code_of_index,
+            partner_of_index,
         }
     }
 }
@@ -220,8 +226,12 @@ pub fn kmer_spectra_into(seq: &[u8], ks: &[usize], canonical: bool, out: &mut [f
         dims.iter().sum::<usize>(),
         "spectra buffer has the wrong length"
     );
-    if seq.len() > EXACT_F32_LEN || ks.len() > MAX_K {
-        let mut rest = &mut out[..];
+    let top = ks.iter().copied().max().unwrap_or(0);
+    let mut rest = &mut out[..];
+    // Deriving costs a few additions per count of the longest length: for sequences much
+    // shorter than that, counting each length on its own is cheaper.
+    let short = seq.len() * 8 < 1 << (2 * top);
+    if top > DERIVED_MAX_K || short || seq.len() > EXACT_F32_LEN {
         for (&k, &dim) in ks.iter().zip(&dims) {
             let (block, tail) = rest.split_at_mut(dim);
             kmer_spectrum_into(seq, k, canonical, block);
@@ -229,49 +239,83 @@ pub fn kmer_spectra_into(seq: &[u8], ks: &[usize], canonical: bool, out: &mut [f
         }
         return;
     }
-    // Per length: where its block starts, its code mask and its slot table.
-    let mut starts = [0usize; MAX_K];
-    let mut masks = [0usize; MAX_K];
-    let mut tables: [&[u32]; MAX_K] = [&[]; MAX_K];
-    let mut start = 0;
-    for (i, (&k, &dim)) in ks.iter().zip(&dims).enumerate() {
-        starts[i] = start;
-        masks[i] = (1usize << (2 * k)) - 1;
+    let counts = counts_through(seq, top);
+    for (&k, &dim) in ks.iter().zip(&dims) {
+        let (block, tail) = rest.split_at_mut(dim);
+        let of_k = &counts[count_offset(k)..count_offset(k + 1)];
+        // Counts are below 2^24 here, so each is exact in f32, as the increments of
+        // `kmer_spectrum_into` are.
         if canonical {
-            tables[i] = &canonical_table(k).index_of_code;
+            let table = canonical_table(k);
+            let pairs = table.code_of_index.iter().zip(&table.partner_of_index);
+            for (b, (&code, &partner)) in block.iter_mut().zip(pairs) {
+                let (code, partner) = (code as usize, partner as usize);
+                let both = of_k[code] + if partner == code { 0 } else { of_k[partner] };
+                *b = both as f32;
+            }
+        } else {
+            block.iter_mut().zip(of_k).for_each(|(b, &c)| *b = c as f32);
         }
-        start += dim;
+        let total: u32 = of_k.iter().sum();
+        if total > 0 {
+            let scale = 1.0 / total as f32;
+            block.iter_mut().for_each(|x| *x *= scale);
+        }
+        rest = tail;
     }
-    let widest = masks.iter().fold(0, |a, &m| a | m);
-    out.fill(0.0);
-    let mut totals = [0u32; MAX_K];
-    let mut code = 0usize;
-    let mut run = 0usize; // A/C/G/T bases since the last N
+}
+
+/// The longest k whose counts [`kmer_spectra_into`] derives from the longest windows (4^6
+/// counts are 16 KiB to clear per sequence); beyond, it counts each length on its own.
+const DERIVED_MAX_K: usize = 6;
+
+/// Where the counts of length `k` start in [`counts_through`]'s output: after 4 + 16 + ...
+/// + 4^(k-1) counts of the shorter lengths.
+fn count_offset(k: usize) -> usize {
+    ((1usize << (2 * k)) - 4) / 3
+}
+
+/// The counts by code (not canonical) of the N-free windows of every length 1..=`top`, one
+/// length after another (see [`count_offset`]), from one pass that counts only the windows
+/// of length `top`.
+///
+/// A window of length k < `top` is the prefix of the window of length k + 1 at the same start,
+/// unless it is the last k bases of its run of A/C/G/T, so the counts of length k are those of
+/// length k + 1 summed over their last base, plus each run's last window. That costs one
+/// increment per base and a few thousand additions per sequence, where counting every length
+/// costs one increment per base and length.
+fn counts_through(seq: &[u8], top: usize) -> Vec<u32> {
+    let mut counts = vec![0u32; count_offset(top + 1)];
+    let (longest, mask) = (count_offset(top), (1usize << (2 * top)) - 1);
+    // The last window of each shorter length in a run that ends with `code`.
+    let run_end = |counts: &mut [u32], code: usize, run: usize| {
+        for k in 1..top.min(run + 1) {
+            counts[count_offset(k) + (code & ((1 << (2 * k)) - 1))] += 1;
+        }
+    };
+    let (mut code, mut run) = (0usize, 0usize); // run: A/C/G/T bases since the last N
     for &b in seq {
         let v = BASE_CODE[b as usize];
         if v > 3 {
-            run = 0;
+            run_end(&mut counts, code, run);
+            (code, run) = (0, 0);
             continue;
         }
-        code = ((code << 2) | v as usize) & widest;
+        code = ((code << 2) | v as usize) & mask;
         run += 1;
-        for (i, &k) in ks.iter().enumerate() {
-            if run >= k {
-                let c = code & masks[i];
-                let slot = if canonical { tables[i][c] as usize } else { c };
-                out[starts[i] + slot] += 1.0;
-                totals[i] += 1;
-            }
+        if run >= top {
+            counts[longest + code] += 1;
         }
     }
-    for (i, &dim) in dims.iter().enumerate() {
-        if totals[i] > 0 {
-            let scale = 1.0 / totals[i] as f32;
-            out[starts[i]..starts[i] + dim]
-                .iter_mut()
-                .for_each(|x| *x *= scale);
+    run_end(&mut counts, code, run);
+    for k in (1..top).rev() {
+        let (shorter, longer) = counts.split_at_mut(count_offset(k + 1));
+        let of_k = &mut shorter[count_offset(k)..];
+        for (c, ends) in of_k.iter_mut().zip(longer.chunks_exact(4)) {
+            *c += ends.iter().sum::<u32>();
         }
     }
+    counts
 }
 
 /// Name of slot `index`: the k-mer itself, or with `canonical` the class's canonical k-mer
