@@ -231,7 +231,7 @@ pub fn kmer_spectra_into(seq: &[u8], ks: &[usize], canonical: bool, out: &mut [f
     // Deriving costs a few additions per count of the longest length: for sequences much
     // shorter than that, counting each length on its own is cheaper.
     let short = seq.len() * 8 < 1 << (2 * top);
-    if top > DERIVED_MAX_K || short || seq.len() > EXACT_F32_LEN {
+    if top == 0 || top > DERIVED_MAX_K || short || seq.len() > EXACT_F32_LEN {
         for (&k, &dim) in ks.iter().zip(&dims) {
             let (block, tail) = rest.split_at_mut(dim);
             kmer_spectrum_into(seq, k, canonical, block);

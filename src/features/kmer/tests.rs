@@ -93,6 +93,11 @@ fn wrong_buffer_length_panics() {
 }
 
 #[test]
+fn no_lengths_give_no_spectra() {
+    kmer_spectra_into(b"ACGTACGTAAAACCCCGGGGTTTTACGT", &[], true, &mut []);
+}
+
+#[test]
 fn codes_are_base4_first_base_most_significant() {
     assert_eq!(idx("A", false), 0);
     assert_eq!(idx("T", false), 3);
