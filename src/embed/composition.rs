@@ -1,10 +1,9 @@
 //! The built-in composition embedder: k-mer spectra plus handcrafted features. No weights.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::Embedder;
-use rayon::prelude::*;
-
 use crate::features::{handcrafted_into, kmer_dim, kmer_spectra_into, HANDCRAFTED_DIM};
 use crate::Result;
 
