@@ -25,6 +25,7 @@ mod projected;
 mod quant;
 mod query;
 mod quick;
+mod reads;
 mod scan;
 mod score;
 mod seal;
