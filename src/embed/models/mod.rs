@@ -56,6 +56,16 @@ pub trait LanguageModel: Send + Sync {
     /// Last hidden states `[B, T, d]` (F32) for right-padded `ids` `[B, T]` (U32) with `mask`
     /// `[B, T]` (F32, 1 on real tokens). Rows of real tokens must not depend on the padding.
     fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor>;
+    /// Layers in the stack (what `--last-layers` counts).
+    fn layer_count(&self) -> usize;
+    /// The residual stream `[B, T, d]` entering layer `layers`: the embeddings, then layers
+    /// `0..layers` (all of them when `layers` is larger). Its real-token rows are what
+    /// [`LanguageModel::forward_from`] takes; pad rows hold no information.
+    fn hidden_before(&self, ids: &Tensor, mask: &Tensor, layers: usize) -> Result<Tensor>;
+    /// The last hidden states from the stream `hidden` `[B, T, d]` entering layer `first`:
+    /// layers `first..`, then the final norm. Pad rows of `hidden` may hold anything finite.
+    /// `forward_from(hidden_before(ids, mask, n), mask, n)` is `forward(ids, mask)`.
+    fn forward_from(&self, hidden: &Tensor, mask: &Tensor, first: usize) -> Result<Tensor>;
     /// The device the weights live on.
     fn device(&self) -> &Device;
 }

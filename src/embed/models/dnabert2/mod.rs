@@ -198,18 +198,33 @@ impl Dnabert2 {
         })
     }
 
-    /// Only the real tokens go through the layers, as in the reference; pad rows of the
-    /// output are zero.
-    fn forward_inner(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+        /// Layers `0..n` over the embeddings: with every layer, the last hidden states. Only the
+    /// real tokens go through the layers, as in the reference; pad rows of the output are zero.
+    fn through(&self, ids: &Tensor, mask: &Tensor, n: usize) -> candle_core::Result<Tensor> {
         let batch = Batch::new(mask, &self.slopes)?;
-        let mut x = self
+        let x = self
             .embeddings
             .forward(&batch.rows.gather(&ids.flatten_all()?)?)?;
-        for layer in &self.layers {
-            x = layer.forward(&x, &batch)?;
-        }
-        batch.rows.scatter(&x)
+        let layers = &self.layers[..n.min(self.layers.len())];
+        batch.rows.scatter(&run(x, layers, &batch)?)
     }
+
+    /// Layers `first..` over the padded stream `hidden` `[B, T, d]` entering layer `first`.
+    fn from(&self, hidden: &Tensor, mask: &Tensor, first: usize) -> candle_core::Result<Tensor> {
+        let batch = Batch::new(mask, &self.slopes)?;
+        let (b, t, d) = hidden.dims3()?;
+        let x = batch.rows.gather(&hidden.reshape((b * t, d))?)?;
+        let layers = &self.layers[first.min(self.layers.len())..];
+        batch.rows.scatter(&run(x, layers, &batch)?)
+    }
+}
+
+/// `layers` in turn over the unpadded rows `x`.
+fn run(mut x: Tensor, layers: &[Layer], batch: &Batch) -> candle_core::Result<Tensor> {
+    for layer in layers {
+        x = layer.forward(&x, batch)?;
+    }
+    Ok(x)
 }
 
 /// The backbone's prefix: `bert.` in a `BertForMaskedLM` checkpoint (the real one, which
@@ -249,7 +264,21 @@ impl LanguageModel for Dnabert2 {
     }
 
     fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        self.forward_inner(ids, mask).map_err(Error::model)
+        self.through(ids, mask, self.layers.len())
+            .map_err(Error::model)
+    }
+
+    fn layer_count(&self) -> usize {
+        self.layers.len()
+    }
+
+    fn hidden_before(&self, ids: &Tensor, mask: &Tensor, layers: usize) -> Result<Tensor> {
+        self.through(ids, mask, layers).map_err(Error::model)
+    }
+
+    /// There is no final norm (the layers are post-LN): the last layer's output is the result.
+    fn forward_from(&self, hidden: &Tensor, mask: &Tensor, first: usize) -> Result<Tensor> {
+        self.from(hidden, mask, first).map_err(Error::model)
     }
 
     fn device(&self) -> &Device {

@@ -150,8 +150,28 @@ impl Backbone {
 
     /// Last hidden states `[B, T, d]` for ids `[B, T]`.
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        self.forward_from(&self.embeddings.forward(ids)?, 0)
+    }
+
+    /// Layers in the stack.
+    pub fn layer_count(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// The residual stream entering layer `n`: the embeddings, then layers `0..n`.
+    pub fn hidden_before(&self, ids: &Tensor, n: usize) -> Result<Tensor> {
         let mut x = self.embeddings.forward(ids)?;
-        for layer in &self.layers {
+        for layer in &self.layers[..n.min(self.layers.len())] {
+            x = layer.forward(&x)?;
+        }
+        Ok(x)
+    }
+
+    /// Last hidden states from the stream entering layer `first`: the remaining layers,
+    /// then the final norm.
+    pub fn forward_from(&self, x: &Tensor, first: usize) -> Result<Tensor> {
+        let mut x = x.clone();
+        for layer in self.layers.iter().skip(first) {
             x = layer.forward(&x)?;
         }
         self.ln_f.forward(&x)

@@ -222,6 +222,22 @@ impl HyenaDna {
     }
 }
 
+impl HyenaDna {
+    /// Inputs past `max_seq_len` tokens are refused: the filter is only defined up to it.
+    fn check_len(&self, len: usize) -> Result<()> {
+        if len > self.cfg.max_seq_len {
+            return Err(Error::InvalidArgument {
+                what: "hyenadna input".into(),
+                message: format!(
+                    "{len} tokens, but the model takes at most max_seq_len = {}",
+                    self.cfg.max_seq_len
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 impl LanguageModel for HyenaDna {
     fn family(&self) -> &'static str {
         "hyenadna"
@@ -247,17 +263,26 @@ impl LanguageModel for HyenaDna {
 
     /// The mask is not used: the model is causal, so pads on the right never reach real tokens.
     fn forward(&self, ids: &Tensor, _mask: &Tensor) -> Result<Tensor> {
-        let (_, len) = ids.dims2().map_err(Error::model)?;
-        if len > self.cfg.max_seq_len {
-            return Err(Error::InvalidArgument {
-                what: "hyenadna input".into(),
-                message: format!(
-                    "{len} tokens, but the model takes at most max_seq_len = {}",
-                    self.cfg.max_seq_len
-                ),
-            });
-        }
+        self.check_len(ids.dim(1).map_err(Error::model)?)?;
         self.backbone.forward(ids).map_err(Error::model)
+    }
+
+    fn layer_count(&self) -> usize {
+        self.backbone.layer_count()
+    }
+
+    fn hidden_before(&self, ids: &Tensor, _mask: &Tensor, layers: usize) -> Result<Tensor> {
+        self.check_len(ids.dim(1).map_err(Error::model)?)?;
+        self.backbone
+            .hidden_before(ids, layers)
+            .map_err(Error::model)
+    }
+
+    fn forward_from(&self, hidden: &Tensor, _mask: &Tensor, first: usize) -> Result<Tensor> {
+        self.check_len(hidden.dim(1).map_err(Error::model)?)?;
+        self.backbone
+            .forward_from(hidden, first)
+            .map_err(Error::model)
     }
 
     fn device(&self) -> &Device {

@@ -347,6 +347,25 @@ impl Encoder {
     }
 
     pub(super) fn forward(&self, x: &Tensor, mask: &Tensor) -> CResult<Tensor> {
+        self.forward_from(x, mask, 0)
+    }
+
+    pub(super) fn layer_count(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// The residual stream entering layer `n`: layers `0..n` over the embeddings `x`.
+    pub(super) fn hidden_before(&self, x: &Tensor, mask: &Tensor, n: usize) -> CResult<Tensor> {
+        self.run(x, mask, &self.layers[..n.min(self.layers.len())])
+    }
+
+    /// Layers `first..` over the stream `x` entering layer `first`, then the final norm.
+    pub(super) fn forward_from(&self, x: &Tensor, mask: &Tensor, first: usize) -> CResult<Tensor> {
+        let rest = &self.layers[first.min(self.layers.len())..];
+        self.emb_layer_norm_after.forward(&self.run(x, mask, rest)?)
+    }
+
+    fn run(&self, x: &Tensor, mask: &Tensor, layers: &[Layer]) -> CResult<Tensor> {
         let rotary = match self.rotary {
             true => Some(Rotary::new(x.dim(1)?, self.head_dim, x.device())?),
             false => None,
@@ -357,9 +376,9 @@ impl Encoder {
             spans: key_spans(mask)?,
         };
         let mut x = x.clone();
-        for layer in &self.layers {
+        for layer in layers {
             x = layer.forward(&x, &batch)?;
         }
-        self.emb_layer_norm_after.forward(&x)
+        Ok(x)
     }
 }

@@ -229,6 +229,27 @@ impl LanguageModel for NucleotideTransformer {
         run().map_err(Error::model)
     }
 
+    fn layer_count(&self) -> usize {
+        self.encoder.layer_count()
+    }
+
+    fn hidden_before(&self, ids: &Tensor, mask: &Tensor, layers: usize) -> Result<Tensor> {
+        let run = || -> CResult<Tensor> {
+            let mask = mask.to_dtype(DType::F32)?;
+            let x = self.embeddings.forward(ids, &mask)?;
+            self.encoder.hidden_before(&x, &mask, layers)
+        };
+        run().map_err(Error::model)
+    }
+
+    fn forward_from(&self, hidden: &Tensor, mask: &Tensor, first: usize) -> Result<Tensor> {
+        let run = || -> CResult<Tensor> {
+            let mask = mask.to_dtype(DType::F32)?;
+            self.encoder.forward_from(hidden, &mask, first)
+        };
+        run().map_err(Error::model)
+    }
+
     fn device(&self) -> &Device {
         &self.device
     }
