@@ -82,7 +82,10 @@ fn split_gives_the_whole(name: &str) {
             let out = f.model.forward_from(&stream, &mask, n).unwrap();
             for (b, (got, want)) in real_rows(&out, &f.tokens).iter().zip(&whole).enumerate() {
                 let d = max_diff(got, want);
-                assert!(d < TOLERANCE, "{name}: split at {n}, pads {fill}, seq {b}: {d:.2e}");
+                assert!(
+                    d < TOLERANCE,
+                    "{name}: split at {n}, pads {fill}, seq {b}: {d:.2e}"
+                );
             }
         }
     }
@@ -93,8 +96,8 @@ fn split_gives_the_whole(name: &str) {
 fn stream_matches_the_reference(name: &str) {
     let f = fixture(name);
     for (i, tokens) in f.tokens.iter().enumerate() {
-        let (ids, mask) = pad_batch(std::slice::from_ref(tokens), f.model.pad_id(), &Device::Cpu)
-            .unwrap();
+        let (ids, mask) =
+            pad_batch(std::slice::from_ref(tokens), f.model.pad_id(), &Device::Cpu).unwrap();
         for n in 0..f.model.layer_count() {
             let got = f.model.hidden_before(&ids, &mask, n).unwrap().i(0).unwrap();
             let want = &f.expected[&format!("seq{i}.hidden_states.{n}")];

@@ -68,6 +68,14 @@ pub struct FinetuneBudget {
     /// Seed of the dev split, subsamples, head initialisation and batch order.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// With --last-layers, run the whole model at every step instead of caching the frozen
+    /// layers' output once per row.
+    #[arg(long)]
+    pub no_frozen_cache: bool,
+    /// MiB of the frozen layers' cached output kept in memory; the rest goes to a temporary
+    /// file.
+    #[arg(long, default_value_t = 2048)]
+    pub cache_memory_mb: u64,
 }
 
 impl FinetuneBudget {
@@ -81,6 +89,8 @@ impl FinetuneBudget {
             max_minutes: self.max_minutes,
             max_dev: self.max_dev,
             seed: self.seed,
+            cache_frozen: !self.no_frozen_cache,
+            cache_memory_mb: self.cache_memory_mb,
             ..FinetuneOptions::default()
         }
     }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use genovec::engine;
-use genovec::finetune::FinetuneOptions;
+use genovec::finetune::{FinetuneOptions, Progress};
 use genovec::seq;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -54,13 +54,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let bar = ProgressBar::new(0);
     bar.set_style(ProgressStyle::with_template(
-        "{bar:40} step {pos}/{len} {per_sec} {msg}",
+        "{bar:40} {pos}/{len} {per_sec} {msg}",
     )?);
-    let mut on_step = |p: &genovec::finetune::Progress| {
-        bar.set_length(p.total as u64);
-        bar.set_position(p.step as u64);
-        let dev = p.dev_accuracy.map_or("-".into(), |a| format!("{a:.3}"));
-        bar.set_message(format!("loss {:.4} dev_acc {dev}", p.loss));
+    let mut on_step = |p: &Progress| match p {
+        Progress::Caching { done, total } => {
+            bar.set_length(*total as u64);
+            bar.set_position(*done as u64);
+            bar.set_message("rows through the frozen layers (once)");
+        }
+        Progress::Step {
+            step,
+            total,
+            loss,
+            dev_accuracy,
+        } => {
+            bar.set_length(*total as u64);
+            bar.set_position(*step as u64);
+            let dev = dev_accuracy.map_or("-".into(), |a| format!("{a:.3}"));
+            bar.set_message(format!("loss {loss:.4} dev_acc {dev}"));
+        }
     };
     let tuned =
         engine::finetune_records(&args.embedder, &train, dev.as_deref(), &opts, &mut on_step)?;
@@ -81,5 +93,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         r.best_step,
         args.out.display()
     );
+    if let Some(c) = &r.frozen_cache {
+        eprintln!(
+            "frozen layers 0..{} ran once per row ({} rows, {:.1}s); cached {:.1} MiB in memory,              {:.1} MiB on disk",
+            c.first_trained_layer,
+            c.rows,
+            c.seconds,
+            c.memory_bytes as f64 / 1048576.0,
+            c.disk_bytes as f64 / 1048576.0
+        );
+    }
     Ok(())
 }

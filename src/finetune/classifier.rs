@@ -72,6 +72,14 @@ impl SequenceClassifier {
         self.head.forward(&pooled).map_err(Error::model)
     }
 
+    /// Logits `[B, labels]` from the stream `[B, T, d]` entering layer `first` (a cached
+    /// frozen prefix), with its mask `[B, T]`.
+    pub fn logits_from(&self, stream: &Tensor, mask: &Tensor, first: usize) -> Result<Tensor> {
+        let hidden = self.model.forward_from(stream, mask, first)?;
+        let pooled = masked_mean(&hidden, mask)?;
+        self.head.forward(&pooled).map_err(Error::model)
+    }
+
     /// Class probabilities of each sequence, `batch` sequences per forward pass.
     pub fn predict_proba(&self, seqs: &[&[u8]], batch: usize) -> Result<Vec<Vec<f64>>> {
         let mut out = Vec::with_capacity(seqs.len());

@@ -10,12 +10,14 @@
 //! than the model's window are cut to their first window.
 
 mod classifier;
+mod frozen;
 mod params;
 mod run;
 mod saved;
 mod train;
 
 pub use classifier::SequenceClassifier;
+pub use frozen::CacheReport;
 pub use params::{layer_index, Scope};
 pub use run::batch_loss;
 pub use saved::load;

@@ -10,8 +10,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::classifier::SequenceClassifier;
+use super::frozen::Inputs;
 use super::params::learning_rate;
-use super::train::{FinetuneOptions, Progress, Rows, Stop};
+use super::train::{FinetuneOptions, Progress, Stop};
 use crate::{Error, Result};
 
 /// Fraction of the wall-time budget the fitted schedule plans to use (the rest covers dev
@@ -24,18 +25,27 @@ const TIMING_STEPS: usize = 3;
 pub fn batch_loss(classifier: &SequenceClassifier, batch: &[&(Vec<u32>, u32)]) -> Result<Tensor> {
     let tokens: Vec<Vec<u32>> = batch.iter().map(|(t, _)| t.clone()).collect();
     let targets: Vec<u32> = batch.iter().map(|(_, y)| *y).collect();
-    let logits = classifier.logits(&tokens)?;
-    let targets = Tensor::new(targets.as_slice(), logits.device()).map_err(Error::model)?;
-    candle_nn::loss::cross_entropy(&logits, &targets).map_err(Error::model)
+    cross_entropy(&classifier.logits(&tokens)?, &targets)
 }
 
-/// Fraction of `rows` whose arg-max logit is their class.
-fn accuracy(classifier: &SequenceClassifier, rows: &Rows, batch: usize) -> Result<f64> {
+fn cross_entropy(logits: &Tensor, targets: &[u32]) -> Result<Tensor> {
+    let targets = Tensor::new(targets, logits.device()).map_err(Error::model)?;
+    candle_nn::loss::cross_entropy(logits, &targets).map_err(Error::model)
+}
+
+/// Mean cross-entropy of rows `idx` of `inputs`.
+fn loss_of(classifier: &SequenceClassifier, inputs: &Inputs, idx: &[usize]) -> Result<Tensor> {
+    let targets: Vec<u32> = idx.iter().map(|&i| inputs.class(i)).collect();
+    cross_entropy(&inputs.logits(classifier, idx)?, &targets)
+}
+
+/// Fraction of the rows of `inputs` whose arg-max logit is their class.
+fn accuracy(classifier: &SequenceClassifier, inputs: &Inputs, batch: usize) -> Result<f64> {
     let mut correct = 0usize;
-    for chunk in rows.chunks(batch.max(1)) {
-        let tokens: Vec<Vec<u32>> = chunk.iter().map(|(t, _)| t.clone()).collect();
-        let predicted: Vec<u32> = classifier
-            .logits(&tokens)?
+    let all: Vec<usize> = (0..inputs.len()).collect();
+    for chunk in all.chunks(batch.max(1)) {
+        let predicted: Vec<u32> = inputs
+            .logits(classifier, chunk)?
             .detach()
             .argmax(1)
             .and_then(|t| t.to_vec1())
@@ -43,18 +53,18 @@ fn accuracy(classifier: &SequenceClassifier, rows: &Rows, batch: usize) -> Resul
         correct += predicted
             .iter()
             .zip(chunk)
-            .filter(|(p, r)| **p == r.1)
+            .filter(|(p, &i)| **p == inputs.class(i))
             .count();
     }
-    Ok(correct as f64 / rows.len().max(1) as f64)
+    Ok(correct as f64 / inputs.len().max(1) as f64)
 }
 
 /// The state of one training run.
 pub(super) struct Run<'a> {
     pub(super) classifier: &'a SequenceClassifier,
     pub(super) vars: &'a [Var],
-    pub(super) train: &'a Rows,
-    pub(super) dev: &'a Rows,
+    pub(super) train: &'a Inputs<'a>,
+    pub(super) dev: &'a Inputs<'a>,
     pub(super) opts: &'a FinetuneOptions,
     pub(super) optimizer: AdamW,
     pub(super) peak_lr: f64,
@@ -62,7 +72,10 @@ pub(super) struct Run<'a> {
     pub(super) total: usize,
     pub(super) eval_every: usize,
     pub(super) step: usize,
+    /// When the fine-tune began (the time budget counts from it, caching included).
     pub(super) started: Instant,
+    /// When the first step began (step times are measured from it).
+    pub(super) training_started: Instant,
     pub(super) losses: Vec<f64>,
     pub(super) history: Vec<(usize, f64)>,
     /// (dev accuracy, step) of the kept weights, and a copy of them.
@@ -76,10 +89,10 @@ impl<'a> Run<'a> {
     pub(super) fn new(
         classifier: &'a SequenceClassifier,
         vars: &'a [Var],
-        train: &'a Rows,
-        dev: &'a Rows,
+        (train, dev): (&'a Inputs<'a>, &'a Inputs<'a>),
         opts: &'a FinetuneOptions,
         peak_lr: f64,
+        started: Instant,
     ) -> Result<Self> {
         let params = ParamsAdamW {
             lr: peak_lr,
@@ -101,7 +114,8 @@ impl<'a> Run<'a> {
             total: steps_per_epoch * opts.epochs.max(1),
             eval_every: eval_every.max(1),
             step: 0,
-            started: Instant::now(),
+            started,
+            training_started: Instant::now(),
             losses: Vec::new(),
             history: Vec::new(),
             best: (f64::NEG_INFINITY, 0),
@@ -112,10 +126,12 @@ impl<'a> Run<'a> {
     }
 
     pub(super) fn train(&mut self, progress: &mut dyn FnMut(&Progress)) -> Result<()> {
+        self.training_started = Instant::now();
         self.evaluate()?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.opts.seed);
         'epochs: for _ in 0..self.opts.epochs.max(1) {
-            let mut order: Vec<&(Vec<u32>, u32)> = self.train.iter().collect();
+            // Shuffling indices draws what shuffling the rows did: the same batches per seed.
+            let mut order: Vec<usize> = (0..self.train.len()).collect();
             order.shuffle(&mut rng);
             for batch in order.chunks(self.opts.batch.max(1)) {
                 if self.step >= self.total {
@@ -128,7 +144,7 @@ impl<'a> Run<'a> {
                 } else {
                     None
                 };
-                progress(&Progress {
+                progress(&Progress::Step {
                     step: self.step,
                     total: self.total,
                     loss,
@@ -151,11 +167,11 @@ impl<'a> Run<'a> {
     }
 
     /// One optimiser step at the scheduled learning rate; returns the loss.
-    fn take_step(&mut self, batch: &[&(Vec<u32>, u32)]) -> Result<f64> {
+    fn take_step(&mut self, batch: &[usize]) -> Result<f64> {
         let warmup = (self.opts.warmup * self.total as f64).round() as usize;
         let lr = learning_rate(self.step, warmup, self.total, self.peak_lr);
         self.optimizer.set_learning_rate(lr);
-        let loss = batch_loss(self.classifier, batch)?;
+        let loss = loss_of(self.classifier, self.train, batch)?;
         self.optimizer.backward_step(&loss).map_err(Error::model)?;
         let loss: f32 = loss.to_scalar().map_err(Error::model)?;
         self.step += 1;
@@ -172,8 +188,8 @@ impl<'a> Run<'a> {
         let Some(minutes) = self.opts.max_minutes else {
             return;
         };
+        let per_step = self.training_started.elapsed().as_secs_f64() / self.step as f64;
         let elapsed = self.started.elapsed().as_secs_f64();
-        let per_step = elapsed / self.step as f64;
         let left = (minutes * 60.0 * BUDGET_SHARE - elapsed).max(0.0);
         let fits = self.step + (left / per_step) as usize;
         self.total = self.total.min(fits.max(self.step + 1));

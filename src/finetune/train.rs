@@ -3,12 +3,14 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use candle_core::{Tensor, Var};
 use candle_nn::{Linear, VarMap};
 use serde::{Deserialize, Serialize};
 
 use super::classifier::SequenceClassifier;
+use super::frozen::{self, CacheReport};
 use super::params::{trainable, Scope};
 use super::run::Run;
 use crate::embed::models::{checkpoint_identity, default_device, load_model_with, Family};
@@ -43,6 +45,11 @@ pub struct FinetuneOptions {
     pub max_minutes: Option<f64>,
     /// Seed of the dev split, the subsamples, the head and the batch order.
     pub seed: u64,
+    /// Under [`Scope::LastLayers`], run the frozen layers once per row and train on their
+    /// cached output (see `frozen`); `false` runs the whole model at every step.
+    pub cache_frozen: bool,
+    /// MiB of cached streams kept in memory; the rest go to a temporary file.
+    pub cache_memory_mb: u64,
 }
 
 impl Default for FinetuneOptions {
@@ -60,6 +67,8 @@ impl Default for FinetuneOptions {
             max_dev: 1000,
             max_minutes: None,
             seed: 42,
+            cache_frozen: true,
+            cache_memory_mb: 2048,
         }
     }
 }
@@ -73,17 +82,27 @@ pub fn default_lr(family: &str) -> f64 {
     }
 }
 
-/// What a progress callback sees after each step.
+/// What a progress callback sees: each batch of the frozen prefix's caching, then each step.
 #[derive(Debug, Clone)]
-pub struct Progress {
-    /// Steps done.
-    pub step: usize,
-    /// Steps planned (changes once, when the schedule is fitted to a time budget).
-    pub total: usize,
-    /// This step's training loss.
-    pub loss: f64,
-    /// The latest dev accuracy, if one was measured.
-    pub dev_accuracy: Option<f64>,
+pub enum Progress {
+    /// The frozen prefix has run over `done` of `total` rows (training and dev together).
+    Caching {
+        /// Rows done.
+        done: usize,
+        /// Rows to cache.
+        total: usize,
+    },
+    /// A step was taken.
+    Step {
+        /// Steps done.
+        step: usize,
+        /// Steps planned (changes once, when the schedule is fitted to a time budget).
+        total: usize,
+        /// This step's training loss.
+        loss: f64,
+        /// The latest dev accuracy, if one was measured.
+        dev_accuracy: Option<f64>,
+    },
 }
 
 /// Why training ended.
@@ -137,6 +156,9 @@ pub struct FinetuneReport {
     pub losses: Vec<f64>,
     /// (step, dev accuracy) of every evaluation.
     pub dev_history: Vec<(usize, f64)>,
+    /// The frozen prefix's cache, when one was used (`null`: every step ran the whole model).
+    #[serde(default)]
+    pub frozen_cache: Option<CacheReport>,
 }
 
 /// A trained classifier with its variables, ready to save.
@@ -162,6 +184,7 @@ pub fn finetune(
     opts: &FinetuneOptions,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Finetuned> {
+    let started = Instant::now();
     let labels = label_set(train.iter().chain(dev.unwrap_or(&[])))?;
     let (train, dev) = split_rows(train, dev, &labels, opts)?;
     let device = default_device()?;
@@ -184,7 +207,23 @@ pub fn finetune(
         .collect();
     trained.extend(head.iter().cloned());
     let lr = opts.lr.unwrap_or_else(|| default_lr(&family));
-    let mut run = Run::new(&classifier, &trained, &train_rows, &dev_rows, opts, lr)?;
+    let first = frozen_layers(opts, classifier.model().layer_count());
+    let memory = opts.cache_memory_mb.saturating_mul(1 << 20);
+    let (train_in, dev_in, frozen_cache) = frozen::inputs(
+        &classifier,
+        (&train_rows, &dev_rows),
+        first,
+        (opts.batch.max(32), memory),
+        &mut |done, total| progress(&Progress::Caching { done, total }),
+    )?;
+    let mut run = Run::new(
+        &classifier,
+        &trained,
+        (&train_in, &dev_in),
+        opts,
+        lr,
+        started,
+    )?;
     run.train(progress)?;
     let report = FinetuneReport {
         family,
@@ -205,6 +244,7 @@ pub fn finetune(
         seconds: run.started.elapsed().as_secs_f64(),
         losses: run.losses,
         dev_history: run.history,
+        frozen_cache,
     };
     Ok(Finetuned {
         classifier,
@@ -212,6 +252,14 @@ pub fn finetune(
         backbone,
         head,
     })
+}
+
+/// The layers before the first trained one, when the options cache them.
+fn frozen_layers(opts: &FinetuneOptions, layers: usize) -> Option<usize> {
+    match opts.scope {
+        Scope::LastLayers(n) if opts.cache_frozen => Some(layers.saturating_sub(n)),
+        _ => None,
+    }
 }
 
 fn var(t: &Tensor) -> Result<Var> {

@@ -198,7 +198,7 @@ impl Dnabert2 {
         })
     }
 
-        /// Layers `0..n` over the embeddings: with every layer, the last hidden states. Only the
+    /// Layers `0..n` over the embeddings: with every layer, the last hidden states. Only the
     /// real tokens go through the layers, as in the reference; pad rows of the output are zero.
     fn through(&self, ids: &Tensor, mask: &Tensor, n: usize) -> candle_core::Result<Tensor> {
         let batch = Batch::new(mask, &self.slopes)?;
