@@ -59,12 +59,12 @@ fn cached_equals_uncached(fixture: &str) {
             0 => assert!(cache.memory_bytes == 0 && cache.disk_bytes > 0, "{cache:?}"),
             _ => assert!(cache.memory_bytes > 0 && cache.disk_bytes == 0, "{cache:?}"),
         }
-        let cached_rows = progress.iter().filter_map(|p| match p {
+        let mut cached_rows = progress.iter().filter_map(|p| match p {
             Progress::Caching { done, total } => Some((*done, *total)),
             _ => None,
         });
         assert_eq!(
-            cached_rows.last(),
+            cached_rows.next_back(),
             Some((136, 136)),
             "{fixture}: caching progress"
         );
