@@ -95,7 +95,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     if let Some(c) = &r.frozen_cache {
         eprintln!(
-            "frozen layers 0..{} ran once per row ({} rows, {:.1}s); cached {:.1} MiB in memory,              {:.1} MiB on disk",
+            "frozen layers 0..{} ran once per row ({} rows, {:.1}s); cached {:.1} MiB in memory, \
+             {:.1} MiB on disk",
             c.first_trained_layer,
             c.rows,
             c.seconds,
