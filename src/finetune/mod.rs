@@ -18,7 +18,7 @@ mod train;
 
 pub use classifier::SequenceClassifier;
 pub use frozen::CacheReport;
-pub use params::{layer_index, Scope};
+pub use params::{layer_index, trainable, Scope};
 pub use run::batch_loss;
 pub use saved::load;
 pub use train::{default_lr, finetune, FinetuneOptions, FinetuneReport, Finetuned, Progress, Stop};

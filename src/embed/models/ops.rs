@@ -96,7 +96,7 @@ impl Module for Dense {
             Weight::Trainable(w) => flat.matmul(&w.t()?)?,
         };
         let y = match &self.bias {
-            Some(bias) => y.broadcast_add(bias)?,
+            Some(bias) => add_row(&y, bias)?,
             None => y,
         };
         dims.push(self.out_dim);
@@ -113,6 +113,38 @@ pub fn dense(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Dense> {
 /// `weight` `[out, in]` from `vb`, without a bias, as `candle_nn::linear_no_bias`.
 pub fn dense_no_bias(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Dense> {
     Dense::new(vb.get((out_dim, in_dim), "weight")?, None)
+}
+
+/// `row` `[d]` repeated over the `rows` leading positions of a `[..., d]` tensor, as a
+/// `[rows, d]` matrix whose gradient reaches `row` through a matmul.
+///
+/// candle's backward of a broadcast sums the gradient over the broadcast axes, and its sum over
+/// leading axes walks element by element with a division per axis (a third of a HyenaDNA
+/// step's time went there). `ones [rows, 1] · row [1, d]` gives the same values exactly (one
+/// product by 1.0 each) and its backward is `onesᵀ · grad`, one gemm.
+fn repeated(row: &Tensor, rows: usize) -> Result<Tensor> {
+    let ones = Tensor::ones((rows, 1), row.dtype(), row.device())?;
+    ones.matmul(&row.reshape((1, row.elem_count()))?)
+}
+
+/// `x + row` over the last axis; a tracked `row` takes [`repeated`].
+pub(crate) fn add_row(x: &Tensor, row: &Tensor) -> Result<Tensor> {
+    if !row.track_op() {
+        return x.broadcast_add(row);
+    }
+    let width = row.elem_count();
+    let flat = x.reshape((x.elem_count() / width.max(1), width))?;
+    (flat + repeated(row, x.elem_count() / width.max(1))?)?.reshape(x.shape())
+}
+
+/// `x * row` over the last axis; a tracked `row` takes [`repeated`].
+pub(crate) fn mul_row(x: &Tensor, row: &Tensor) -> Result<Tensor> {
+    if !row.track_op() {
+        return x.broadcast_mul(row);
+    }
+    let width = row.elem_count();
+    let flat = x.reshape((x.elem_count() / width.max(1), width))?;
+    (flat * repeated(row, x.elem_count() / width.max(1))?)?.reshape(x.shape())
 }
 
 /// Softmax over the last axis.
@@ -149,9 +181,9 @@ impl Module for Norm {
         let centred = x.broadcast_sub(&(x.sum_keepdim(D::Minus1)? / width)?)?;
         let var = (centred.sqr()?.sum_keepdim(D::Minus1)? / width)?;
         let normed = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        let scaled = normed.broadcast_mul(self.inner.weight())?;
+        let scaled = mul_row(&normed, self.inner.weight())?;
         match self.inner.bias() {
-            Some(bias) => scaled.broadcast_add(bias),
+            Some(bias) => add_row(&scaled, bias),
             None => Ok(scaled),
         }
     }

@@ -8,6 +8,8 @@
 
 use candle_core::{Result, Tensor, D};
 
+use super::super::ops::{add_row, mul_row};
+
 /// The causal depthwise short convolution: `u` `[B, T, C]`, `weight` `[C, 1, 3]`, `bias`
 /// `[C]`; `uc[t] = w0·u[t-2] + w1·u[t-1] + w2·u[t] + b`, zeros before the start.
 pub fn short_conv(u: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
@@ -15,10 +17,10 @@ pub fn short_conv(u: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> 
     let zeros = Tensor::zeros((batch, 2, channels), u.dtype(), u.device())?;
     let padded = Tensor::cat(&[&zeros, u], 1)?;
     let taps = weight.squeeze(1)?;
-    let mut out = u.zeros_like()?.broadcast_add(bias)?;
+    let mut out = add_row(&u.zeros_like()?, bias)?;
     for j in 0..3 {
         let tap = taps.narrow(1, j, 1)?.squeeze(1)?;
-        out = (out + padded.narrow(1, j, len)?.broadcast_mul(&tap)?)?;
+        out = (out + mul_row(&padded.narrow(1, j, len)?, &tap)?)?;
     }
     Ok(out)
 }
@@ -28,7 +30,7 @@ pub fn short_conv(u: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> 
 /// directions ([`super::fftconv`]), elsewhere as a Toeplitz matmul.
 pub fn long_conv(v: &Tensor, taps: &Tensor, skip: &Tensor) -> Result<Tensor> {
     if v.device().is_cpu() {
-        return super::fftconv::causal_conv(v, taps)? + v.broadcast_mul(skip)?;
+        return super::fftconv::causal_conv(v, taps)? + mul_row(v, skip)?;
     }
     toeplitz_conv(v, taps, skip)
 }
@@ -51,7 +53,7 @@ pub fn toeplitz_conv(v: &Tensor, taps: &Tensor, skip: &Tensor) -> Result<Tensor>
         .contiguous()?;
     let channels_first = v.permute((2, 1, 0))?.contiguous()?; // [d, T, B]
     let y = toeplitz.matmul(&channels_first)?.permute((2, 1, 0))?; // [B, T, d]
-    y + v.broadcast_mul(skip)?
+    y + mul_row(v, skip)?
 }
 
 /// The last axis split into `parts` equal slices, in order.
