@@ -27,9 +27,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Var};
-use candle_nn::{AdamW, Linear, Optimizer, ParamsAdamW, VarMap};
+use candle_nn::{Linear, ParamsAdamW, VarMap};
 use genovec::embed::models::{load_model_with, Family};
-use genovec::finetune::{batch_loss, trainable, Scope, SequenceClassifier};
+use genovec::finetune::{batch_loss, trainable, AdamW, Scope, SequenceClassifier};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -69,8 +69,8 @@ fn parse_args() -> Result<Args> {
         match arg.as_str() {
             "--family" => {
                 let name = value()?;
-                a.family = Family::from_prefix(&name)
-                    .with_context(|| format!("unknown family {name}"))?;
+                a.family =
+                    Family::from_prefix(&name).with_context(|| format!("unknown family {name}"))?;
             }
             "--dir" => a.dir = PathBuf::from(value()?),
             "--name" => a.name = value()?,
@@ -92,6 +92,9 @@ fn parse_args() -> Result<Args> {
 }
 
 fn main() -> Result<()> {
+    // As `genovec finetune` does (cli::keep_freed_pages): freed pages stay with mimalloc.
+    // SAFETY: mi_option_set only stores the option; 15 is mi_option_purge_delay.
+    unsafe { libmimalloc_sys::mi_option_set(15, -1) };
     let args = parse_args()?;
     // Before candle or rayon start their pools.
     std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
@@ -101,7 +104,10 @@ fn main() -> Result<()> {
     let model = load_model_with(Some(args.family), &args.dir, &Device::Cpu, Some(&vars))?;
     let (w, b) = SequenceClassifier::init_head(model.hidden_size(), 2, 1, &Device::Cpu)?;
     let head = [Var::from_tensor(&w)?, Var::from_tensor(&b)?];
-    let linear = Linear::new(head[0].as_tensor().clone(), Some(head[1].as_tensor().clone()));
+    let linear = Linear::new(
+        head[0].as_tensor().clone(),
+        Some(head[1].as_tensor().clone()),
+    );
     let classifier = SequenceClassifier::new(model, linear, vec!["0".into(), "1".into()]);
 
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);

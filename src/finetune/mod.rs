@@ -9,6 +9,7 @@
 //! layer over the masked mean of the last hidden states, as the embedders pool. Inputs longer
 //! than the model's window are cut to their first window.
 
+mod adamw;
 mod classifier;
 mod frozen;
 mod params;
@@ -16,6 +17,7 @@ mod run;
 mod saved;
 mod train;
 
+pub use adamw::AdamW;
 pub use classifier::SequenceClassifier;
 pub use frozen::CacheReport;
 pub use params::{layer_index, trainable, Scope};

@@ -4,11 +4,12 @@
 use std::time::Instant;
 
 use candle_core::{Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::ParamsAdamW;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::adamw::AdamW;
 use super::classifier::SequenceClassifier;
 use super::frozen::Inputs;
 use super::params::learning_rate;
@@ -99,7 +100,7 @@ impl<'a> Run<'a> {
             weight_decay: opts.weight_decay,
             ..ParamsAdamW::default()
         };
-        let optimizer = AdamW::new(vars.to_vec(), params).map_err(Error::model)?;
+        let optimizer = AdamW::new(vars.to_vec(), params)?;
         let steps_per_epoch = train.len().div_ceil(opts.batch.max(1));
         let eval_every = opts.eval_every.unwrap_or((steps_per_epoch / 4).max(10));
         Ok(Run {
@@ -172,7 +173,7 @@ impl<'a> Run<'a> {
         let lr = learning_rate(self.step, warmup, self.total, self.peak_lr);
         self.optimizer.set_learning_rate(lr);
         let loss = loss_of(self.classifier, self.train, batch)?;
-        self.optimizer.backward_step(&loss).map_err(Error::model)?;
+        self.optimizer.backward_step(&loss)?;
         let loss: f32 = loss.to_scalar().map_err(Error::model)?;
         self.step += 1;
         self.losses.push(loss as f64);
