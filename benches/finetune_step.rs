@@ -16,6 +16,9 @@
 //! included), and reading the loss back. One warm-up step, then `--steps` timed steps;
 //! `step_s` is their median, `best_step_s` the fastest.
 //!
+//! Device: `default_device()`, as `genovec finetune`: the CPU, or CUDA device 0 in a build
+//! with `--features cuda` (reading the loss back each step waits for the GPU).
+//!
 //! Threads: `--threads N` sets `RAYON_NUM_THREADS` and `CANDLE_NUM_THREADS` before candle
 //! starts (candle's gemm and genovec's loops size their pools from them).
 //!
@@ -26,9 +29,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use candle_core::{Device, Var};
+use candle_core::Var;
 use candle_nn::{Linear, ParamsAdamW, VarMap};
-use genovec::embed::models::{load_model_with, Family};
+use genovec::embed::models::{default_device, load_model_with, Family};
 use genovec::finetune::{batch_loss, trainable, AdamW, Scope, SequenceClassifier};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -100,9 +103,10 @@ fn main() -> Result<()> {
     std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
     std::env::set_var("CANDLE_NUM_THREADS", args.threads.to_string());
 
+    let device = default_device()?;
     let vars = VarMap::new();
-    let model = load_model_with(Some(args.family), &args.dir, &Device::Cpu, Some(&vars))?;
-    let (w, b) = SequenceClassifier::init_head(model.hidden_size(), 2, 1, &Device::Cpu)?;
+    let model = load_model_with(Some(args.family), &args.dir, &device, Some(&vars))?;
+    let (w, b) = SequenceClassifier::init_head(model.hidden_size(), 2, 1, &device)?;
     let head = [Var::from_tensor(&w)?, Var::from_tensor(&b)?];
     let linear = Linear::new(
         head[0].as_tensor().clone(),
@@ -163,6 +167,7 @@ fn main() -> Result<()> {
         "impl": "genovec",
         "model": args.name,
         "family": classifier.model().family(),
+        "device": format!("{device:?}"),
         "scope": args.scope.to_string(),
         "threads": args.threads,
         "batch": args.batch,

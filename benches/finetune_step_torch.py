@@ -13,7 +13,8 @@ Timed, per step, as genovec's step: build the id and mask tensors, forward to th
 states, masked mean over real tokens, a linear head over two classes, cross-entropy,
 backward, and AdamW (lr 3e-5, weight decay 0.01) over every parameter, float32. The models
 run in eval mode (dropout off: genovec's fine-tune has no dropout) with gradients on. One
-warm-up step, then `--steps` timed steps; `step_s` is their median.
+warm-up step, then `--steps` timed steps; `step_s` is their median. `--device cuda` runs it
+on the GPU (`loss.item()` each step waits for it).
 """
 
 import argparse
@@ -40,6 +41,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--variant")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -52,14 +54,15 @@ def main():
     dump = json.loads(Path(args.tokens).read_text())
     rows, labels, pad_id = dump["tokens"], dump["labels"], dump["pad_id"]
     variant = args.variant or DEFAULT_VARIANT[args.model]
-    model = build(args.model, variant, cfg, args.dir).eval()
-    head = torch.nn.Linear(dump["hidden"], 2)
+    dev = torch.device(args.device)
+    model = build(args.model, variant, cfg, args.dir).eval().to(dev)
+    head = torch.nn.Linear(dump["hidden"], 2).to(dev)
     params = [q for q in model.parameters() if q.requires_grad] + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=3e-5, weight_decay=0.01)
-    targets = torch.tensor(labels)
+    targets = torch.tensor(labels, device=dev)
 
     def step():
-        ids, mask = pad(rows, pad_id)
+        ids, mask = (t.to(dev) for t in pad(rows, pad_id))
         hidden = model(input_ids=ids, attention_mask=mask)[0]
         m = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1)
@@ -93,6 +96,7 @@ def main():
         "last_loss": last_loss,
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
+        "device": str(dev),
     }), flush=True)
 
 
