@@ -10,12 +10,13 @@ use std::path::Path;
 
 use candle_core::{DType, Device, IndexOp, Tensor};
 use common::{max_diff, model_fixture};
-use genovec::embed::models::{load_model, pad_batch};
+use genovec::embed::models::{default_device, load_model, pad_batch};
 use genovec::embed::LanguageModel;
 
 const TOLERANCE: f32 = 1e-4;
 
 struct Fixture {
+    device: Device,
     model: Box<dyn LanguageModel>,
     expected: HashMap<String, Tensor>,
     tokens: Vec<Vec<u32>>,
@@ -23,14 +24,17 @@ struct Fixture {
 
 fn fixture(name: &str) -> Fixture {
     let dir = model_fixture(name);
-    let model = load_model(None, &dir, &Device::Cpu).expect("model loads");
-    let expected = candle_core::safetensors::load(dir.join("expected.safetensors"), &Device::Cpu)
+    // The CPU, or the GPU in a `--features cuda` build (benches/gpu_check.sh).
+    let device = default_device().unwrap();
+    let model = load_model(None, &dir, &device).expect("model loads");
+    let expected = candle_core::safetensors::load(dir.join("expected.safetensors"), &device)
         .expect("expected.safetensors");
     let tokens = sequences(&dir)
         .iter()
         .map(|s| model.tokenize(s).unwrap())
         .collect();
     Fixture {
+        device,
         model,
         expected,
         tokens,
@@ -71,7 +75,7 @@ fn real_rows(x: &Tensor, tokens: &[Vec<u32>]) -> Vec<Tensor> {
 
 fn split_gives_the_whole(name: &str) {
     let f = fixture(name);
-    let (ids, mask) = pad_batch(&f.tokens, f.model.pad_id(), &Device::Cpu).unwrap();
+    let (ids, mask) = pad_batch(&f.tokens, f.model.pad_id(), &f.device).unwrap();
     let whole = real_rows(&f.model.forward(&ids, &mask).unwrap(), &f.tokens);
     let layers = f.model.layer_count();
     assert!(layers >= 2, "{name}: {layers} layers");
@@ -97,7 +101,7 @@ fn stream_matches_the_reference(name: &str) {
     let f = fixture(name);
     for (i, tokens) in f.tokens.iter().enumerate() {
         let (ids, mask) =
-            pad_batch(std::slice::from_ref(tokens), f.model.pad_id(), &Device::Cpu).unwrap();
+            pad_batch(std::slice::from_ref(tokens), f.model.pad_id(), &f.device).unwrap();
         for n in 0..f.model.layer_count() {
             let got = f.model.hidden_before(&ids, &mask, n).unwrap().i(0).unwrap();
             let want = &f.expected[&format!("seq{i}.hidden_states.{n}")];

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
@@ -79,23 +80,30 @@ fn product(a: &[Complex<f32>], b: &[Complex<f32>]) -> Vec<Complex<f32>> {
     a.iter().zip(b).map(|(x, y)| x * y).collect()
 }
 
-/// The forward convolution on host buffers.
+/// The forward convolution on host buffers. Channels are independent: they run on rayon's
+/// threads, each into its own `[B·T]` column, scattered into `[B, T, d]` at the end.
 fn forward(v: &[f32], k: &[f32], batch: usize, len: usize, d: usize) -> Vec<f32> {
     let plans = Plans::new(len);
+    let columns: Vec<Vec<f32>> = (0..d)
+        .into_par_iter()
+        .map(|c| {
+            let kc = plans.spectrum(column(k, 0, c, len, d));
+            let mut col = Vec::with_capacity(batch * len);
+            for b in 0..batch {
+                col.extend(plans.signal(product(&plans.spectrum(column(v, b, c, len, d)), &kc)));
+            }
+            col
+        })
+        .collect();
     let mut y = vec![0f32; v.len()];
-    for c in 0..d {
-        let kc = plans.spectrum(column(k, 0, c, len, d));
-        for b in 0..batch {
-            let out = plans.signal(product(&plans.spectrum(column(v, b, c, len, d)), &kc));
-            out.iter()
-                .enumerate()
-                .for_each(|(t, &o)| y[(b * len + t) * d + c] = o);
-        }
+    for (c, col) in columns.iter().enumerate() {
+        // col[b·T + t] is y[b, t, c].
+        col.iter().enumerate().for_each(|(i, &o)| y[i * d + c] = o);
     }
     y
 }
 
-/// `(dv, dk)` for the gradient `g` of `y`.
+/// `(dv, dk)` for the gradient `g` of `y`, channels on rayon's threads as in [`forward`].
 fn backward(
     v: &[f32],
     k: &[f32],
@@ -105,22 +113,31 @@ fn backward(
     d: usize,
 ) -> (Vec<f32>, Vec<f32>) {
     let plans = Plans::new(len);
+    let columns: Vec<(Vec<f32>, Vec<f32>)> = (0..d)
+        .into_par_iter()
+        .map(|c| {
+            let kc = plans.spectrum(column(k, 0, c, len, d));
+            let mut dk_spectrum = vec![Complex::new(0f32, 0f32); kc.len()];
+            let mut dv = vec![0f32; batch * len];
+            for b in 0..batch {
+                let gc = plans.spectrum(column_rev(g, b, c, len, d));
+                let z = plans.signal(product(&gc, &kc));
+                (0..len).for_each(|s| dv[b * len + s] = z[len - 1 - s]);
+                let vc = plans.spectrum(column(v, b, c, len, d));
+                dk_spectrum
+                    .iter_mut()
+                    .zip(product(&gc, &vc))
+                    .for_each(|(acc, x)| *acc += x);
+            }
+            let z = plans.signal(dk_spectrum);
+            let dk: Vec<f32> = (0..len).map(|j| z[len - 1 - j]).collect();
+            (dv, dk)
+        })
+        .collect();
     let (mut dv, mut dk) = (vec![0f32; v.len()], vec![0f32; len * d]);
-    for c in 0..d {
-        let kc = plans.spectrum(column(k, 0, c, len, d));
-        let mut dk_spectrum = vec![Complex::new(0f32, 0f32); kc.len()];
-        for b in 0..batch {
-            let gc = plans.spectrum(column_rev(g, b, c, len, d));
-            let z = plans.signal(product(&gc, &kc));
-            (0..len).for_each(|s| dv[(b * len + s) * d + c] = z[len - 1 - s]);
-            let vc = plans.spectrum(column(v, b, c, len, d));
-            dk_spectrum
-                .iter_mut()
-                .zip(product(&gc, &vc))
-                .for_each(|(acc, x)| *acc += x);
-        }
-        let z = plans.signal(dk_spectrum);
-        (0..len).for_each(|j| dk[j * d + c] = z[len - 1 - j]);
+    for (c, (dv_c, dk_c)) in columns.iter().enumerate() {
+        dv_c.iter().enumerate().for_each(|(i, &x)| dv[i * d + c] = x);
+        dk_c.iter().enumerate().for_each(|(j, &x)| dk[j * d + c] = x);
     }
     (dv, dk)
 }
