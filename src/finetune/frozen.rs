@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::classifier::SequenceClassifier;
 use super::train::Rows;
-use crate::embed::models::pad_batch;
+use crate::embed::models::{pad_batch, LanguageModel};
 use crate::{Error, Result};
 
 /// What the cache of one run held, for the report.
@@ -56,17 +56,16 @@ pub(super) struct FrozenCache {
 }
 
 impl FrozenCache {
-    /// Runs the embeddings and layers `0..first` over `rows`, `batch` rows at a time, keeping
-    /// at most `memory_limit` bytes in memory. `progress` gets (rows done, rows).
+    /// Runs the embeddings and layers `0..first` of `model` over `rows`, `batch` rows at a
+    /// time, keeping at most `memory_limit` bytes in memory. `progress` gets (rows done, rows).
     pub(super) fn build(
-        classifier: &SequenceClassifier,
+        model: &dyn LanguageModel,
         rows: &Rows,
         first: usize,
         batch: usize,
         memory_limit: u64,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Self> {
-        let model = classifier.model();
         let mut cache = FrozenCache {
             first,
             dim: model.hidden_size(),
@@ -211,8 +210,12 @@ impl<'a> Inputs<'a> {
 /// Caches the frozen prefix of `train` and `dev` when layers `0..first` are frozen
 /// (`first > 0`; the embeddings alone are not worth their memory). Dev rows are cached first,
 /// as they are read at every evaluation. Returns the two sets and what the cache held.
+///
+/// The prefix runs on `load()`'s copy of the base model with constant weights: the inference
+/// forward, whose fused kernels the trainable copy cannot take (see `ops`) and which builds
+/// no gradient graph. Its weights are the trainable copy's frozen ones, unchanged.
 pub(super) fn inputs<'a>(
-    classifier: &SequenceClassifier,
+    load: impl FnOnce() -> Result<Box<dyn LanguageModel>>,
     (train, dev): (&'a Rows, &'a Rows),
     first: Option<usize>,
     (batch, memory_limit): (usize, u64),
@@ -222,13 +225,14 @@ pub(super) fn inputs<'a>(
         return Ok((Inputs::new(train, None), Inputs::new(dev, None), None));
     };
     let started = Instant::now();
+    let model = load()?;
+    let model = model.as_ref();
     let total = train.len() + dev.len();
-    let dev_cache =
-        FrozenCache::build(classifier, dev, first, batch, memory_limit, &mut |d, _| {
-            progress(d, total)
-        })?;
+    let dev_cache = FrozenCache::build(model, dev, first, batch, memory_limit, &mut |d, _| {
+        progress(d, total)
+    })?;
     let left = memory_limit.saturating_sub(dev_cache.bytes().0);
-    let train_cache = FrozenCache::build(classifier, train, first, batch, left, &mut |d, _| {
+    let train_cache = FrozenCache::build(model, train, first, batch, left, &mut |d, _| {
         progress(dev.len() + d, total)
     })?;
     let (dm, dd) = dev_cache.bytes();

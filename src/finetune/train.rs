@@ -13,7 +13,9 @@ use super::classifier::SequenceClassifier;
 use super::frozen::{self, CacheReport};
 use super::params::{trainable, Scope};
 use super::run::Run;
-use crate::embed::models::{checkpoint_identity, default_device, load_model_with, Family};
+use crate::embed::models::{
+    checkpoint_identity, default_device, load_model, load_model_with, Family,
+};
 use crate::seq::SeqRecord;
 use crate::split::{stratified_cap, stratified_split};
 use crate::{Error, Result};
@@ -188,6 +190,7 @@ pub fn finetune(
     let labels = label_set(train.iter().chain(dev.unwrap_or(&[])))?;
     let (train, dev) = split_rows(train, dev, &labels, opts)?;
     let device = default_device()?;
+    let family_choice = family;
     let backbone = VarMap::new();
     let model = load_model_with(family, base, &device, Some(&backbone))?;
     let (w, b) =
@@ -210,7 +213,7 @@ pub fn finetune(
     let first = frozen_layers(opts, classifier.model().layer_count());
     let memory = opts.cache_memory_mb.saturating_mul(1 << 20);
     let (train_in, dev_in, frozen_cache) = frozen::inputs(
-        &classifier,
+        || load_model(family_choice, base, &device),
         (&train_rows, &dev_rows),
         first,
         (opts.batch.max(32), memory),

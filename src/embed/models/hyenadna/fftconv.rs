@@ -136,8 +136,12 @@ fn backward(
         .collect();
     let (mut dv, mut dk) = (vec![0f32; v.len()], vec![0f32; len * d]);
     for (c, (dv_c, dk_c)) in columns.iter().enumerate() {
-        dv_c.iter().enumerate().for_each(|(i, &x)| dv[i * d + c] = x);
-        dk_c.iter().enumerate().for_each(|(j, &x)| dk[j * d + c] = x);
+        dv_c.iter()
+            .enumerate()
+            .for_each(|(i, &x)| dv[i * d + c] = x);
+        dk_c.iter()
+            .enumerate()
+            .for_each(|(j, &x)| dk[j * d + c] = x);
     }
     (dv, dk)
 }
