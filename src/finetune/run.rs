@@ -75,7 +75,8 @@ pub(super) struct Run<'a> {
     pub(super) step: usize,
     /// When the fine-tune began (the time budget counts from it, caching included).
     pub(super) started: Instant,
-    /// When the first step began (step times are measured from it).
+    /// When training began, at the first dev evaluation: the time per step that fits the
+    /// schedule to a budget is measured from here, so the caching does not inflate it.
     pub(super) training_started: Instant,
     pub(super) losses: Vec<f64>,
     pub(super) history: Vec<(usize, f64)>,
