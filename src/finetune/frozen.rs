@@ -5,9 +5,10 @@
 //! epoch. It is computed once per row before the first step ([`FrozenCache::build`]); each
 //! step and each dev evaluation then run only the trained layers on it, and the backward
 //! pass stops there too (the cached stream is a constant). The stream is kept as computed
-//! (f32), so cached and uncached training see the same numbers up to the rounding of a
-//! different batch width. Rows go to memory up to a bound, the rest to an unnamed temporary
-//! file that disappears with the cache.
+//! (f32), so cached and uncached training see the same numbers up to rounding: the cache
+//! comes from the inference kernels and another batch width (`tests/frozen_cache.rs` bounds
+//! the difference in the losses). Rows go to memory up to a bound, the rest to an unnamed
+//! temporary file that disappears with the cache.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
