@@ -95,7 +95,8 @@ fn parse_args() -> Result<Args> {
 }
 
 fn main() -> Result<()> {
-    // As `genovec finetune` does (cli::keep_freed_pages): freed pages stay with mimalloc.
+    // As `genovec finetune` does (cli::keep_freed_pages, in the binary: the library denies
+    // unsafe code, so the bench repeats the one call): freed pages stay with mimalloc.
     // SAFETY: mi_option_set only stores the option; 15 is mi_option_purge_delay.
     unsafe { libmimalloc_sys::mi_option_set(15, -1) };
     let args = parse_args()?;

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from model_throughput_torch import build, pad  # noqa: E402
+from model_throughput_torch import build, pad, set_threads  # noqa: E402
 
 DEFAULT_VARIANT = {"dnabert2": "bert_geglu", "nt": "esm_swiglu", "hyenadna": "hyena_ref"}
 
@@ -44,12 +44,7 @@ def main():
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     args = p.parse_args()
 
-    torch.set_num_threads(args.threads)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass
-    torch.manual_seed(0)
+    set_threads(args.threads)
     cfg = json.loads((Path(args.dir) / "config.json").read_text())
     dump = json.loads(Path(args.tokens).read_text())
     rows, labels, pad_id = dump["tokens"], dump["labels"], dump["pad_id"]

@@ -272,6 +272,16 @@ def build(family, variant, cfg, ckpt_dir):
 # ---------------------------------------------------------------------------------------------
 
 
+def set_threads(threads):
+    """`threads` intra-op threads, one inter-op thread, and a fixed seed."""
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    torch.manual_seed(0)
+
+
 def pad(rows, pad_id):
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
@@ -304,12 +314,7 @@ def main():
                    help="hyenadna: compare pooled vectors with genovec's (from the token dump)")
     args = p.parse_args()
 
-    torch.set_num_threads(args.threads)
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:
-        pass
-    torch.manual_seed(0)
+    set_threads(args.threads)
     cfg = json.loads((Path(args.dir) / "config.json").read_text())
     dump = json.loads(Path(args.tokens).read_text())
     rows, pad_id = dump["tokens"], dump["pad_id"]

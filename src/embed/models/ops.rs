@@ -129,22 +129,30 @@ fn repeated(row: &Tensor, rows: usize) -> Result<Tensor> {
 
 /// `x + row` over the last axis; a tracked `row` takes [`repeated`].
 pub(crate) fn add_row(x: &Tensor, row: &Tensor) -> Result<Tensor> {
-    if !row.track_op() {
-        return x.broadcast_add(row);
+    match row.track_op() {
+        true => per_row(x, row, |a, b| a + b),
+        false => x.broadcast_add(row),
     }
-    let width = row.elem_count();
-    let flat = x.reshape((x.elem_count() / width.max(1), width))?;
-    (flat + repeated(row, x.elem_count() / width.max(1))?)?.reshape(x.shape())
 }
 
 /// `x * row` over the last axis; a tracked `row` takes [`repeated`].
 pub(crate) fn mul_row(x: &Tensor, row: &Tensor) -> Result<Tensor> {
-    if !row.track_op() {
-        return x.broadcast_mul(row);
+    match row.track_op() {
+        true => per_row(x, row, |a, b| a * b),
+        false => x.broadcast_mul(row),
     }
-    let width = row.elem_count();
-    let flat = x.reshape((x.elem_count() / width.max(1), width))?;
-    (flat * repeated(row, x.elem_count() / width.max(1))?)?.reshape(x.shape())
+}
+
+/// `op(x, row)` with `x` flattened to `[rows, d]` and `row` [`repeated`] to match.
+fn per_row(
+    x: &Tensor,
+    row: &Tensor,
+    op: impl Fn(&Tensor, &Tensor) -> Result<Tensor>,
+) -> Result<Tensor> {
+    let width = row.elem_count().max(1);
+    let rows = x.elem_count() / width;
+    let flat = x.reshape((rows, width))?;
+    op(&flat, &repeated(row, rows)?)?.reshape(x.shape())
 }
 
 /// Softmax over the last axis.
