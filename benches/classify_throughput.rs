@@ -182,9 +182,11 @@ fn run(run: Run, args: &Args, dir: &Path) -> Result<serde_json::Value> {
         .copied()
         .filter(|&c| c > 0.0)
         .min_by(f64::total_cmp);
+    let search = collection.search_method()?;
     Ok(json!({
         "name": run.name,
         "length_bp": run.length_bp,
+        "search": search,
         "n": n,
         "seconds": round(best, 4),
         "seq_per_s": best_rate(n, best),

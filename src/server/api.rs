@@ -62,8 +62,8 @@ pub struct GraphState {
     pub rebuilding: bool,
     /// How the collection searches, as `genovec info --json` says: `{"method": "graph"}`,
     /// `{"method": "exact"}` (no graph yet), `{"method": "projection", "directions": 64,
-    /// "widen": 2}` (README, "Search"), or `{"method": "milvus"}`; null when the collection's
-    /// vectors could not be read.
+    /// "widen": 2, "lists": 165, "probed": 42}` (README, "Search"), or `{"method": "milvus"}`;
+    /// null when the collection's vectors could not be read.
     #[schema(value_type = Object)]
     pub search: serde_json::Value,
 }

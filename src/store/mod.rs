@@ -15,6 +15,7 @@ mod delete;
 mod filter;
 mod graph;
 mod guard;
+mod lists;
 mod load;
 mod loading;
 mod metric;

@@ -1,9 +1,10 @@
 //! The candidate search of collections of up to [`FLAT_MAX`] graph rows: every graph row
-//! projected onto the rows' [`DIMS`] leading principal directions and scanned in full for
-//! each query; the best candidates are then ranked by their exact distances (`query.rs`).
+//! projected onto the rows' [`DIMS`] leading principal directions, grouped into inverted
+//! lists (`lists.rs`), and the lists nearest to a query scanned; the best candidates are
+//! then ranked by their exact distances (`query.rs`).
 //!
 //! At 708 dimensions a projected distance costs a twentieth of an exact one, so a scan of
-//! every projected row is several times faster than a graph walk over a few thousand rows,
+//! the projected rows is several times faster than a graph walk over a few thousand rows,
 //! and it finds more of the true neighbours than the walk's beam does. The projection is
 //! derived data, like the graph: a function of the graph rows alone (a fixed sample, a
 //! seeded start and a fixed number of iterations), so every process that opens the file
@@ -13,6 +14,9 @@ use ndarray::{s, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use std::ops::Range;
+
+use super::lists::{Lists, PAD};
 use super::metric::Metric;
 use super::scan::exact_top_k;
 use crate::vecmath::{self, BLOCK_ROWS};
@@ -37,6 +41,16 @@ const PROBE_K: usize = 10;
 /// The share of the probes' true neighbours the candidates must hold.
 const TARGET_RECALL: f64 = 0.97;
 
+/// The shares of the lists a query may scan, as divisors of the list count: the
+/// calibration picks the cheapest share and widening that hold [`TARGET_RECALL`].
+const PROBE_DIVISORS: [usize; 5] = [16, 8, 4, 2, 1];
+
+/// The cost of one dimension of an exact distance against one of a projected one: an exact
+/// distance reads its row from memory, where the projected rows stay in the cache (one
+/// thread, 251 bp classification: 128 x 708 exact dimensions took 10 us, 5,000 x 64
+/// projected 16 us).
+const EXACT_COST: f64 = 2.5;
+
 /// Subspace iterations: enough to settle the leading directions; any orthonormal basis
 /// gives valid candidates, since they are ranked by exact distance afterwards.
 const ITERATIONS: usize = 12;
@@ -55,17 +69,21 @@ pub struct Projection {
     basis: Vec<f32>,
     /// Each direction's product with the rows' mean, so that a projection is centred.
     mean_dot: Vec<f32>,
-    /// The projected rows in the block layout of [`vecmath::dot_blocks`].
+    /// The inverted lists: which row each slot holds.
+    lists: Lists,
+    /// The projected rows, slot by slot, in the block layout of [`vecmath::dot_blocks`].
     blocks: Vec<f32>,
-    /// Each row's squared distance to the rows' mean, in full (infinite for the padding of
-    /// the last block).
+    /// Each slot's squared distance to the rows' mean, in full (infinite for the padding at
+    /// the end of each list).
     norms: Vec<f32>,
-    /// The part of each row's `norms` outside the projection (the squared norm of its
+    /// The part of each slot's `norms` outside the projection (the squared norm of its
     /// residual), for lower bounds.
     residuals: Vec<f32>,
     rows: usize,
     /// Candidates ranked exactly per result wanted: one of [`WIDEN`] (see [`Self::calibrate`]).
     widen: usize,
+    /// Lists scanned for an unfiltered query (see [`Self::calibrate`]).
+    probe: usize,
 }
 
 impl Projection {
@@ -74,7 +92,7 @@ impl Projection {
     /// too few of the true neighbours ([`Self::calibrate`]).
     pub fn fit(data: &[f32], dim: usize, ef: usize) -> Option<Self> {
         let mut projection = Self::fit_rows(data, dim)?;
-        projection.widen = projection.calibrate(data, dim, ef)?;
+        (projection.widen, projection.probe) = projection.calibrate(data, dim, ef)?;
         Some(projection)
     }
 
@@ -91,67 +109,105 @@ impl Projection {
         let covariance = sample.t().dot(&sample);
         let basis = principal_directions(&covariance);
         let mean_dot: Vec<f32> = basis.outer_iter().map(|b| b.dot(&mean)).collect();
-        let projected = all.dot(&basis.t());
-        let padded = rows.div_ceil(BLOCK_ROWS) * BLOCK_ROWS;
-        let mut blocks = vec![0f32; padded * DIMS];
-        let mut norms = vec![f32::INFINITY; padded];
-        let mut residuals = vec![0f32; rows];
+        let mut projected = all.dot(&basis.t());
+        projected
+            .outer_iter_mut()
+            .for_each(|mut row| row.iter_mut().zip(&mean_dot).for_each(|(x, m)| *x -= m));
+        let lists = Lists::fit(projected.view());
+        let slots = lists.slots();
+        let mut blocks = vec![0f32; slots * DIMS];
+        let mut norms = vec![f32::INFINITY; slots];
+        let mut residuals = vec![0f32; slots];
         let mean = mean.to_vec();
-        for (r, row) in projected.outer_iter().enumerate() {
-            let (block, lane) = (r / BLOCK_ROWS, r % BLOCK_ROWS);
-            let mut inside = 0f32;
-            for (d, (&x, &m)) in row.iter().zip(&mean_dot).enumerate() {
-                blocks[(block * DIMS + d) * BLOCK_ROWS + lane] = x - m;
-                inside += (x - m) * (x - m);
+        for (slot, &row) in lists.order().iter().enumerate() {
+            if row == PAD {
+                continue;
             }
-            norms[r] = vecmath::l2_squared(&data[r * dim..(r + 1) * dim], &mean);
-            residuals[r] = (norms[r] - inside).max(0.0);
+            let r = row as usize;
+            let (block, lane) = (slot / BLOCK_ROWS, slot % BLOCK_ROWS);
+            let mut inside = 0f32;
+            for (d, &x) in projected.row(r).iter().enumerate() {
+                blocks[(block * DIMS + d) * BLOCK_ROWS + lane] = x;
+                inside += x * x;
+            }
+            norms[slot] = vecmath::l2_squared(&data[r * dim..(r + 1) * dim], &mean);
+            residuals[slot] = (norms[slot] - inside).max(0.0);
         }
+        let probe = lists.count();
         Some(Projection {
             basis: basis.t().iter().copied().collect(),
             mean_dot,
+            lists,
             blocks,
             norms,
             residuals,
             rows,
             widen: 1,
+            probe,
         })
     }
 
-    /// The smallest factor of [`WIDEN`] by which the candidates of a search must outnumber
-    /// max(`ef`, k) to find [`TARGET_RECALL`] of the 10 nearest neighbours of [`PROBES`]
-    /// evenly spaced rows (each searched among the others), or `None` when even the largest
-    /// does not (the rows' spread is not in a few directions, and the graph does better).
-    fn calibrate(&self, data: &[f32], dim: usize, ef: usize) -> Option<usize> {
+    /// The factor of [`WIDEN`] by which the candidates of a search must outnumber max(`ef`,
+    /// k), and the lists scanned, that find [`TARGET_RECALL`] of the 10 nearest neighbours of
+    /// [`PROBES`] evenly spaced rows (each searched among the others) at the least cost (see
+    /// [`Self::cost`]), or `None` when no choice does, not even every list with the largest
+    /// factor (the rows' spread is not in a few directions, and the graph does better).
+    fn calibrate(&self, data: &[f32], dim: usize, ef: usize) -> Option<(usize, usize)> {
         let per_slot = ef.max(PROBE_K);
-        let (mut found, mut total) = ([0usize; WIDEN.len()], 0);
+        let probes = self.probe_choices();
+        let mut found = vec![[0usize; WIDEN.len()]; probes.len()];
+        let mut total = 0;
         let rows = &data[..self.rows * dim];
         let most = WIDEN[WIDEN.len() - 1] * per_slot;
         for probe in (0..self.rows).step_by(self.rows / PROBES).take(PROBES) {
             let query = &rows[probe * dim..(probe + 1) * dim];
             let others = |r: u32| r as usize != probe;
             let exact = exact_top_k(query, rows, dim, Metric::L2, PROBE_K, &others);
-            let candidates = self.candidates(query, most, &others);
-            for (count, widen) in found.iter_mut().zip(WIDEN) {
-                let first = &candidates[..candidates.len().min(widen * per_slot)];
-                *count += exact
-                    .iter()
-                    .filter(|e| first.iter().any(|c| c.row == e.0))
-                    .count();
+            for (lists, found) in probes.iter().zip(&mut found) {
+                let candidates = self.probing(query, most, &others, *lists);
+                for (count, widen) in found.iter_mut().zip(WIDEN) {
+                    let first = &candidates[..candidates.len().min(widen * per_slot)];
+                    *count += exact
+                        .iter()
+                        .filter(|e| first.iter().any(|c| c.row == e.0))
+                        .count();
+                }
             }
             total += exact.len();
         }
         let enough = |count: usize| count as f64 >= TARGET_RECALL * total as f64;
-        WIDEN
-            .into_iter()
-            .zip(found)
-            .find(|&(_, c)| enough(c))
-            .map(|(w, _)| w)
+        let choices = probes.iter().zip(&found).flat_map(|(&lists, found)| {
+            (WIDEN.into_iter().zip(found))
+                .filter(|&(_, &count)| enough(count))
+                .map(move |(widen, _)| (widen, lists))
+        });
+        let cost = |&(widen, lists): &(usize, usize)| self.cost(lists, widen * per_slot, dim);
+        choices.min_by(|a, b| cost(a).total_cmp(&cost(b)))
+    }
+
+    /// The list counts a query may scan: the shares of [`PROBE_DIVISORS`], ascending.
+    fn probe_choices(&self) -> Vec<usize> {
+        let count = self.lists.count();
+        let mut choices: Vec<usize> = PROBE_DIVISORS.iter().map(|d| count.div_ceil(*d)).collect();
+        choices.dedup();
+        choices
+    }
+
+    /// The estimated cost of a search that scans `lists` lists and ranks `candidates` rows
+    /// of `dim` exactly, in projected multiply-adds.
+    fn cost(&self, lists: usize, candidates: usize, dim: usize) -> f64 {
+        let scanned = self.rows as f64 * lists as f64 / self.lists.count() as f64;
+        scanned * DIMS as f64 + EXACT_COST * (candidates * dim) as f64
     }
 
     /// Candidates ranked exactly per max(ef, k).
     pub fn widen(&self) -> usize {
         self.widen
+    }
+
+    /// Inverted lists, and how many an unfiltered query scans.
+    pub fn lists(&self) -> (usize, usize) {
+        (self.lists.count(), self.probe)
     }
 
     /// How many candidates a search for `k` results with beam width `ef` ranks exactly.
@@ -165,12 +221,31 @@ impl Projection {
     }
 
     /// Up to `count` accepted rows nearest to `query` (in stored form) by estimated
-    /// distance, ascending; ties break by row.
+    /// distance, ascending, from the calibrated share of the lists, or from every list when
+    /// `every_list` (a filtered search: the rows it accepts may all sit in far lists). Ties
+    /// break by slot, a function of the rows.
     pub fn candidates(
         &self,
         query: &[f32],
         count: usize,
         accept: &dyn Fn(u32) -> bool,
+        every_list: bool,
+    ) -> Vec<Candidate> {
+        let lists = if every_list {
+            self.lists.count()
+        } else {
+            self.probe
+        };
+        self.probing(query, count, accept, lists)
+    }
+
+    /// [`Self::candidates`] from the `lists` lists nearest to the query.
+    fn probing(
+        &self,
+        query: &[f32],
+        count: usize,
+        accept: &dyn Fn(u32) -> bool,
+        lists: usize,
     ) -> Vec<Candidate> {
         if count == 0 {
             return Vec::new();
@@ -181,33 +256,40 @@ impl Projection {
             .iter_mut()
             .zip(&self.mean_dot)
             .for_each(|(p, m)| *p -= m);
+        let ranges: Vec<Range<usize>> = (self.lists.nearest(&projected, lists).into_iter())
+            .map(|l| self.lists.range(l))
+            .filter(|r| !r.is_empty())
+            .collect();
         KEYS.with_borrow_mut(|keys| {
-            // Every key is written below before it is read: the buffer only saves the
-            // allocation, and nothing of an earlier query survives in it.
+            // Only the scanned lists' keys are written, and only they are read: the buffer
+            // saves the allocation, and nothing of an earlier query is read from it.
             keys.resize(self.norms.len(), 0.0);
-            vecmath::dot_blocks(&projected, &self.blocks, keys);
-            // |q - x|^2 = |q|^2 + |x|^2 - 2 q.x, with q.x estimated by its projection; |q|^2
-            // is the same for every row.
-            keys.iter_mut()
-                .zip(&self.norms)
-                .for_each(|(k, &norm)| *k = norm - 2.0 * *k);
-            let best = smallest(&keys[..self.rows], count, accept);
+            for range in &ranges {
+                let (keys, norms) = (&mut keys[range.clone()], &self.norms[range.clone()]);
+                let blocks = &self.blocks[range.start * DIMS..range.end * DIMS];
+                vecmath::dot_blocks(&projected, blocks, keys);
+                // |q - x|^2 = |q|^2 + |x|^2 - 2 q.x, with q.x estimated by its projection;
+                // |q|^2 is the same for every row.
+                keys.iter_mut()
+                    .zip(norms)
+                    .for_each(|(k, &norm)| *k = norm - 2.0 * *k);
+            }
+            let best = smallest(keys, &ranges, self.lists.order(), count, accept);
             let q_norm: f32 = projected.iter().map(|x| x * x).sum();
             best.into_iter()
-                .map(|packed| self.candidate(packed as u32, keys, q_norm))
+                .map(|packed| self.candidate(packed as u32 as usize, keys, q_norm))
                 .collect()
         })
     }
 
-    /// Row `row`, whose key is in `keys`, with a lower bound of its exact distance.
-    fn candidate(&self, row: u32, keys: &[f32], q_norm: f32) -> Candidate {
-        let r = row as usize;
+    /// The row in `slot`, whose key is in `keys`, with a lower bound of its exact distance.
+    fn candidate(&self, slot: usize, keys: &[f32], q_norm: f32) -> Candidate {
         // |q - x|^2 >= |projected (q - x)|^2 = |q|^2 + key - residual; the slack covers the
         // rounding of the sums.
-        let slack = 1e-4 * (self.norms[r] + q_norm);
+        let slack = 1e-4 * (self.norms[slot] + q_norm);
         Candidate {
-            row,
-            bound: (q_norm + keys[r] - self.residuals[r] - slack).max(0.0),
+            row: self.lists.order()[slot],
+            bound: (q_norm + keys[slot] - self.residuals[slot] - slack).max(0.0),
         }
     }
 }
@@ -217,23 +299,32 @@ thread_local! {
     static KEYS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The `count` smallest accepted keys as (key, row) packed in one integer each (see
-/// [`ordered_bits`]), ascending; ties break by row.
+/// The `count` smallest keys of the slots in `ranges` whose rows (`order`) are accepted,
+/// as (key, slot) packed in one integer each (see [`ordered_bits`]), ascending; ties break
+/// by slot, whatever the order of the ranges.
 ///
-/// Keys that beat the current threshold go to a pool; when the pool holds `2 * count`, it
-/// keeps its `count` smallest and the threshold becomes the largest of them. This costs a
-/// comparison per key and a linear selection per `count` keys kept, where a heap paid a
-/// logarithmic, mispredicted sift for every key it took.
-fn smallest(keys: &[f32], count: usize, accept: &dyn Fn(u32) -> bool) -> Vec<u64> {
-    let pack = |key: f32, row: u32| (u64::from(ordered_bits(key)) << 32) | u64::from(row);
+/// Keys that do not lose to the current threshold go to a pool; when the pool holds
+/// `2 * count`, it keeps its `count` smallest and the threshold becomes the largest of them.
+/// This costs a comparison per key and a linear selection per `count` keys kept, where a
+/// heap paid a logarithmic, mispredicted sift for every key it took.
+fn smallest(
+    keys: &[f32],
+    ranges: &[Range<usize>],
+    order: &[u32],
+    count: usize,
+    accept: &dyn Fn(u32) -> bool,
+) -> Vec<u64> {
+    let pack = |key: f32, slot: usize| (u64::from(ordered_bits(key)) << 32) | slot as u64;
     let mut pool: Vec<u64> = Vec::with_capacity(2 * count);
-    // Rows come in ascending order, so a row whose key equals the threshold's loses to it.
+    // A key equal to the threshold's may still win on its slot, so it enters the pool; the
+    // padding's keys are infinite and never do.
     let mut worst = f32::INFINITY;
-    for (row, &key) in (0..).zip(keys) {
-        if key >= worst || !accept(row) {
+    for slot in ranges.iter().flat_map(|r| r.clone()) {
+        let key = keys[slot];
+        if key > worst || key == f32::INFINITY || !accept(order[slot]) {
             continue;
         }
-        pool.push(pack(key, row));
+        pool.push(pack(key, slot));
         if pool.len() == 2 * count {
             pool.select_nth_unstable(count - 1);
             pool.truncate(count);

@@ -30,7 +30,7 @@ fn bounds_never_exceed_the_exact_distance() {
     let mut tight = 0;
     for q in 0..10 {
         let query = &points(1, dim, 150, 0.2, 200 + q)[..];
-        for c in projection.candidates(query, rows, &|_| true) {
+        for c in projection.candidates(query, rows, &|_| true, true) {
             let r = c.row as usize;
             let exact = vecmath::l2_squared(query, &data[r * dim..(r + 1) * dim]);
             assert!(
@@ -70,7 +70,7 @@ fn within_its_subspace_the_projection_finds_the_exact_neighbours() {
             .into_iter()
             .map(|(r, _)| r)
             .collect();
-        let found: Vec<u32> = rows_of(projection.candidates(query, 10, &|_| true));
+        let found: Vec<u32> = rows_of(projection.candidates(query, 10, &|_| true, true));
         // Rounding may swap near ties, so compare as sets.
         let mut a = exact.clone();
         let mut b = found.clone();
@@ -86,14 +86,14 @@ fn candidates_honour_the_filter_and_the_count() {
     let data = points(rows, dim, 100, 0.1, 3);
     let projection = Projection::fit_rows(&data, dim).unwrap();
     let query = &data[5 * dim..6 * dim];
-    let odd = rows_of(projection.candidates(query, 40, &|r| r % 2 == 1));
+    let odd = rows_of(projection.candidates(query, 40, &|r| r % 2 == 1, true));
     assert_eq!(odd.len(), 40);
     assert!(odd.iter().all(|r| r % 2 == 1));
-    let all = rows_of(projection.candidates(query, rows + 50, &|_| true));
+    let all = rows_of(projection.candidates(query, rows + 50, &|_| true, true));
     assert_eq!(all.len(), rows, "every row once, no padding row");
     assert_eq!(all[0], 5, "a stored row is its own nearest");
-    assert!(projection.candidates(query, 0, &|_| true).is_empty());
-    assert!(projection.candidates(query, 5, &|_| false).is_empty());
+    assert!(projection.candidates(query, 0, &|_| true, true).is_empty());
+    assert!(projection.candidates(query, 5, &|_| false, true).is_empty());
 }
 
 #[test]
@@ -124,7 +124,7 @@ fn identical_rows_give_a_finite_projection() {
     let data: Vec<f32> = (0..500).flat_map(|_| (0..dim).map(|d| d as f32)).collect();
     let projection = Projection::fit_rows(&data, dim).unwrap();
     assert!(projection.blocks.iter().all(|x| x.is_finite()));
-    let found = rows_of(projection.candidates(&data[..dim], 3, &|_| true));
+    let found = rows_of(projection.candidates(&data[..dim], 3, &|_| true, true));
     assert_eq!(found, vec![0, 1, 2], "ties break by row");
 }
 
@@ -147,4 +147,63 @@ fn calibration_widens_or_refuses_by_what_the_projection_finds() {
     let widened = Projection::fit(&mixed, dim, 64).unwrap();
     assert_eq!(widened.candidate_count(10, 64), 128);
     assert_eq!(widened.candidate_count(10, 32), 64);
+}
+
+/// `rows` points around `centres` seeded centres in a `rank`-direction subspace of `dim`,
+/// with `noise` in every direction, and `queries` more from the same distribution.
+fn clustered(rows: usize, queries: usize, dim: usize, centres: usize) -> (Vec<f32>, Vec<f32>) {
+    let rank = 24;
+    let centre = points(centres, dim, rank, 0.0, 11);
+    let spread = points(rows + queries, dim, rank, 0.05, 12);
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let mut data: Vec<f32> = Vec::with_capacity((rows + queries) * dim);
+    for r in 0..rows + queries {
+        let c = rng.gen_range(0..centres);
+        let around = &spread[r * dim..(r + 1) * dim];
+        data.extend((0..dim).map(|d| 3.0 * centre[c * dim + d] + 0.3 * around[d]));
+    }
+    let queries = data.split_off(rows * dim);
+    (data, queries)
+}
+
+#[test]
+fn clustered_rows_scan_a_share_of_the_lists_and_keep_the_recall() {
+    let (rows, dim) = (6_000, 3 * DIMS);
+    let (data, queries) = clustered(rows, 50, dim, 40);
+    let projection = Projection::fit(&data, dim, 64).unwrap();
+    let (lists, probed) = projection.lists();
+    assert_eq!(lists, rows / super::super::lists::ROWS_PER_LIST);
+    assert!(probed < lists, "{probed} of {lists} lists scanned");
+    let count = projection.candidate_count(10, 64);
+    let (mut found, mut total) = (0, 0);
+    for query in queries.chunks(dim) {
+        let exact = exact_top_k(query, &data, dim, Metric::L2, 10, &|_| true);
+        let candidates = rows_of(projection.candidates(query, count, &|_| true, false));
+        found += exact.iter().filter(|e| candidates.contains(&e.0)).count();
+        total += exact.len();
+    }
+    let recall = found as f64 / total as f64;
+    assert!(recall >= 0.95, "recall of the candidates {recall}");
+}
+
+#[test]
+fn a_filtered_search_scans_every_list() {
+    let (rows, dim) = (6_000, 3 * DIMS);
+    let (data, _) = clustered(rows, 0, dim, 40);
+    let projection = Projection::fit(&data, dim, 64).unwrap();
+    assert!(projection.lists().1 < projection.lists().0);
+    // Only the rows far from the query (beyond the median distance) are accepted: they sit
+    // in lists an unfiltered query does not scan.
+    let query = &data[..dim];
+    let distance = |r: u32| vecmath::l2_squared(query, &data[r as usize * dim..][..dim]);
+    let mut all: Vec<f32> = (0..rows as u32).map(distance).collect();
+    all.sort_unstable_by(f32::total_cmp);
+    let median = all[rows / 2];
+    let far = |r: u32| distance(r) > median;
+    let exact = exact_top_k(query, &data, dim, Metric::L2, 10, &far);
+    let filtered = rows_of(projection.candidates(query, 128, &far, true));
+    let hits = exact.iter().filter(|e| filtered.contains(&e.0)).count();
+    assert!(hits >= 9, "{hits} of the 10 nearest accepted rows found");
+    let probed = rows_of(projection.candidates(query, 128, &far, false));
+    assert!(probed.len() < filtered.len() || probed != filtered);
 }

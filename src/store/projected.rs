@@ -15,13 +15,19 @@ pub enum SearchMethod {
     Exact,
     /// The HNSW graph (beam width `ef`), then the tail.
     Graph,
-    /// Every graph row by projection onto `directions` principal directions, then the best
-    /// `widen * max(ef, k)` candidates ranked exactly, then the tail (see README, "Search").
+    /// The graph rows by projection onto `directions` principal directions, grouped in
+    /// `lists` inverted lists of which the `probed` nearest are scanned (every list for a
+    /// filtered search), then the best `widen * max(ef, k)` candidates ranked exactly, then
+    /// the tail (see README, "Search").
     Projection {
         /// Principal directions.
         directions: usize,
         /// Candidates ranked exactly per max(ef, k).
         widen: usize,
+        /// Inverted lists.
+        lists: usize,
+        /// Lists scanned by an unfiltered query.
+        probed: usize,
     },
 }
 
@@ -30,9 +36,15 @@ impl std::fmt::Display for SearchMethod {
         match self {
             SearchMethod::Exact => write!(f, "exact scan"),
             SearchMethod::Graph => write!(f, "graph"),
-            SearchMethod::Projection { directions, widen } => write!(
+            SearchMethod::Projection {
+                directions,
+                widen,
+                lists,
+                probed,
+            } => write!(
                 f,
-                "projection onto {directions} directions, {widen} x max(ef, k) candidates ranked exactly"
+                "projection onto {directions} directions, the nearest {probed} of {lists} lists \
+                 scanned, {widen} x max(ef, k) candidates ranked exactly"
             ),
         }
     }
@@ -46,10 +58,15 @@ impl Collection {
             return Ok(SearchMethod::Exact);
         }
         Ok(match self.projection()? {
-            Some(p) => SearchMethod::Projection {
-                directions: DIMS,
-                widen: p.widen(),
-            },
+            Some(p) => {
+                let (lists, probed) = p.lists();
+                SearchMethod::Projection {
+                    directions: DIMS,
+                    widen: p.widen(),
+                    lists,
+                    probed,
+                }
+            }
             None => SearchMethod::Graph,
         })
     }
@@ -75,7 +92,8 @@ impl Collection {
     }
 
     /// The graph rows' best accepted candidates by projected estimate (a calibrated multiple
-    /// of `max(ef, k)`, see [`Projection::candidate_count`]), ranked
+    /// of `max(ef, k)`, see [`Projection::candidate_count`]; from every list when
+    /// `every_list`, see [`Projection::candidates`]), ranked
     /// by their exact distances together with the exactly scanned tail. A candidate whose
     /// lower bound is already past the k-th exact distance found so far cannot be among the
     /// `k`, and is skipped: the result is that of scoring every candidate.
@@ -86,11 +104,13 @@ impl Collection {
         k: usize,
         ef: usize,
         accept: &dyn Fn(u32) -> bool,
+        every_list: bool,
     ) -> Result<Vec<Hit>> {
         let scorer = self.scorer(self.view()?, query, None);
         let metric = self.config.metric;
         let mut best: Vec<(u32, f32)> = Vec::with_capacity(k + 1);
-        let candidates = projection.candidates(query, projection.candidate_count(k, ef), accept);
+        let count = projection.candidate_count(k, ef);
+        let candidates = projection.candidates(query, count, accept, every_list);
         for (i, c) in candidates.iter().enumerate() {
             if let Some(next) = candidates.get(i + 1) {
                 scorer.prefetch_row(next.row);

@@ -154,7 +154,8 @@ impl Collection {
     fn graph_search(&self, query: &[f32], k: usize, ef: usize, filter: Filter) -> Result<Vec<Hit>> {
         let accept = |row: u32| self.accepts(row as usize, filter);
         if let Some(projection) = self.projection()? {
-            return self.projected_search(projection, query, k, ef, &accept);
+            let filtered = filter.labels.is_some() || filter.rows.is_some();
+            return self.projected_search(projection, query, k, ef, &accept, filtered);
         }
         let view = self.view()?;
         let Some(quant) = &self.vectors.quant else {
