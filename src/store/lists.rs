@@ -99,8 +99,9 @@ impl Lists {
         self.starts[list]..self.starts[list + 1]
     }
 
-    /// The `probe` lists whose centroids are nearest to `query` (projected and centred), in
-    /// ascending slot order; all of them when `probe` covers every list.
+    /// The `probe` lists whose centroids are nearest to `query` (projected and centred),
+    /// nearest first (so that a scan meets its best keys early and keeps fewer); all of
+    /// them, in slot order, when `probe` covers every list.
     pub fn nearest(&self, query: &[f32], probe: usize) -> Vec<usize> {
         if probe >= self.count() {
             return (0..self.count()).collect();
@@ -110,10 +111,11 @@ impl Lists {
         let mut keyed: Vec<(f32, usize)> = (0..self.count())
             .map(|l| (self.norms[l] - 2.0 * dots[l], l))
             .collect();
-        keyed.select_nth_unstable_by(probe - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let mut lists: Vec<usize> = keyed[..probe].iter().map(|k| k.1).collect();
-        lists.sort_unstable();
-        lists
+        let by_distance =
+            |a: &(f32, usize), b: &(f32, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+        keyed.select_nth_unstable_by(probe - 1, by_distance);
+        keyed[..probe].sort_unstable_by(by_distance);
+        keyed[..probe].iter().map(|k| k.1).collect()
     }
 }
 
