@@ -17,6 +17,8 @@ mod records;
 mod remote;
 #[cfg(feature = "milvus")]
 mod remote_classify;
+#[cfg(feature = "milvus")]
+mod remote_records;
 mod search;
 mod train;
 
@@ -50,6 +52,8 @@ pub use remote::{
 };
 #[cfg(feature = "milvus")]
 pub use remote_classify::{classify_open, classify_remote, remote_classifier_status, train_remote};
+#[cfg(feature = "milvus")]
+pub use remote_records::{count_open, delete_ids_open, delete_where_open, fetch_open, scroll_open};
 pub use search::{
     check_ef, check_k, embed_queries, label_filter, neighbours, open_for_queries, search_sequences,
     search_vectors, Neighbour, QueryResult, SearchFilter, MAX_EF, MAX_K,

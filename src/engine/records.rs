@@ -94,7 +94,7 @@ pub fn resolve(collection: &Collection, id: &IdRef) -> Result<u64> {
 }
 
 /// The value of a canonical decimal integer (no sign, no leading zero).
-fn decimal(text: &str) -> Option<u64> {
+pub(super) fn decimal(text: &str) -> Option<u64> {
     let n: u64 = text.parse().ok()?;
     (n.to_string() == text).then_some(n)
 }

@@ -13,6 +13,8 @@ mod filter;
 #[cfg(feature = "milvus")]
 mod meta;
 #[cfg(feature = "milvus")]
+mod records;
+#[cfg(feature = "milvus")]
 mod rows;
 #[cfg(feature = "milvus")]
 mod schema;
@@ -21,6 +23,8 @@ mod settle;
 
 #[cfg(feature = "milvus")]
 pub use client::{MilvusCollection, RemoteHit};
+#[cfg(feature = "milvus")]
+pub use records::RemoteRecord;
 #[cfg(feature = "milvus")]
 pub use rows::{LiveCounts, StoredRow};
 #[cfg(feature = "milvus")]

@@ -15,7 +15,7 @@ use super::api_records::{DeleteRequest, DeleteResponse, RecordOut, ScrollRespons
 use super::blocking;
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::parse::{check_batch, parse_id_refs, parse_where};
-use super::state::AppState;
+use super::state::{AppState, Found};
 use crate::engine::{self, IdRef};
 use crate::store::Where;
 
@@ -36,7 +36,11 @@ pub async fn fetch(
     State(app): State<Arc<AppState>>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<RecordOut>, ApiError> {
-    let served = app.get(&name)?;
+    let served = match app.find(&name)? {
+        Found::Local(served) => served,
+        #[cfg(feature = "milvus")]
+        Found::Remote(remote) => return super::remote_records::fetch(remote, id).await.map(Json),
+    };
     let collection = served.read();
     let id = engine::resolve(&collection, &IdRef::Text(id))?;
     Ok(Json(engine::fetch(&collection, id)?.into()))
@@ -106,7 +110,7 @@ pub async fn scroll(
     Path(name): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<ScrollResponse>, ApiError> {
-    let served = Arc::clone(app.get(&name)?);
+    let found = app.find(&name)?;
     let want_count = query.wants_count()?;
     let limit = ListQuery::number("limit", query.limit.as_ref())?;
     let limit = match limit.map_or(engine::SCROLL_DEFAULT, |l| l as usize) {
@@ -115,6 +119,14 @@ pub async fn scroll(
     };
     let after = ListQuery::number("after", query.after.as_ref())?;
     let filter = query.filter()?;
+    let served = match found {
+        Found::Local(served) => served,
+        #[cfg(feature = "milvus")]
+        Found::Remote(remote) => {
+            let answer = super::remote_records::scroll(remote, after, limit, filter, want_count);
+            return answer.await.map(Json);
+        }
+    };
     let (page, count) = blocking(move || {
         let collection = served.read();
         let count = want_count.then(|| engine::count(&collection, filter.as_ref()));
@@ -133,7 +145,7 @@ pub async fn scroll(
 }
 
 /// What a batch delete removes.
-enum Target {
+pub(super) enum Target {
     Ids(Vec<IdRef>),
     Where(Where),
 }
@@ -158,7 +170,7 @@ pub async fn delete_batch(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<DeleteRequest>,
 ) -> Result<Json<DeleteResponse>, ApiError> {
-    let served = Arc::clone(app.get(&name)?);
+    let found = app.find(&name)?;
     let target = match (&req.ids, &req.r#where) {
         (Some(ids), None) => {
             check_batch("ids", ids.len(), &app.config.limits)?;
@@ -166,6 +178,15 @@ pub async fn delete_batch(
         }
         (None, Some(filter)) => Target::Where(parse_where(filter)?),
         _ => return Err(ApiError::invalid("give either \"ids\" or \"where\"")),
+    };
+    let served = match found {
+        Found::Local(served) => served,
+        #[cfg(feature = "milvus")]
+        Found::Remote(remote) => {
+            return super::remote_records::delete(remote, target)
+                .await
+                .map(Json);
+        }
     };
     let answer = blocking(move || {
         let answer = served.commit(|c| {

@@ -29,6 +29,8 @@ mod query;
 mod records;
 #[cfg(feature = "milvus")]
 mod remote;
+#[cfg(feature = "milvus")]
+mod remote_records;
 mod router;
 mod routes;
 pub mod state;

@@ -12,7 +12,7 @@ use super::api::{InsertRequest, InsertResponse};
 use super::blocking;
 use super::error::{ApiError, ApiJson, ErrorBody};
 use super::parse::{check_batch, parse_client_ids, parse_records};
-use super::state::AppState;
+use super::state::{AppState, Found};
 use crate::engine::{self, IdRef};
 use crate::Error;
 
@@ -37,7 +37,11 @@ pub async fn insert(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<InsertRequest>,
 ) -> Result<Json<InsertResponse>, ApiError> {
-    let served = Arc::clone(app.get(&name)?);
+    let served = match app.find(&name)? {
+        Found::Local(served) => served,
+        #[cfg(feature = "milvus")]
+        Found::Remote(_) => return Err(super::remote_records::no_inserts(&name)),
+    };
     check_batch("records", req.records.len(), &app.config.limits)?;
     let client_ids = parse_client_ids(&req.records)?;
     let records = parse_records(&req.records)?;
@@ -87,7 +91,15 @@ pub async fn delete(
     State(app): State<Arc<AppState>>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let served = Arc::clone(app.get(&name)?);
+    let served = match app.find(&name)? {
+        Found::Local(served) => served,
+        #[cfg(feature = "milvus")]
+        Found::Remote(remote) => {
+            let target = super::browse::Target::Ids(vec![IdRef::Text(id)]);
+            super::remote_records::delete(remote, target).await?;
+            return Ok(StatusCode::NO_CONTENT);
+        }
+    };
     blocking(move || {
         served
             .commit(|c| {

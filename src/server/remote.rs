@@ -4,7 +4,7 @@
 //! classifier from Milvus again, at the URI's consistency, so two servers on one Milvus
 //! collection answer alike and a classifier trained by any node is used as soon as Milvus
 //! shows it (at once with `consistency=strong`, within its staleness bound, seconds, with the
-//! default `bounded`). The other routes answer 400 on a Milvus collection.
+//! default `bounded`). The record routes are in `remote_records.rs`.
 
 use std::sync::{Arc, Mutex};
 
@@ -46,7 +46,7 @@ impl RemoteServed {
     /// Runs `op` on a connection whose settings were just read again (at the URI's
     /// consistency), checked against the loaded embedder. A connection that failed is
     /// dropped, not reused.
-    fn with<T>(&self, op: impl FnOnce(&MilvusCollection) -> Result<T>) -> Result<T> {
+    pub(super) fn with<T>(&self, op: impl FnOnce(&MilvusCollection) -> Result<T>) -> Result<T> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut collection = match idle {
             Some(c) => c,
@@ -58,6 +58,21 @@ impl RemoteServed {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         idle.push(collection);
         Ok(value)
+    }
+
+    /// Runs a write on a fresh connection that reads strongly (a write must see every
+    /// earlier one: ids, labels, what is stored), checked against the loaded embedder.
+    pub(super) fn with_writer<T>(
+        &self,
+        op: impl FnOnce(&mut MilvusCollection) -> Result<T>,
+    ) -> Result<T> {
+        let mut collection = MilvusCollection::open(&self.uri)?;
+        engine::check_remote_embedder(&collection, self.embedder.as_ref())?;
+        let value = op(&mut collection);
+        // The connection's runtime may not be dropped on an async worker; this runs on a
+        // blocking thread, where it may.
+        drop(collection);
+        value
     }
 
     /// The embedder's dimension (what query vectors must have).

@@ -16,6 +16,15 @@ use super::metrics::Metrics;
 use crate::embed::Embedder;
 use crate::engine::{self, ClassifierState};
 use crate::store::Collection;
+
+/// A served collection, as [`AppState::find`] finds it.
+pub enum Found {
+    /// A local collection.
+    Local(Arc<Served>),
+    /// A Milvus collection (see `remote.rs`).
+    #[cfg(feature = "milvus")]
+    Remote(Arc<super::RemoteServed>),
+}
 use crate::{Error, Result};
 
 /// Request limits.
@@ -335,14 +344,23 @@ impl AppState {
         busy
     }
 
+    /// The collection served under `name`, local or in Milvus: 404 when none is.
+    pub fn find(&self, name: &str) -> Result<Found, ApiError> {
+        #[cfg(feature = "milvus")]
+        if let Some(remote) = self.remote.get(name) {
+            return Ok(Found::Remote(Arc::clone(remote)));
+        }
+        self.get(name)
+            .map(|served| Found::Local(Arc::clone(served)))
+    }
+
     /// The local collection served under `name`: 404 when none is, 400 when it is a Milvus
     /// collection (the routes that call this are not available on those yet).
     pub fn get(&self, name: &str) -> Result<&Arc<Served>, ApiError> {
         #[cfg(feature = "milvus")]
         if self.remote.contains_key(name) {
             return Err(ApiError::invalid(format!(
-                "{name:?} is a Milvus collection: only search, classify and the collection's \
-                 details are served for it yet"
+                "{name:?} is a Milvus collection: this route is not served for it yet"
             )));
         }
         self.collections.get(name).ok_or_else(|| {
