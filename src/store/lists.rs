@@ -1,6 +1,7 @@
 //! Inverted lists over the projected rows of `project.rs`: the rows are clustered by
 //! k-means in the projected space, and each cluster's rows are laid out together, so that a
-//! query scans only the lists whose centroids are nearest to it.
+//! query scans only the lists whose centroids are nearest to it; and the selection of the
+//! smallest keys of the slots a query scanned.
 //!
 //! Like the projection, the lists are a function of the projected rows alone (seeded
 //! starting centroids from an evenly spaced sample and a fixed number of iterations), so
@@ -116,6 +117,55 @@ impl Lists {
         keyed.select_nth_unstable_by(probe - 1, by_distance);
         keyed[..probe].sort_unstable_by(by_distance);
         keyed[..probe].iter().map(|k| k.1).collect()
+    }
+}
+
+/// The `count` smallest keys of the slots in `ranges` whose rows (`order`) are accepted,
+/// as (key, slot) packed in one integer each (see [`ordered_bits`]), ascending; ties break
+/// by slot, whatever the order of the ranges.
+///
+/// Keys that do not lose to the current threshold go to a pool; when the pool holds
+/// `2 * count`, it keeps its `count` smallest and the threshold becomes the largest of them.
+/// This costs a comparison per key and a linear selection per `count` keys kept, where a
+/// heap paid a logarithmic, mispredicted sift for every key it took.
+pub fn smallest(
+    keys: &[f32],
+    ranges: &[Range<usize>],
+    order: &[u32],
+    count: usize,
+    accept: &dyn Fn(u32) -> bool,
+) -> Vec<u64> {
+    let pack = |key: f32, slot: usize| (u64::from(ordered_bits(key)) << 32) | slot as u64;
+    let mut pool: Vec<u64> = Vec::with_capacity(2 * count);
+    // A key equal to the threshold's may still win on its slot, so it enters the pool; the
+    // padding's keys are infinite and never do.
+    let mut worst = f32::INFINITY;
+    for slot in ranges.iter().flat_map(|r| r.clone()) {
+        let key = keys[slot];
+        if key > worst || key == f32::INFINITY || !accept(order[slot]) {
+            continue;
+        }
+        pool.push(pack(key, slot));
+        if pool.len() == 2 * count {
+            pool.select_nth_unstable(count - 1);
+            pool.truncate(count);
+            let kept = pool[count - 1] as u32;
+            worst = keys[kept as usize] + 0.0;
+        }
+    }
+    pool.sort_unstable();
+    pool.truncate(count);
+    pool
+}
+
+/// An f32's bits, mapped so that unsigned order is the floats' total order.
+fn ordered_bits(x: f32) -> u32 {
+    // -0.0 and 0.0 compare equal as floats, so they must pack equal too.
+    let bits = (x + 0.0).to_bits();
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 1 << 31
     }
 }
 

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 
 use std::ops::Range;
 
-use super::lists::{Lists, PAD};
+use super::lists::{smallest, Lists, PAD};
 use super::metric::Metric;
 use super::scan::exact_top_k;
 use crate::vecmath::{self, BLOCK_ROWS};
@@ -82,8 +82,10 @@ pub struct Projection {
     rows: usize,
     /// Candidates ranked exactly per result wanted: one of [`WIDEN`] (see [`Self::calibrate`]).
     widen: usize,
-    /// Lists scanned for an unfiltered query (see [`Self::calibrate`]).
+    /// Lists scanned for an unfiltered query wanting `calibrated` candidates (see
+    /// [`Self::calibrate`]); a query wanting n times as many scans n times as many lists.
     probe: usize,
+    calibrated: usize,
 }
 
 impl Projection {
@@ -93,6 +95,7 @@ impl Projection {
     pub fn fit(data: &[f32], dim: usize, ef: usize) -> Option<Self> {
         let mut projection = Self::fit_rows(data, dim)?;
         (projection.widen, projection.probe) = projection.calibrate(data, dim, ef)?;
+        projection.calibrated = projection.candidate_count(PROBE_K, ef);
         Some(projection)
     }
 
@@ -144,6 +147,7 @@ impl Projection {
             rows,
             widen: 1,
             probe,
+            calibrated: 1,
         })
     }
 
@@ -221,9 +225,9 @@ impl Projection {
     }
 
     /// Up to `count` accepted rows nearest to `query` (in stored form) by estimated
-    /// distance, ascending, from the calibrated share of the lists, or from every list when
-    /// `every_list` (a filtered search: the rows it accepts may all sit in far lists). Ties
-    /// break by slot, a function of the rows.
+    /// distance, ascending, from the calibrated share of the lists (more for a larger
+    /// `count`), or from every list when `every_list` (a filtered search: the rows it accepts
+    /// may all sit in far lists). Ties break by slot, a function of the rows.
     pub fn candidates(
         &self,
         query: &[f32],
@@ -231,12 +235,17 @@ impl Projection {
         accept: &dyn Fn(u32) -> bool,
         every_list: bool,
     ) -> Vec<Candidate> {
-        let lists = if every_list {
-            self.lists.count()
-        } else {
-            self.probe
-        };
-        self.probing(query, count, accept, lists)
+        self.probing(query, count, accept, self.lists_for(count, every_list))
+    }
+
+    /// Lists scanned for `count` candidates: the calibrated share, times how many times the
+    /// calibrated count `count` is, or every list when `every_list`.
+    fn lists_for(&self, count: usize, every_list: bool) -> usize {
+        let scale = count.div_ceil(self.calibrated).max(1);
+        match every_list {
+            true => self.lists.count(),
+            false => self.probe.saturating_mul(scale).min(self.lists.count()),
+        }
     }
 
     /// [`Self::candidates`] from the `lists` lists nearest to the query.
@@ -299,44 +308,6 @@ thread_local! {
     static KEYS: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The `count` smallest keys of the slots in `ranges` whose rows (`order`) are accepted,
-/// as (key, slot) packed in one integer each (see [`ordered_bits`]), ascending; ties break
-/// by slot, whatever the order of the ranges.
-///
-/// Keys that do not lose to the current threshold go to a pool; when the pool holds
-/// `2 * count`, it keeps its `count` smallest and the threshold becomes the largest of them.
-/// This costs a comparison per key and a linear selection per `count` keys kept, where a
-/// heap paid a logarithmic, mispredicted sift for every key it took.
-fn smallest(
-    keys: &[f32],
-    ranges: &[Range<usize>],
-    order: &[u32],
-    count: usize,
-    accept: &dyn Fn(u32) -> bool,
-) -> Vec<u64> {
-    let pack = |key: f32, slot: usize| (u64::from(ordered_bits(key)) << 32) | slot as u64;
-    let mut pool: Vec<u64> = Vec::with_capacity(2 * count);
-    // A key equal to the threshold's may still win on its slot, so it enters the pool; the
-    // padding's keys are infinite and never do.
-    let mut worst = f32::INFINITY;
-    for slot in ranges.iter().flat_map(|r| r.clone()) {
-        let key = keys[slot];
-        if key > worst || key == f32::INFINITY || !accept(order[slot]) {
-            continue;
-        }
-        pool.push(pack(key, slot));
-        if pool.len() == 2 * count {
-            pool.select_nth_unstable(count - 1);
-            pool.truncate(count);
-            let kept = pool[count - 1] as u32;
-            worst = keys[kept as usize] + 0.0;
-        }
-    }
-    pool.sort_unstable();
-    pool.truncate(count);
-    pool
-}
-
 /// A row found by [`Projection::candidates`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candidate {
@@ -344,17 +315,6 @@ pub struct Candidate {
     pub row: u32,
     /// A lower bound of its squared Euclidean distance to the query.
     pub bound: f32,
-}
-
-/// An f32's bits, mapped so that unsigned order is the floats' total order.
-fn ordered_bits(x: f32) -> u32 {
-    // -0.0 and 0.0 compare equal as floats, so they must pack equal too.
-    let bits = (x + 0.0).to_bits();
-    if bits >> 31 == 1 {
-        !bits
-    } else {
-        bits | 1 << 31
-    }
 }
 
 /// The `DIMS` leading eigenvectors (as rows) of a symmetric matrix, by subspace iteration

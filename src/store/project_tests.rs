@@ -175,15 +175,26 @@ fn clustered_rows_scan_a_share_of_the_lists_and_keep_the_recall() {
     assert_eq!(lists, rows / super::super::lists::ROWS_PER_LIST);
     assert!(probed < lists, "{probed} of {lists} lists scanned");
     let count = projection.candidate_count(10, 64);
-    let (mut found, mut total) = (0, 0);
-    for query in queries.chunks(dim) {
-        let exact = exact_top_k(query, &data, dim, Metric::L2, 10, &|_| true);
-        let candidates = rows_of(projection.candidates(query, count, &|_| true, false));
-        found += exact.iter().filter(|e| candidates.contains(&e.0)).count();
-        total += exact.len();
-    }
-    let recall = found as f64 / total as f64;
-    assert!(recall >= 0.95, "recall of the candidates {recall}");
+    let recall = |count: usize| {
+        let (mut found, mut total) = (0, 0);
+        for query in queries.chunks(dim) {
+            let exact = exact_top_k(query, &data, dim, Metric::L2, 10, &|_| true);
+            let candidates = rows_of(projection.candidates(query, count, &|_| true, false));
+            found += exact.iter().filter(|e| candidates.contains(&e.0)).count();
+            total += exact.len();
+        }
+        found as f64 / total as f64
+    };
+    let calibrated = recall(count);
+    assert!(calibrated >= 0.95, "recall of the candidates {calibrated}");
+    // A larger ef scans more lists, as a larger beam walks more of the graph.
+    assert_eq!(projection.lists_for(count, false), probed);
+    assert_eq!(
+        projection.lists_for(count + 1, false),
+        (2 * probed).min(lists)
+    );
+    assert_eq!(projection.lists_for(count, true), lists);
+    assert!(recall(4 * count) >= calibrated);
 }
 
 #[test]
