@@ -38,8 +38,11 @@ const WIDEN: [usize; 3] = [1, 2, 4];
 const PROBES: usize = 32;
 const PROBE_K: usize = 10;
 
-/// The share of the probes' true neighbours the candidates must hold.
-const TARGET_RECALL: f64 = 0.97;
+/// The share of the probes' true neighbours the candidates must hold: at most 3 of 320 may
+/// be missed. At 0.97 the lists cut a 251 bp query's time by another 5-10%, but a test set's
+/// queries (not rows of the collection) then shared only 94.96% of their top 10 with
+/// Milvus's HNSW on prom_core_tata, where 0.99 of recall is what a user expects by default.
+const TARGET_RECALL: f64 = 0.99;
 
 /// The shares of the lists a query may scan, as divisors of the list count: the
 /// calibration picks the cheapest share and widening that hold [`TARGET_RECALL`].

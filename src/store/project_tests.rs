@@ -145,8 +145,8 @@ fn calibration_widens_or_refuses_by_what_the_projection_finds() {
     let mut mixed = points(3_000, dim, 16, 0.0, 8);
     mixed.iter_mut().zip(&hard).for_each(|(m, n)| *m += 0.3 * n);
     let widened = Projection::fit(&mixed, dim, 64).unwrap();
-    assert_eq!(widened.candidate_count(10, 64), 128);
-    assert_eq!(widened.candidate_count(10, 32), 64);
+    assert!(widened.widen() > 1, "widen {}", widened.widen());
+    assert_eq!(widened.candidate_count(10, 32), 32 * widened.widen());
 }
 
 /// `rows` points around `centres` seeded centres in a `rank`-direction subspace of `dim`,
