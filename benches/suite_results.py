@@ -19,7 +19,7 @@ NAMES = {
     "embedding+knn+fusion": "HyenaDNA-anticapt embeddings + kNN + LR, fused with Z-curve/GC",
     "embedding+knn": "HyenaDNA-anticapt embeddings + kNN + LR, embedding only",
     "composition+knn+fusion": "composition embedder + kNN + LR",
-    "finetuned-hyenadna": "HyenaDNA-anticapt fine-tuned (capped)",
+    "finetuned-hyenadna": "HyenaDNA-anticapt fine-tuned",
 }
 FIELDS = ["accuracy", "macro_f1", "mcc", "auroc", "train_time_s", "infer_ms_per_seq",
           "energy_kwh", "infer_energy_kwh", "co2_kg"]
@@ -86,6 +86,25 @@ def finetune_note(suite):
     return line
 
 
+def standing(suite):
+    """Where the fine-tuned model stands: its accuracy against the best embedding pipeline of
+    each task, in distribution (every task but the shift) and out of it (the shift)."""
+    out = ["## Where the fine-tuned model stands", "",
+           "| task | distribution | fine-tuned accuracy | best embedding pipeline | its accuracy | fine-tuned minus best |",
+           "|---|---|---|---|---|---|"]
+    for task, title in TASKS:
+        rows = mean_rows(load(suite, task))
+        ft = rows.pop("finetuned-hyenadna", None)
+        if not ft or not rows:
+            continue
+        best = max(rows, key=lambda n: rows[n]["accuracy"])
+        where = "shifted" if task == "shift" else "in"
+        out.append(f"| {title.split(',')[0]} | {where} | {ft['accuracy']:.4f} | "
+                   f"{NAMES.get(best, best)} | {rows[best]['accuracy']:.4f} | "
+                   f"{ft['accuracy'] - rows[best]['accuracy']:+.4f} |")
+    return "\n".join(out + [""]) if len(out) > 4 else ""
+
+
 def main(suite, results, caps):
     lines = ["# genovec evaluation suite", "",
              "Written by `benches/eval_suite.sh` from `genovec compare` reports. The HyenaDNA "
@@ -122,6 +141,7 @@ def main(suite, results, caps):
             if os.path.exists(f"{plot_dir}/{png}"):
                 shutil.copy(f"{plot_dir}/{png}", f"results/{task}_{png}")
                 lines += [f"![{task} {png[:-4]}](results/{task}_{png})", ""]
+    lines += [standing(suite)]
     times = f"{suite}/times.tsv"
     if os.path.exists(times):
         rows = [l.split("\t") for l in open(times).read().split("\n") if l]
