@@ -246,9 +246,10 @@ impl Projection {
     /// calibrated count `count` is, or every list when `every_list`.
     fn lists_for(&self, count: usize, every_list: bool) -> usize {
         let scale = count.div_ceil(self.calibrated).max(1);
-        match every_list {
-            true => self.lists.count(),
-            false => self.probe.saturating_mul(scale).min(self.lists.count()),
+        if every_list {
+            self.lists.count()
+        } else {
+            self.probe.saturating_mul(scale).min(self.lists.count())
         }
     }
 
