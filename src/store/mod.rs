@@ -19,6 +19,7 @@ mod lists;
 mod load;
 mod loading;
 mod metric;
+mod names;
 mod open;
 mod pending;
 mod project;
