@@ -48,9 +48,13 @@ pub fn design_row(vector: &[f32], seq: &[u8], design: Design, out: &mut [f64]) {
     let hand = if design.handcrafted { &hand[..] } else { &[] };
     let profile = if design.profile { &profile[..] } else { &[] };
     debug_assert_eq!(out.len(), design_width(vector.len(), design));
-    out.iter_mut()
-        .zip(vector.iter().chain(hand).chain(profile))
-        .for_each(|(o, v)| *o = *v as f64);
+    // Part by part: a chained iterator converts one value at a time, a slice's loop vectorises.
+    let mut rest = out;
+    for part in [vector, hand, profile] {
+        let (head, tail) = rest.split_at_mut(part.len().min(rest.len()));
+        head.iter_mut().zip(part).for_each(|(o, v)| *o = f64::from(*v));
+        rest = tail;
+    }
 }
 
 /// The design rows of several records, one per embedding, in order.
