@@ -7,7 +7,6 @@ use super::client_ids::{ClientId, ClientIds};
 use super::graph::GraphLayout;
 use super::guard::guarded;
 use super::load::{self, Loaded};
-use super::names::NameCache;
 use super::open::{self, Db};
 use super::pending::Pending;
 use super::project::Projection;
@@ -50,8 +49,6 @@ pub struct Collection {
     /// The graph rows' projection, for collections that search by projection (see
     /// `project.rs`): fitted at the first search, reset whenever the graph changes.
     pub(super) flat: OnceLock<Option<Projection>>,
-    /// Record names read so far (see `names.rs`).
-    pub(super) names: NameCache,
 }
 
 impl Collection {
@@ -187,7 +184,6 @@ impl Collection {
             clients,
             pending,
             flat: OnceLock::new(),
-            names: NameCache::default(),
         }
     }
 

@@ -19,7 +19,6 @@ mod lists;
 mod load;
 mod loading;
 mod metric;
-mod names;
 mod open;
 mod pending;
 mod project;

@@ -18,30 +18,15 @@ impl Collection {
         })
     }
 
-    /// The names of several records, in the order given: from memory once read (see
-    /// `names.rs`), the others read in one transaction.
+    /// The names of several records, in the order given.
     pub fn names(&self, ids: &[u64]) -> Result<Vec<String>> {
-        let mut names = self.names.get(ids);
-        let missing: Vec<usize> = (0..ids.len()).filter(|&i| names[i].is_none()).collect();
-        if missing.is_empty() {
-            return Ok(names.into_iter().flatten().collect());
-        }
-        let read: Vec<String> = guarded(&self.path, || {
+        guarded(&self.path, || {
             let txn = self.db.begin_read()?;
             let table = txn.open_table(RECORDS).map_err(storage)?;
-            (missing.iter())
-                .map(|&i| read_with(&table, ids[i], tables::record_name))
+            ids.iter()
+                .map(|&id| read_with(&table, id, tables::record_name))
                 .collect()
-        })?;
-        let pairs = missing
-            .iter()
-            .zip(&read)
-            .map(|(&i, n)| (ids[i], n.as_str()));
-        self.names.keep(pairs);
-        for (i, name) in missing.into_iter().zip(read) {
-            names[i] = Some(name);
-        }
-        Ok(names.into_iter().flatten().collect())
+        })
     }
 
     /// Several stored records (deleted ones too, until compaction), in the order given.
