@@ -52,7 +52,9 @@ pub fn design_row(vector: &[f32], seq: &[u8], design: Design, out: &mut [f64]) {
     let mut rest = out;
     for part in [vector, hand, profile] {
         let (head, tail) = rest.split_at_mut(part.len().min(rest.len()));
-        head.iter_mut().zip(part).for_each(|(o, v)| *o = f64::from(*v));
+        head.iter_mut()
+            .zip(part)
+            .for_each(|(o, v)| *o = f64::from(*v));
         rest = tail;
     }
 }
