@@ -245,12 +245,11 @@ impl Projection {
     /// Lists scanned for `count` candidates: the calibrated share, times how many times the
     /// calibrated count `count` is, or every list when `every_list`.
     fn lists_for(&self, count: usize, every_list: bool) -> usize {
-        let scale = count.div_ceil(self.calibrated).max(1);
         if every_list {
-            self.lists.count()
-        } else {
-            self.probe.saturating_mul(scale).min(self.lists.count())
+            return self.lists.count();
         }
+        let scale = count.div_ceil(self.calibrated).max(1);
+        self.probe.saturating_mul(scale).min(self.lists.count())
     }
 
     /// [`Self::candidates`] from the `lists` lists nearest to the query.
