@@ -29,7 +29,7 @@ pub struct Args {
     /// Sequences per step.
     #[arg(long, default_value_t = 16)]
     batch: usize,
-    /// Peak learning rate (default: 6e-4 for HyenaDNA, 3e-5 for the transformers).
+    /// Peak learning rate (default: 2e-4 for HyenaDNA, 3e-5 for the transformers).
     #[arg(long)]
     lr: Option<f64>,
     /// Dev evaluations without improvement before stopping early.
