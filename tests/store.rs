@@ -6,7 +6,12 @@ use genovec::store::Collection;
 
 fn index_demo(path: &std::path::Path, per_class: usize, seed: u64) -> Vec<genovec::seq::SeqRecord> {
     let records = genovec::demo::generate(seed, per_class);
-    index_records(path, &records, &IndexOptions::default(), &mut |_, _, _| {}).unwrap();
+    // The classifier is not what these tests check: training it would be most of their time.
+    let opts = IndexOptions {
+        train: false,
+        ..IndexOptions::default()
+    };
+    index_records(path, &records, &opts, &mut |_, _, _| {}).unwrap();
     records
 }
 
