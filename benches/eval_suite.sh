@@ -11,7 +11,7 @@
 #
 # Caps on fine-tuning (the embedding pipelines always use every training row). The defaults give
 # the fine-tuned model 5,000 training rows and time for 3 epochs or early stopping on dev; the
-# suite takes about 90 minutes on 2 cores (RESULTS.md states each run's time):
+# suite takes about 2 hours on 2 cores (RESULTS.md states each run's time):
 #   FT_MAX_TRAIN   training rows per fine-tune (stratified subsample), default 5000
 #   FT_MINUTES     wall-time budget per fine-tune, default 30 (FT_CV_MINUTES 15 per CV fold)
 #   FT_MAX_DEV     dev rows scored at each early-stopping check, default 300

@@ -79,10 +79,10 @@ impl Default for FinetuneOptions {
 /// transformers.
 ///
 /// HyenaDNA's paper fine-tunes its small models at 6e-4 with batches of 256; at this crate's
-/// batch of 16 that rate peaks on dev within the first epoch, before the schedule anneals.
-/// On five nontata CV folds (BENCHMARKS.md, "The fine-tuned model with 3 epochs") 2e-4 gave a
-/// higher best dev accuracy on every fold (0.820-0.860 against 0.798-0.834), so it is the
-/// default; `--lr` overrides it.
+/// batch of 16 that rate peaked on dev within the first epoch, before the schedule anneals,
+/// and 2e-4 gave a higher best dev accuracy on all five nontata CV folds (0.820-0.860 against
+/// 0.798-0.833). Over the whole suite the two rates are about even (BENCHMARKS.md, "RESULTS.md
+/// re-run"); `--lr` overrides the default.
 pub fn default_lr(family: &str) -> f64 {
     match family {
         "hyenadna" => 2e-4,
