@@ -4,7 +4,7 @@
 //!
 //!   cargo bench --bench finetune_step -- --family hyenadna --dir CHECKPOINT --name NAME
 //!       [--threads 1] [--batch 16] [--bp 300] [--seed 7] [--steps 5] [--last-layers N]
-//!       [--dump-tokens FILE] [--whole-batch]
+//!       [--dump-tokens FILE]
 //!
 //! Inputs: `--batch` random ACGT sequences of `--bp` bases (ChaCha8 from `--seed`) with
 //! alternating labels, tokenized by the model's tokenizer and cut to its window as `genovec
@@ -12,10 +12,8 @@
 //!
 //! Timed, per step: what `genovec finetune` runs for one step of a full fine-tune (or of
 //! `--last-layers N` without the frozen cache): `batch_loss` (pad, forward, masked mean, head,
-//! cross-entropy) and its backward pass for each half of the batch, both halves at once on two
-//! threads, then AdamW over every trainable variable (`trainable`, the head included):
-//! `finetune::split_step`. `--whole-batch` times the batch as one piece instead
-//! (`batch_loss`, `AdamW::backward_step`), as steps ran before the split. One warm-up step, then `--steps` timed steps;
+//! cross-entropy), `AdamW::backward_step` over every trainable variable (`trainable`, the head
+//! included), and reading the loss back. One warm-up step, then `--steps` timed steps;
 //! `step_s` is their median, `best_step_s` the fastest.
 //!
 //! Device: `default_device()`, as `genovec finetune`: the CPU, or CUDA device 0 in a build
@@ -34,7 +32,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::Var;
 use candle_nn::{Linear, ParamsAdamW, VarMap};
 use genovec::embed::models::{default_device, load_model_with, Family};
-use genovec::finetune::{batch_loss, split_step, trainable, AdamW, Scope, SequenceClassifier};
+use genovec::finetune::{batch_loss, trainable, AdamW, Scope, SequenceClassifier};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -53,8 +51,6 @@ struct Args {
     steps: usize,
     scope: Scope,
     dump_tokens: Option<PathBuf>,
-    /// Time the batch as one piece (the step before it ran as two halves), for comparison.
-    whole: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -69,7 +65,6 @@ fn parse_args() -> Result<Args> {
         steps: 5,
         scope: Scope::Full,
         dump_tokens: None,
-        whole: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -89,7 +84,6 @@ fn parse_args() -> Result<Args> {
             "--steps" => a.steps = value()?.parse::<usize>()?.max(1),
             "--last-layers" => a.scope = Scope::LastLayers(value()?.parse()?),
             "--dump-tokens" => a.dump_tokens = Some(PathBuf::from(value()?)),
-            "--whole-batch" => a.whole = true,
             "--bench" => {} // cargo bench passes this to harness = false targets
             other => bail!("unknown argument {other:?}"),
         }
@@ -155,16 +149,10 @@ fn main() -> Result<()> {
         },
     )?;
     let batch: Vec<&(Vec<u32>, u32)> = rows.iter().collect();
-    let whole = args.whole;
     let mut step = || -> Result<f32> {
-        if whole {
-            let loss = batch_loss(&classifier, &batch)?;
-            optimizer.backward_step(&loss)?;
-            return Ok(loss.to_scalar::<f32>()?);
-        }
-        Ok(split_step(&mut optimizer, batch.len(), |rows| {
-            batch_loss(&classifier, &batch[rows])
-        })?)
+        let loss = batch_loss(&classifier, &batch)?;
+        optimizer.backward_step(&loss)?;
+        Ok(loss.to_scalar::<f32>()?)
     };
     let first_loss = step()?;
     let mut times = Vec::with_capacity(args.steps);
@@ -177,13 +165,12 @@ fn main() -> Result<()> {
     times.sort_by(f64::total_cmp);
     let tokens: Vec<usize> = rows.iter().map(|r| r.0.len()).collect();
     let line = serde_json::json!({
-        "impl": if args.whole { "genovec-whole" } else { "genovec" },
+        "impl": "genovec",
         "model": args.name,
         "family": classifier.model().family(),
         "device": format!("{device:?}"),
         "scope": args.scope.to_string(),
         "threads": args.threads,
-        "step": if args.whole { "whole batch" } else { "two halves" },
         "batch": args.batch,
         "bp": args.bp,
         "tokens_max": tokens.iter().max(),

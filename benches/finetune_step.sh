@@ -7,8 +7,7 @@
 #
 # Environment knobs: REPS (3 rounds), THREADS ("1 2"), STEPS (timed steps per measurement,
 # default 5; the median is reported), MODELS (default "hyenadna_tiny_1k nt_v2_50m
-# dnabert2_117m"), WHOLE (1: also time genovec's step with the batch as one piece, as before
-# the two-halves step, column "whole"), BATCH (16), BP (300), TORCH_VENV (/tmp/torchvenv), GENOVEC_SHARED
+# dnabert2_117m"), BATCH (16), BP (300), TORCH_VENV (/tmp/torchvenv), GENOVEC_SHARED
 # (../shared, for fixtures/models/), FEATURES (extra cargo arguments, e.g. "--features cuda").
 #
 # Steps: benches/torch_setup.sh; benches/make_random_checkpoints.py (real-size checkpoints
@@ -65,10 +64,9 @@ for m in $models; do
         --dump-tokens "$work/$m.tokens.json"
 done
 
-genovec() { # model threads [--whole-batch]
+genovec() { # model threads
     "$exe" --family "$(family "$1")" --dir "$out/checkpoints/$1" --name "$1" --threads "$2" \
-        --batch "$batch" --bp "$bp" --steps "$steps" ${3:-} >>"$raw"
-    if [ "${WHOLE:-0}" = 1 ] && [ -z "${3:-}" ]; then genovec "$1" "$2" --whole-batch; fi
+        --batch "$batch" --bp "$bp" --steps "$steps" >>"$raw"
 }
 torch() { # model threads
     "$py" "$here/finetune_step_torch.py" --model "$(family "$1")" --dir "$out/checkpoints/$1" \
@@ -92,15 +90,14 @@ groups = {}
 for r in rows:
     groups.setdefault((r["model"], r["threads"], r["impl"]), []).append(r["step_s"])
 summary = []
-print(f"{'model':18} {'threads':>7} {'genovec s/step':>15} {'torch s/step':>13} {'ratio':>6} {'whole s/step':>13}")
+print(f"{'model':18} {'threads':>7} {'genovec s/step':>15} {'torch s/step':>13} {'ratio':>6}")
 for (model, threads) in sorted({(m, t) for (m, t, _) in groups}):
     g = statistics.median(groups.get((model, threads, "genovec"), [float("nan")]))
     t = statistics.median(groups.get((model, threads, "torch"), [float("nan")]))
-    w = statistics.median(groups.get((model, threads, "genovec-whole"), [float("nan")]))
     ratio = t / g  # genovec steps/s over torch steps/s
     summary.append({"model": model, "threads": threads, "genovec_step_s": g,
-                    "torch_step_s": t, "ratio": ratio, "whole_batch_step_s": w,
+                    "torch_step_s": t, "ratio": ratio,
                     "rounds": len(groups.get((model, threads, "genovec"), []))})
-    print(f"{model:18} {threads:>7} {g:>15.3f} {t:>13.3f} {ratio:>6.2f} {w:>13.3f}")
+    print(f"{model:18} {threads:>7} {g:>15.3f} {t:>13.3f} {ratio:>6.2f}")
 json.dump(summary, open(sys.argv[2], "w"), indent=1)
 PYEOF

@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 
 use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, DType, InplaceOp2, InplaceOp3, Layout, Tensor, Var};
+use candle_core::{CpuStorage, DType, InplaceOp2, Layout, Tensor, Var};
 use candle_nn::{Optimizer, ParamsAdamW};
 
 use crate::{Error, Result};
@@ -71,19 +71,10 @@ impl AdamW {
     /// Backpropagates `loss` and takes one step.
     pub fn backward_step(&mut self, loss: &Tensor) -> Result<()> {
         let grads = loss.backward().map_err(Error::model)?;
-        self.step(&[(grads, 1.0)])
+        self.step(&grads)
     }
 
-    /// Takes one step on the weighted sum of the parts' gradients: with each part's loss the
-    /// mean over its rows and its weight its share of the batch, the gradient of the batch's
-    /// mean loss. At most two parts (what [`super::run`] splits a batch into).
-    pub fn step(&mut self, parts: &[(GradStore, f32)]) -> Result<()> {
-        if parts.is_empty() || parts.len() > 2 {
-            return Err(Error::model(format!(
-                "adamw: {} gradient parts",
-                parts.len()
-            )));
-        }
+    fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.step += 1;
         let p = &self.params;
         let update = Update {
@@ -96,59 +87,21 @@ impl AdamW {
             eps: p.eps as f32,
         };
         for (var, moments) in &self.fused {
-            let grads = gradients(parts, var)?;
-            let weights = [
-                grads.first().map_or(0.0, |g| g.1),
-                grads.get(1).map_or(0.0, |g| g.1),
-            ];
+            let Some(g) = grads.get(var.as_tensor()) else {
+                continue;
+            };
+            let g = g.contiguous().map_err(Error::model)?;
             let op = Fused {
                 update: &update,
                 moments,
-                weights,
             };
-            let theta = var.as_tensor();
-            match grads.as_slice() {
-                [] => {}
-                [(g, _)] => theta.inplace_op2(g, &op).map_err(Error::model)?,
-                [(g1, _), (g2, _), ..] => theta.inplace_op3(g1, g2, &op).map_err(Error::model)?,
-            }
+            var.as_tensor().inplace_op2(&g, &op).map_err(Error::model)?;
         }
         if let Some(others) = &mut self.others {
-            match parts {
-                [(grads, w)] if *w == 1.0 => others.step(grads),
-                _ => others.step(&combined(parts)?),
-            }
-            .map_err(Error::model)?;
+            others.step(grads).map_err(Error::model)?;
         }
         Ok(())
     }
-}
-
-/// `var`'s contiguous gradient in each part that has one, with the part's weight.
-fn gradients(parts: &[(GradStore, f32)], var: &Var) -> Result<Vec<(Tensor, f32)>> {
-    parts
-        .iter()
-        .filter_map(|(grads, w)| grads.get(var.as_tensor()).map(|g| (g, *w)))
-        .map(|(g, w)| Ok((g.contiguous().map_err(Error::model)?, w)))
-        .collect()
-}
-
-/// One gradient store holding the weighted sum of the parts' (for candle's optimiser, which
-/// takes only the variables not on the CPU).
-fn combined(parts: &[(GradStore, f32)]) -> Result<GradStore> {
-    let mut out = GradStore::default();
-    for (grads, w) in parts {
-        for id in grads.get_ids() {
-            let Some(g) = grads.get_id(*id) else { continue };
-            let g = g.affine(*w as f64, 0.0).map_err(Error::model)?;
-            let sum = match out.get_id(*id) {
-                Some(acc) => (acc + g).map_err(Error::model)?,
-                None => g,
-            };
-            out.insert_id(*id, sum);
-        }
-    }
-    Ok(out)
 }
 
 /// The constants of one step.
@@ -174,82 +127,10 @@ impl Update {
     }
 }
 
-/// The in-place update of one variable from its gradient, or from the weighted sum of two.
+/// The in-place update of one variable from its gradient.
 struct Fused<'a> {
     update: &'a Update,
     moments: &'a Mutex<Moments>,
-    /// The weight of the first gradient, and of the second when there are two.
-    weights: [f32; 2],
-}
-
-impl Fused<'_> {
-    /// Updates `theta` and its moments from the gradient `grad(i)` of element i.
-    fn update(&self, theta: &mut [f32], len: usize, grad: impl Fn(usize) -> f32) -> Result<()> {
-        let mut moments = self
-            .moments
-            .lock()
-            .expect("the moments lock is never poisoned");
-        let Moments { m, v } = &mut *moments;
-        if len != theta.len() || m.len() != theta.len() {
-            return Err(Error::model(format!(
-                "adamw: {} weights, {len} gradients",
-                theta.len()
-            )));
-        }
-        for (i, ((t, m), v)) in theta
-            .iter_mut()
-            .zip(m.iter_mut())
-            .zip(v.iter_mut())
-            .enumerate()
-        {
-            *t = self.update.apply(*t, grad(i), m, v);
-        }
-        Ok(())
-    }
-}
-
-/// The contiguous f32 values of a stored tensor.
-fn slice<'s>(s: &'s CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'s [f32]> {
-    let (start, end) = l
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg(format!("adamw: {what} not contiguous")))?;
-    Ok(&s.as_slice::<f32>()?[start..end])
-}
-
-/// The weight's values, for the update in place.
-fn weights_mut<'s>(s: &'s mut CpuStorage, l: &Layout) -> candle_core::Result<&'s mut [f32]> {
-    let (start, end) = l
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg("adamw: weight not contiguous".into()))?;
-    let CpuStorage::F32(theta) = s else {
-        candle_core::bail!("adamw: weight is not f32");
-    };
-    Ok(&mut theta[start..end])
-}
-
-impl InplaceOp3 for Fused<'_> {
-    fn name(&self) -> &'static str {
-        "adamw-fused-sum"
-    }
-
-    fn cpu_fwd(
-        &self,
-        theta: &mut CpuStorage,
-        theta_l: &Layout,
-        g1: &CpuStorage,
-        g1_l: &Layout,
-        g2: &CpuStorage,
-        g2_l: &Layout,
-    ) -> candle_core::Result<()> {
-        let (g1, g2) = (slice(g1, g1_l, "gradient")?, slice(g2, g2_l, "gradient")?);
-        if g1.len() != g2.len() {
-            candle_core::bail!("adamw: gradients of {} and {} values", g1.len(), g2.len());
-        }
-        let [w1, w2] = self.weights;
-        let theta = weights_mut(theta, theta_l)?;
-        self.update(theta, g1.len(), |i| w1 * g1[i] + w2 * g2[i])
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))
-    }
 }
 
 impl InplaceOp2 for Fused<'_> {
@@ -264,11 +145,34 @@ impl InplaceOp2 for Fused<'_> {
         g: &CpuStorage,
         g_l: &Layout,
     ) -> candle_core::Result<()> {
-        let grad = slice(g, g_l, "gradient")?;
-        let w = self.weights[0];
-        let theta = weights_mut(theta, theta_l)?;
-        self.update(theta, grad.len(), |i| w * grad[i])
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))
+        let (ts, te) = theta_l
+            .contiguous_offsets()
+            .ok_or_else(|| candle_core::Error::Msg("adamw: weight not contiguous".into()))?;
+        let (gs, ge) = g_l
+            .contiguous_offsets()
+            .ok_or_else(|| candle_core::Error::Msg("adamw: gradient not contiguous".into()))?;
+        let grad = &g.as_slice::<f32>()?[gs..ge];
+        let CpuStorage::F32(theta) = theta else {
+            candle_core::bail!("adamw: weight is not f32");
+        };
+        let theta = &mut theta[ts..te];
+        let mut moments = self
+            .moments
+            .lock()
+            .expect("the moments lock is never poisoned");
+        let Moments { m, v } = &mut *moments;
+        if grad.len() != theta.len() || m.len() != theta.len() {
+            candle_core::bail!("adamw: {} weights, {} gradients", theta.len(), grad.len());
+        }
+        for (((t, &g), m), v) in theta
+            .iter_mut()
+            .zip(grad)
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+        {
+            *t = self.update.apply(*t, g, m, v);
+        }
+        Ok(())
     }
 }
 

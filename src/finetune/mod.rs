@@ -21,6 +21,6 @@ pub use adamw::AdamW;
 pub use classifier::SequenceClassifier;
 pub use frozen::CacheReport;
 pub use params::{layer_index, trainable, Scope};
-pub use run::{batch_loss, split_step};
+pub use run::batch_loss;
 pub use saved::load;
 pub use train::{default_lr, finetune, FinetuneOptions, FinetuneReport, Finetuned, Progress, Stop};

@@ -1,16 +1,13 @@
 //! One training run: the step loop, the schedule fitted to a time budget, dev evaluations
 //! and the best-weights snapshot.
 
-use std::ops::Range;
 use std::time::Instant;
 
-use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
 use candle_nn::ParamsAdamW;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
 use super::adamw::AdamW;
 use super::classifier::SequenceClassifier;
@@ -44,61 +41,24 @@ fn loss_of(classifier: &SequenceClassifier, inputs: &Inputs, idx: &[usize]) -> R
     cross_entropy(&inputs.logits(classifier, idx)?, &targets)
 }
 
-/// One optimiser step on a batch of `n` rows; `loss` gives the mean loss of a range of them.
-/// Returns the batch's mean loss.
-///
-/// The batch runs as two halves, each forward and back on its own, at the same time when
-/// there are two threads: each half's operations are large enough to keep one core busy,
-/// where one batch split over both cores left one of them waiting between small operations
-/// (BENCHMARKS.md, "One fine-tuning step against PyTorch"). The halves are the same whatever
-/// the thread count, so a fine-tune gives the same weights on one thread or two. Each half's
-/// loss is the mean over its rows: weighted by its share of the batch, the halves sum to the
-/// batch's mean loss and its gradient.
-pub fn split_step<F>(optimizer: &mut AdamW, n: usize, loss: F) -> Result<f32>
-where
-    F: Fn(Range<usize>) -> Result<Tensor> + Sync,
-{
-    let backward = |rows: Range<usize>| -> Result<(f32, GradStore, f32)> {
-        let share = rows.len() as f32 / n as f32;
-        let l = loss(rows)?;
-        let grads = l.backward().map_err(Error::model)?;
-        Ok((l.to_scalar().map_err(Error::model)?, grads, share))
-    };
-    let parts = match n {
-        0 => return Err(Error::model("a training step of no rows")),
-        1 => vec![backward(0..1)?],
-        _ => {
-            let (a, b) = rayon::join(|| backward(0..n / 2), || backward(n / 2..n));
-            vec![a?, b?]
-        }
-    };
-    let mean = parts.iter().map(|(l, _, share)| l * share).sum();
-    let grads: Vec<(GradStore, f32)> = parts.into_iter().map(|(_, g, w)| (g, w)).collect();
-    optimizer.step(&grads)?;
-    Ok(mean)
-}
-
 /// Fraction of the rows of `inputs` whose arg-max logit is their class.
 fn accuracy(classifier: &SequenceClassifier, inputs: &Inputs, batch: usize) -> Result<f64> {
+    let mut correct = 0usize;
     let all: Vec<usize> = (0..inputs.len()).collect();
-    // Chunks run at the same time on two threads, as a step's halves do (see [`backward`]).
-    let correct: Vec<usize> = all
-        .par_chunks(batch.max(1))
-        .map(|chunk| {
-            let predicted: Vec<u32> = inputs
-                .logits(classifier, chunk)?
-                .detach()
-                .argmax(1)
-                .and_then(|t| t.to_vec1())
-                .map_err(Error::model)?;
-            Ok(predicted
-                .iter()
-                .zip(chunk)
-                .filter(|(p, &i)| **p == inputs.class(i))
-                .count())
-        })
-        .collect::<Result<_>>()?;
-    Ok(correct.iter().sum::<usize>() as f64 / inputs.len().max(1) as f64)
+    for chunk in all.chunks(batch.max(1)) {
+        let predicted: Vec<u32> = inputs
+            .logits(classifier, chunk)?
+            .detach()
+            .argmax(1)
+            .and_then(|t| t.to_vec1())
+            .map_err(Error::model)?;
+        correct += predicted
+            .iter()
+            .zip(chunk)
+            .filter(|(p, &i)| **p == inputs.class(i))
+            .count();
+    }
+    Ok(correct as f64 / inputs.len().max(1) as f64)
 }
 
 /// The state of one training run.
@@ -215,10 +175,9 @@ impl<'a> Run<'a> {
         let warmup = (self.opts.warmup * self.total as f64).round() as usize;
         let lr = learning_rate(self.step, warmup, self.total, self.peak_lr);
         self.optimizer.set_learning_rate(lr);
-        let (classifier, train) = (self.classifier, self.train);
-        let loss = split_step(&mut self.optimizer, batch.len(), |rows| {
-            loss_of(classifier, train, &batch[rows])
-        })?;
+        let loss = loss_of(self.classifier, self.train, batch)?;
+        self.optimizer.backward_step(&loss)?;
+        let loss: f32 = loss.to_scalar().map_err(Error::model)?;
         self.step += 1;
         self.losses.push(loss as f64);
         if self.step == 1 {
@@ -271,69 +230,5 @@ impl<'a> Run<'a> {
             var.set(best).map_err(Error::model)?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use candle_core::{Device, Tensor, Var};
-    use candle_nn::ParamsAdamW;
-
-    use super::{split_step, AdamW};
-
-    /// Three steps of a linear least-squares model on 7 rows, in a pool of `threads`; by
-    /// halves, or as one batch. Returns the weights.
-    fn train(threads: usize, halves: bool) -> Vec<f32> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
-            let dev = &Device::Cpu;
-            let x = Tensor::arange(0f32, 35.0, dev)
-                .unwrap()
-                .reshape((7, 5))
-                .unwrap();
-            let x = (x.sin().unwrap() * 2.0).unwrap();
-            let y = Tensor::new(&[1f32, -1., 0.5, 2., -0.5, 0., 1.5], dev).unwrap();
-            let w = Var::from_tensor(&Tensor::ones(5, candle_core::DType::F32, dev).unwrap());
-            let w = w.unwrap();
-            let params = ParamsAdamW {
-                lr: 0.05,
-                ..ParamsAdamW::default()
-            };
-            let mut opt = AdamW::new(vec![w.clone()], params).unwrap();
-            let loss = |rows: std::ops::Range<usize>| {
-                let xs = x.narrow(0, rows.start, rows.len()).unwrap();
-                let ys = y.narrow(0, rows.start, rows.len()).unwrap();
-                let pred = xs.matmul(&w.as_tensor().unsqueeze(1).unwrap()).unwrap();
-                Ok((pred.squeeze(1).unwrap() - ys)
-                    .unwrap()
-                    .sqr()
-                    .unwrap()
-                    .mean_all()
-                    .unwrap())
-            };
-            for _ in 0..3 {
-                match halves {
-                    true => split_step(&mut opt, 7, loss).map(|_| ()).unwrap(),
-                    false => opt.backward_step(&loss(0..7).unwrap()).unwrap(),
-                }
-            }
-            w.as_tensor().to_vec1().unwrap()
-        })
-    }
-
-    #[test]
-    fn two_halves_step_as_the_whole_batch_and_alike_on_one_thread_or_two() {
-        let (one, two) = (train(1, true), train(2, true));
-        assert_eq!(one, two, "the same weights on one thread and two");
-        let whole = train(1, false);
-        let diff = crate::vecmath::max_abs_diff(&one, &whole);
-        assert!(diff < 1e-5, "halves against the whole batch: {diff}");
-        assert!(
-            crate::vecmath::max_abs_diff(&one, &[1.0; 5]) > 0.05,
-            "the steps moved"
-        );
     }
 }
