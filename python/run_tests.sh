@@ -8,6 +8,9 @@
 # GENOVEC_BIN     the CLI to compare with (default target/release/genovec; built if missing)
 # GENOVEC_SHARED  the shared datasets' parent (default ../shared)
 # PYTHON          the interpreter that creates the venv (default python3)
+# MATURIN_PEP517_ARGS  extra arguments of maturin's build, e.g. "--features genovec/milvus":
+#                 with the features target/release was built with, the extension links the
+#                 genovec already compiled instead of compiling it again (.ci/run does this)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
