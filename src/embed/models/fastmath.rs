@@ -11,7 +11,7 @@ pub(crate) fn gelu_erf(x: f32) -> f32 {
 
 /// Abramowitz & Stegun 7.1.26: `1 − t·P(t)·e^(−x²)` with `t = 1 / (1 + p·|x|)`, odd in x.
 #[inline(always)]
-fn erf(x: f32) -> f32 {
+pub(crate) fn erf(x: f32) -> f32 {
     const P: f32 = 0.327_591_1;
     const A: [f32; 5] = [
         1.061_405_4,

@@ -5,13 +5,16 @@
 //! views, and its unary kernels are scalar: `gelu_erf` evaluates erf in f64 with branches and
 //! `silu` calls libm's `expf` per value. On the CPU this module reads each row once and
 //! evaluates the branch-free erf and exp of [`super::fastmath`] in loops the compiler
-//! vectorises. On
-//! other devices, for other dtypes, and when `x` is part of a gradient graph (fine-tuning),
-//! the candle composition is used; both compute the same function.
+//! vectorises, and, when `x` is part of a gradient graph (fine-tuning), its backward pass in
+//! one more. On other devices and for other dtypes the candle composition is used; both
+//! compute the same function.
+
+use std::f32::consts::FRAC_1_SQRT_2;
 
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor, D};
 
-use super::fastmath::{exp, gelu_erf};
+use super::fastmath::{erf, exp, gelu_erf};
+use super::grad_ops::{by_rows, host};
 use super::ops::contiguous_f32;
 use super::parallel::{in_parallel, thread_count};
 
@@ -27,9 +30,19 @@ pub enum Gate {
 /// `act(a) · b` for `x = [a | b]` along the last axis (which must be even).
 pub fn gated(x: &Tensor, gate: Gate) -> Result<Tensor> {
     let width = x.dim(D::Minus1)? / 2;
-    if x.device().is_cpu() && !x.track_op() && x.dtype() == DType::F32 {
-        return x.contiguous()?.apply_op1_no_bwd(&Gated { gate, width });
+    if x.device().is_cpu() && x.dtype() == DType::F32 {
+        let op = Gated { gate, width };
+        return match x.track_op() {
+            // Fine-tuning: the same kernel, with the backward pass of [`Gated::bwd`].
+            true => x.contiguous()?.apply_op1(op),
+            false => x.contiguous()?.apply_op1_no_bwd(&op),
+        };
     }
+    composed(x, gate, width)
+}
+
+/// candle's composition of [`gated`], for other devices and dtypes.
+fn composed(x: &Tensor, gate: Gate, width: usize) -> Result<Tensor> {
     let a = x.narrow(D::Minus1, 0, width)?;
     let a = match gate {
         Gate::GeluErf => a.gelu_erf()?,
@@ -76,6 +89,21 @@ impl CustomOp1 for Gated {
         }
         Ok((CpuStorage::F32(out), Shape::from(dims)))
     }
+
+    /// For a row `[a | b]` and the output's gradient `g`: `da = g·b·act'(a)`, `db = g·act(a)`.
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        let (w, gate) = (self.width, self.gate);
+        let dx = host(arg, |x| {
+            host(grad, |g| {
+                Ok(by_rows(x.len(), 2 * w, |r, out| {
+                    let (a, b) = x[r * 2 * w..(r + 1) * 2 * w].split_at(w);
+                    let (da, db) = out.split_at_mut(w);
+                    derivatives(gate, a, b, &g[r * w..(r + 1) * w], da, db);
+                }))
+            })
+        })?;
+        Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
+    }
 }
 
 /// `out = act(a) · b`, elementwise; separate loops per gate so each one vectorises (16 lanes
@@ -88,6 +116,29 @@ fn apply(gate: Gate, a: &[f32], b: &[f32], out: &mut [f32]) {
         Gate::Silu => zipped.for_each(|((o, &a), &b)| *o = a / (1.0 + exp(-a)) * b),
     }
 }
+
+/// `da = g·b·act'(a)` and `db = g·act(a)`, elementwise.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma"))]
+fn derivatives(gate: Gate, a: &[f32], b: &[f32], g: &[f32], da: &mut [f32], db: &mut [f32]) {
+    let zipped = da.iter_mut().zip(db.iter_mut()).zip(a).zip(b).zip(g);
+    match gate {
+        Gate::GeluErf => zipped.for_each(|((((da, db), &a), &b), &g)| {
+            // d/da of a·Φ(a) is Φ(a) + a·φ(a), with Φ(a) = gelu_erf(a) / a.
+            let pdf = exp(-0.5 * a * a) * FRAC_1_SQRT_2PI;
+            let cdf = 0.5 * (1.0 + erf(a * FRAC_1_SQRT_2));
+            *da = g * b * (cdf + a * pdf);
+            *db = g * a * cdf;
+        }),
+        Gate::Silu => zipped.for_each(|((((da, db), &a), &b), &g)| {
+            let s = 1.0 / (1.0 + exp(-a));
+            *da = g * b * s * (1.0 + a * (1.0 - s));
+            *db = g * a * s;
+        }),
+    }
+}
+
+/// `1 / √(2π)`.
+const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
 
 #[cfg(test)]
 mod tests {
@@ -110,9 +161,34 @@ mod tests {
         for gate in [Gate::GeluErf, Gate::Silu] {
             let fast = gated(&x, gate).unwrap();
             assert_eq!(fast.dims(), &[37, 1, 96]);
-            // A tracked input takes candle's own ops.
-            let slow = gated(Var::from_tensor(&x).unwrap().as_tensor(), gate).unwrap();
+            let slow = composed(&x, gate, 96).unwrap();
             assert!(max_diff(&fast, &slow) < 1e-5, "{gate:?}");
+        }
+    }
+
+    #[test]
+    fn tracked_input_has_the_compositions_gradient() {
+        let x = input(23, 40);
+        let weights = Tensor::randn(0f32, 1.0, (23, 1, 40), &Device::Cpu).unwrap();
+        for gate in [Gate::GeluErf, Gate::Silu] {
+            let grad = |f: &dyn Fn(&Tensor) -> Result<Tensor>| {
+                let v = Var::from_tensor(&x).unwrap();
+                let y = f(v.as_tensor()).unwrap();
+                let grads = (y * &weights)
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .backward()
+                    .unwrap();
+                grads.get(v.as_tensor()).unwrap().clone()
+            };
+            let fused = grad(&|t| gated(t, gate));
+            let slow = grad(&|t| composed(t, gate, 40));
+            assert!(
+                max_diff(&fused, &slow) < 1e-4,
+                "{gate:?}: {}",
+                max_diff(&fused, &slow)
+            );
         }
     }
 

@@ -4,12 +4,15 @@
 //! candle's `softmax_last_dim`, the fused `layer_norm` that `LayerNorm::forward` takes on
 //! contiguous input, and `rope` are custom ops without a backward pass. A forward pass over
 //! trainable variables (fine-tuning, see `finetune`) makes every activation tracked
-//! ([`Tensor::track_op`]), so these helpers switch to the slow forms exactly then; inference
-//! over constant weights keeps the fast kernels. Both forms compute the same function.
+//! ([`Tensor::track_op`]), so these helpers switch exactly then: to the fused kernels with
+//! backward passes of `grad_ops` for f32 on the CPU, else to compositions of candle's
+//! differentiable primitives. Inference over constant weights keeps candle's fast kernels. All
+//! forms compute the same function.
 
 use candle_core::{CpuStorage, DType, Layout, Result, Tensor, D};
 use candle_nn::{LayerNorm, Module, VarBuilder};
 
+use super::grad_ops;
 use super::panels::Panels;
 
 /// The f32 values of a contiguous CPU tensor, for the `cpu_fwd` of a custom op named `op`.
@@ -129,6 +132,9 @@ fn repeated(row: &Tensor, rows: usize) -> Result<Tensor> {
 
 /// `x + row` over the last axis; a tracked `row` takes [`repeated`].
 pub(crate) fn add_row(x: &Tensor, row: &Tensor) -> Result<Tensor> {
+    if (x.track_op() || row.track_op()) && grad_ops::applies(x) {
+        return grad_ops::row_op(x, row, true);
+    }
     match row.track_op() {
         true => per_row(x, row, |a, b| a + b),
         false => x.broadcast_add(row),
@@ -137,6 +143,9 @@ pub(crate) fn add_row(x: &Tensor, row: &Tensor) -> Result<Tensor> {
 
 /// `x * row` over the last axis; a tracked `row` takes [`repeated`].
 pub(crate) fn mul_row(x: &Tensor, row: &Tensor) -> Result<Tensor> {
+    if (x.track_op() || row.track_op()) && grad_ops::applies(x) {
+        return grad_ops::row_op(x, row, false);
+    }
     match row.track_op() {
         true => per_row(x, row, |a, b| a * b),
         false => x.broadcast_mul(row),
@@ -158,6 +167,7 @@ fn per_row(
 /// Softmax over the last axis.
 pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
     match x.track_op() {
+        true if grad_ops::applies(x) => grad_ops::softmax(x),
         true => candle_nn::ops::softmax(x, D::Minus1),
         false => candle_nn::ops::softmax_last_dim(x),
     }
@@ -185,6 +195,9 @@ impl Module for Norm {
         if !tracked {
             return self.inner.forward(x);
         }
+        if let (true, Some(bias)) = (grad_ops::applies(x), self.inner.bias()) {
+            return grad_ops::layer_norm(x, self.inner.weight(), bias, self.eps);
+        }
         let width = x.dim(D::Minus1)? as f64;
         let centred = x.broadcast_sub(&(x.sum_keepdim(D::Minus1)? / width)?)?;
         let var = (centred.sqr()?.sum_keepdim(D::Minus1)? / width)?;
@@ -200,6 +213,7 @@ impl Module for Norm {
 /// Rotary embedding in the "rotate half" form, `x` `[B, H, T, head_dim]`.
 pub fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
     match x.track_op() {
+        true if grad_ops::applies(x) => grad_ops::rope(x, cos, sin),
         true => candle_nn::rotary_emb::rope_slow(x, cos, sin),
         false => candle_nn::rotary_emb::rope(x, cos, sin),
     }
