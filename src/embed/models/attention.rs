@@ -6,8 +6,9 @@
 //! through memory, and its softmax calls libm's `expf` per score. Here each sequence and head
 //! reads q, k and v where the projection put them, keeps its `[T, T]` scores in one scratch
 //! buffer that stays in cache, adds positions (ALiBi or rotary) on the way, and writes its
-//! context straight into the output columns of that head. Callers keep candle's composition
-//! for gradients (fine-tuning) and other devices; both compute the same function.
+//! context straight into the output columns of that head. [`TrainableAttention`] adds the
+//! backward pass (fine-tuning); other devices keep candle's composition. All compute the same
+//! function.
 
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 
@@ -42,6 +43,11 @@ pub(crate) enum Positions<'a> {
 /// graph.
 pub(crate) fn fused_applies(qkv: &Tensor) -> bool {
     qkv.device().is_cpu() && qkv.dtype() == DType::F32 && !qkv.track_op()
+}
+
+/// Whether [`TrainableAttention`] applies to `qkv`: an f32 CPU tensor in a gradient graph.
+pub(crate) fn trainable_applies(qkv: &Tensor) -> bool {
+    qkv.device().is_cpu() && qkv.dtype() == DType::F32 && qkv.track_op()
 }
 
 /// Attention over `qkv` `[N, 3d]`, whose columns are `[q | k | v]` with head `h` at
@@ -217,6 +223,9 @@ impl FusedAttention<'_> {
         }
     }
 }
+
+mod grad;
+pub(crate) use grad::{OwnedPositions, TrainableAttention};
 
 #[cfg(test)]
 mod tests;

@@ -66,7 +66,8 @@ pub(crate) fn host<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result
     }
 }
 
-/// `out` `[rows, width]` filled row by row, `f(row index, row)`, rows split across threads.
+/// `out` `[rows, width]` filled row by row, `f(row index, row)`, rows split across threads; a
+/// last partial row when `width` does not divide `len`.
 pub(crate) fn by_rows(len: usize, width: usize, f: impl Fn(usize, &mut [f32]) + Sync) -> Vec<f32> {
     let width = width.max(1);
     let mut out = vec![0f32; len];
@@ -79,7 +80,7 @@ pub(crate) fn by_rows(len: usize, width: usize, f: impl Fn(usize, &mut [f32]) + 
         threads,
         || (),
         |_, offset, piece| {
-            for (r, row) in piece.chunks_exact_mut(width).enumerate() {
+            for (r, row) in piece.chunks_mut(width).enumerate() {
                 f(offset / width + r, row);
             }
         },

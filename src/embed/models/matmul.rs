@@ -62,6 +62,19 @@ pub(crate) fn matmul_into(
     scale: f32,
     accumulate: bool,
 ) {
+    matmul_into_threads(dst, dst_stride, a, b, scale, accumulate, 1);
+}
+
+/// [`matmul_into`] on up to `threads` of rayon's threads (gemm splits the work).
+pub(crate) fn matmul_into_threads(
+    dst: &mut [f32],
+    dst_stride: usize,
+    a: View,
+    b: View,
+    scale: f32,
+    accumulate: bool,
+    threads: usize,
+) {
     assert_eq!(a.cols, b.rows, "matmul_into: inner dimensions differ");
     assert!(a.extent() <= a.data.len() && b.extent() <= b.data.len());
     let out = View::rows(dst, a.rows, b.cols, dst_stride);
@@ -93,7 +106,10 @@ pub(crate) fn matmul_into(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            match threads {
+                0 | 1 => gemm::Parallelism::None,
+                n => gemm::Parallelism::Rayon(n),
+            },
         );
     }
 }

@@ -18,6 +18,7 @@ mod device;
 pub mod dnabert2;
 mod fastmath;
 mod gated;
+mod grad_linear;
 mod grad_ops;
 pub mod hyenadna;
 mod matmul;

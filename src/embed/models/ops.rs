@@ -12,8 +12,8 @@
 use candle_core::{CpuStorage, DType, Layout, Result, Tensor, D};
 use candle_nn::{LayerNorm, Module, VarBuilder};
 
-use super::grad_ops;
 use super::panels::Panels;
+use super::{grad_linear, grad_ops};
 
 /// The f32 values of a contiguous CPU tensor, for the `cpu_fwd` of a custom op named `op`.
 pub(crate) fn contiguous_f32<'a>(
@@ -83,6 +83,10 @@ impl Dense {
 
 impl Module for Dense {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let (Weight::Trainable(w), true) = (&self.weight, grad_ops::applies(x)) {
+            // One graph node for the matmul and the bias (see `grad_linear`).
+            return grad_linear::linear(x, w, self.bias.as_ref());
+        }
         let mut dims = x.dims().to_vec();
         let width = dims.pop().unwrap_or(1);
         let flat = x.reshape((x.elem_count() / width.max(1), width))?;

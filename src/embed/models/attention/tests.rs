@@ -87,6 +87,60 @@ fn check(positions: Positions, spans: &[Span], n: usize) {
     }
 }
 
+/// The trainable op's gradient of `Σ context · weights` over the spans' rows against
+/// candle's, taken through [`reference`]; the gap rows' gradient is zero.
+fn check_gradient(positions: Positions, spans: &[Span], n: usize) {
+    let qkv = Tensor::randn(0f32, 1.0, (n, 3 * H * DH), &Device::Cpu).unwrap();
+    let weights = Tensor::randn(0f32, 1.0, (n, H * DH), &Device::Cpu).unwrap();
+    let grad_of = |loss: &dyn Fn(&Tensor) -> Tensor| {
+        let v = candle_core::Var::from_tensor(&qkv).unwrap();
+        let grads = loss(v.as_tensor()).backward().unwrap();
+        grads.get(v.as_tensor()).unwrap().clone()
+    };
+    let span_loss = |context: &dyn Fn(Span) -> Tensor| {
+        let parts = spans.iter().map(|&s| {
+            let w = weights.narrow(0, s.start, s.queries).unwrap();
+            (context(s) * w).unwrap().sum_all().unwrap()
+        });
+        parts.reduce(|a, b| (a + b).unwrap()).unwrap()
+    };
+    let owned = match positions {
+        Positions::None => OwnedPositions::None,
+        Positions::Alibi(s) => OwnedPositions::Alibi(s.to_vec()),
+        Positions::Rotary { cos, sin } => OwnedPositions::Rotary {
+            cos: cos.to_vec(),
+            sin: sin.to_vec(),
+        },
+    };
+    let op = TrainableAttention {
+        spans: spans.to_vec(),
+        heads: H,
+        head_dim: DH,
+        scale: 0.5,
+        positions: owned,
+    };
+    let ours = grad_of(&|x| {
+        assert!(trainable_applies(x));
+        let context = op.clone().forward(x).unwrap();
+        span_loss(&|s| context.narrow(0, s.start, s.queries).unwrap())
+    });
+    let theirs = grad_of(&|x| span_loss(&|s| reference(x, s, 0.5, positions)));
+    assert!(
+        max_diff(&ours, &theirs) < 1e-4,
+        "{}",
+        max_diff(&ours, &theirs)
+    );
+    let total = |t: &Tensor| {
+        t.abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    };
+    assert!(total(&theirs) > 0.0);
+}
+
 /// Unpadded sequences (DNABERT-2's layout), a gap row left at zero.
 #[test]
 fn alibi_spans_equal_candles_composition() {
@@ -104,6 +158,7 @@ fn alibi_spans_equal_candles_composition() {
         },
     ];
     check(Positions::Alibi(&slopes), &spans, 9);
+    check_gradient(Positions::Alibi(&slopes), &spans, 9);
     let qkv = Tensor::ones((9, 3 * H * DH), DType::F32, &Device::Cpu).unwrap();
     let attention = op(&spans, 1.0, Positions::None);
     let gap = attention.forward(&qkv).unwrap().get(5).unwrap();
@@ -144,7 +199,16 @@ fn rotary_padded_spans_equal_candles_composition() {
         &spans,
         12,
     );
+    check_gradient(
+        Positions::Rotary {
+            cos: &cos,
+            sin: &sin,
+        },
+        &spans,
+        12,
+    );
     check(Positions::None, &spans, 12);
+    check_gradient(Positions::None, &spans, 12);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
+use crate::embed::models::grad_ops::{by_rows, host};
 use crate::embed::models::ops::contiguous_f32;
 use crate::embed::models::parallel::{in_parallel, thread_count};
 
@@ -70,27 +71,34 @@ fn gelu_derivative(x: f32) -> f32 {
 /// [`gelu`] as a candle op with a backward pass, for contiguous F32 input on the CPU.
 struct GeluTanh;
 
+/// Values per piece of work split across threads (the op is elementwise).
+const PIECE: usize = 1024;
+
 impl CustomOp1 for GeluTanh {
     fn name(&self) -> &'static str {
         "gelu-tanh-rational"
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let y = contiguous_f32(storage, layout, "gelu")?
-            .iter()
-            .map(|&x| gelu(x))
-            .collect();
+        let x = contiguous_f32(storage, layout, "gelu")?;
+        let y = by_rows(x.len(), PIECE, |r, out| {
+            let x = &x[r * PIECE..];
+            out.iter_mut().zip(x).for_each(|(o, &x)| *o = gelu(x));
+        });
         Ok((CpuStorage::F32(y), layout.shape().clone()))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        let x: Vec<f32> = arg.detach().flatten_all()?.to_vec1()?;
-        let g: Vec<f32> = grad.detach().flatten_all()?.to_vec1()?;
-        let dx = x
-            .iter()
-            .zip(&g)
-            .map(|(&x, &g)| g * gelu_derivative(x))
-            .collect();
+        let dx = host(arg, |x| {
+            host(grad, |g| {
+                Ok(by_rows(x.len(), PIECE, |r, out| {
+                    let (x, g) = (&x[r * PIECE..], &g[r * PIECE..]);
+                    for ((o, &x), &g) in out.iter_mut().zip(x).zip(g) {
+                        *o = g * gelu_derivative(x);
+                    }
+                }))
+            })
+        })?;
         Ok(Some(Tensor::from_vec(dx, arg.shape(), arg.device())?))
     }
 }

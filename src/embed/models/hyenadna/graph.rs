@@ -6,13 +6,25 @@
 //! a batched matmul with a causal Toeplitz matrix per channel: `O(d·T²)` memory, fine for the
 //! inputs fine-tuning sees (a few hundred tokens), and no FFT (which has no backward here).
 
-use candle_core::{Result, Tensor, D};
+use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, D};
 
-use super::super::ops::{add_row, mul_row};
+use super::super::grad_ops::{by_rows, host};
+use super::super::ops::{add_row, contiguous_f32, mul_row};
 
 /// The causal depthwise short convolution: `u` `[B, T, C]`, `weight` `[C, 1, 3]`, `bias`
 /// `[C]`; `uc[t] = w0·u[t-2] + w1·u[t-1] + w2·u[t] + b`, zeros before the start.
 pub fn short_conv(u: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    if u.device().is_cpu() && u.dtype() == DType::F32 {
+        let taps = weight.flatten_all()?;
+        return u
+            .contiguous()?
+            .apply_op3(&taps.contiguous()?, &bias.contiguous()?, ShortConv);
+    }
+    short_conv_composed(u, weight, bias)
+}
+
+/// [`short_conv`] from candle's differentiable ops, for other devices and dtypes.
+fn short_conv_composed(u: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
     let (batch, len, channels) = u.dims3()?;
     let zeros = Tensor::zeros((batch, 2, channels), u.dtype(), u.device())?;
     let padded = Tensor::cat(&[&zeros, u], 1)?;
@@ -23,6 +35,124 @@ pub fn short_conv(u: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> 
         out = (out + mul_row(&padded.narrow(1, j, len)?, &tap)?)?;
     }
     Ok(out)
+}
+
+/// [`short_conv`] as one graph node on the CPU: candle's composition is a dozen nodes over the
+/// `[B, T, 3d]` projection, each with its own pass and gradient.
+struct ShortConv;
+
+impl ShortConv {
+    /// `u`'s shape `[B, T, C]` against `taps` `[C·3]` and `bias` `[C]`: `(T, C)`.
+    fn dims(layout: &Layout, taps: usize, bias: usize) -> Result<(usize, usize)> {
+        match layout.dims() {
+            &[_, t, c] if taps == 3 * c && bias == c => Ok((t, c)),
+            dims => candle_core::bail!("short conv: input {dims:?}, {taps} taps, {bias} biases"),
+        }
+    }
+}
+
+impl CustomOp3 for ShortConv {
+    fn name(&self) -> &'static str {
+        "short-conv-trainable"
+    }
+
+    fn cpu_fwd(
+        &self,
+        us: &CpuStorage,
+        ul: &Layout,
+        ws: &CpuStorage,
+        wl: &Layout,
+        bs: &CpuStorage,
+        bl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let u = contiguous_f32(us, ul, "short conv")?;
+        let (w, b) = (
+            contiguous_f32(ws, wl, "short conv")?,
+            contiguous_f32(bs, bl, "short conv")?,
+        );
+        let (t, c) = Self::dims(ul, w.len(), b.len())?;
+        // out[t] = b + Σ_j w_j · u[t − 2 + j], zeros before the start.
+        let out = by_rows(u.len(), c, |r, out| {
+            out.copy_from_slice(b);
+            for j in 0..3 {
+                if r % t + j >= 2 {
+                    let src = &u[(r + j - 2) * c..(r + j - 1) * c];
+                    for ((o, &v), k) in out.iter_mut().zip(src).zip(0..) {
+                        *o += w[3 * k + j] * v;
+                    }
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), ul.shape().clone()))
+    }
+
+    /// `du[s] = Σ_j w_j · g[s + 2 − j]` (inside the row), `dw_j = Σ g[t] · u[t − 2 + j]`,
+    /// `db = Σ g`.
+    fn bwd(
+        &self,
+        u: &Tensor,
+        taps: &Tensor,
+        bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (_, t, c) = u.dims3()?;
+        let u_tracked = u.track_op();
+        let (du, dw, db) = host(grad, |g| {
+            host(taps, |w| {
+                host(u, |u| {
+                    let du = u_tracked.then(|| {
+                        by_rows(g.len(), c, |r, out| {
+                            for j in 0..3 {
+                                if r % t + 2 - j < t {
+                                    let src = &g[(r + 2 - j) * c..(r + 3 - j) * c];
+                                    for ((o, &v), k) in out.iter_mut().zip(src).zip(0..) {
+                                        *o += w[3 * k + j] * v;
+                                    }
+                                }
+                            }
+                        })
+                    });
+                    Ok((du, tap_gradients(u, g, t, c), column_sums(g, c)))
+                })
+            })
+        })?;
+        let dev = u.device();
+        Ok((
+            du.map(|v| Tensor::from_vec(v, u.shape(), dev))
+                .transpose()?,
+            Some(Tensor::from_vec(dw, taps.shape(), dev)?).filter(|_| taps.track_op()),
+            Some(Tensor::from_vec(db, bias.shape(), dev)?).filter(|_| bias.track_op()),
+        ))
+    }
+}
+
+/// `dw[k·3 + j] = Σ_{rows, t ≥ 2 − j} g[t, k] · u[t − 2 + j, k]`.
+fn tap_gradients(u: &[f32], g: &[f32], t: usize, c: usize) -> Vec<f32> {
+    let mut dw = vec![0f32; 3 * c];
+    let mut sums = vec![0f32; c];
+    for j in 0..3 {
+        sums.iter_mut().for_each(|s| *s = 0.0);
+        for r in (0..g.len() / c.max(1)).filter(|r| r % t + j >= 2) {
+            let (gr, ur) = (&g[r * c..(r + 1) * c], &u[(r + j - 2) * c..(r + j - 1) * c]);
+            for ((s, &g), &u) in sums.iter_mut().zip(gr).zip(ur) {
+                *s += g * u;
+            }
+        }
+        sums.iter()
+            .enumerate()
+            .for_each(|(k, &s)| dw[3 * k + j] = s);
+    }
+    dw
+}
+
+/// The column sums of a row-major `[rows, c]` matrix.
+fn column_sums(g: &[f32], c: usize) -> Vec<f32> {
+    let mut sums = vec![0f32; c];
+    for row in g.chunks_exact(c.max(1)) {
+        sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+    }
+    sums
 }
 
 /// The causal long convolution `y[b,t,c] = Σ_{s≤t} k[t-s,c]·v[b,s,c] + D[c]·v[b,t,c]` for
@@ -133,6 +263,38 @@ mod tests {
                 let want = w[c][0] * at(t - 2) + w[c][1] * at(t - 1) + w[c][2] * at(t) + b[c];
                 assert!((out[t as usize][c] - want).abs() < 1e-6, "t {t} c {c}");
             }
+        }
+    }
+
+    #[test]
+    fn fused_short_conv_has_the_compositions_value_and_gradients() {
+        use candle_core::Var;
+        let (u, weight, bias) = (
+            random(&[2, 6, 4], 7),
+            random(&[4, 1, 3], 8),
+            random(&[4], 9),
+        );
+        let loss_weights = random(&[2, 6, 4], 10).cos().unwrap();
+        let run = |f: &dyn Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor>| {
+            let vars = [&u, &weight, &bias].map(|t| Var::from_tensor(t).unwrap());
+            let [u, w, b] = vars.each_ref().map(|v| v.as_tensor().clone());
+            let y = f(&u, &w, &b).unwrap();
+            let grads = (&y * &loss_weights)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let mut out = vec![y];
+            out.extend([u, w, b].iter().map(|t| grads.get(t).unwrap().clone()));
+            out
+        };
+        let fused = run(&|u, w, b| short_conv(u, w, b));
+        let composed = run(&|u, w, b| short_conv_composed(u, w, b));
+        for (i, (a, b)) in fused.iter().zip(&composed).enumerate() {
+            assert_eq!(a.dims(), b.dims());
+            let diff = crate::embed::models::ops::max_diff(a, b);
+            assert!(diff < 1e-5, "output {i}: {diff}");
         }
     }
 }

@@ -4,7 +4,10 @@
 use candle_core::{DType, Module, Tensor};
 use candle_nn::{Embedding, VarBuilder};
 
-use super::super::attention::{fused_applies, FusedAttention, Positions, Span};
+use super::super::attention::{
+    fused_applies, trainable_applies, FusedAttention, OwnedPositions, Positions, Span,
+    TrainableAttention,
+};
 use super::super::gated::{gated, Gate};
 use super::super::ops::{self, dense, dense_no_bias, Dense, Norm};
 use super::rotary::Rotary;
@@ -229,6 +232,18 @@ impl Attention {
                     .forward(&qkv.reshape((b * t, 3 * d))?)?
                     .reshape((b, t, d))?
             }
+            Some(spans) if trainable_applies(&qkv) => TrainableAttention {
+                spans: spans.clone(),
+                heads: self.heads,
+                head_dim: self.head_dim,
+                scale: 1.0,
+                positions: batch
+                    .rotary
+                    .as_ref()
+                    .map_or(OwnedPositions::None, Rotary::owned_positions),
+            }
+            .forward(&qkv.reshape((b * t, 3 * d))?)?
+            .reshape((b, t, d))?,
             _ => self.composed(&qkv, batch)?,
         };
         x + self.output.forward(&context)?
