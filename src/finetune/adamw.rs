@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, DType, InplaceOp2, Layout, Tensor, Var};
 use candle_nn::{Optimizer, ParamsAdamW};
+use rayon::prelude::*;
 
 use crate::{Error, Result};
 
@@ -86,17 +87,19 @@ impl AdamW {
             scale_v: (1.0 / (1.0 - p.beta2.powi(self.step))) as f32,
             eps: p.eps as f32,
         };
-        for (var, moments) in &self.fused {
+        // Variables on rayon's threads, each updated whole by one thread: the update is bound
+        // by memory, and a step's weights and moments are hundreds of MB for the larger models.
+        self.fused.par_iter().try_for_each(|(var, moments)| {
             let Some(g) = grads.get(var.as_tensor()) else {
-                continue;
+                return Ok(());
             };
             let g = g.contiguous().map_err(Error::model)?;
             let op = Fused {
                 update: &update,
                 moments,
             };
-            var.as_tensor().inplace_op2(&g, &op).map_err(Error::model)?;
-        }
+            var.as_tensor().inplace_op2(&g, &op).map_err(Error::model)
+        })?;
         if let Some(others) = &mut self.others {
             others.step(grads).map_err(Error::model)?;
         }

@@ -180,11 +180,20 @@ impl Qkv {
 
 /// `[q_scale·Wq; Wk; Wv]` and the biases alike, as one layer.
 fn stack(parts: &[(Tensor, Tensor)], q_scale: f64) -> CResult<Dense> {
-    let scale = |i: usize| if i == 0 { q_scale } else { 1.0 };
     let (mut w, mut b) = (Vec::new(), Vec::new());
     for (i, (wi, bi)) in parts.iter().enumerate() {
-        w.push(wi.affine(scale(i), 0.0)?);
-        b.push(bi.affine(scale(i), 0.0)?);
+        // Only the query is scaled: an affine by 1 would be one more weight-sized copy, and
+        // one more graph node, at every fine-tuning step.
+        match i {
+            0 => {
+                w.push(wi.affine(q_scale, 0.0)?);
+                b.push(bi.affine(q_scale, 0.0)?);
+            }
+            _ => {
+                w.push(wi.clone());
+                b.push(bi.clone());
+            }
+        }
     }
     Dense::new(Tensor::cat(&w, 0)?, Some(Tensor::cat(&b, 0)?))
 }
