@@ -8,7 +8,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
-use super::grad_ops::host;
+use super::grad_ops::{column_sums, host};
 use super::matmul::{matmul_into_threads, View};
 use super::ops::contiguous_f32;
 use super::parallel::thread_count;
@@ -94,7 +94,7 @@ impl CustomOp3 for Linear {
                     Ok(dw)
                 })?),
             };
-            let db = bias.track_op().then(|| column_sums(g, out));
+            let db = bias.track_op().then(|| column_sums(g, g, out, |g, _| g));
             Ok((dx, dw, db))
         })?;
         let dev = x.device();
@@ -107,15 +107,6 @@ impl CustomOp3 for Linear {
                 .transpose()?,
         ))
     }
-}
-
-/// The column sums of a row-major `[rows, d]` matrix.
-fn column_sums(g: &[f32], d: usize) -> Vec<f32> {
-    let mut sums = vec![0f32; d];
-    for row in g.chunks_exact(d.max(1)) {
-        sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
-    }
-    sums
 }
 
 #[cfg(test)]

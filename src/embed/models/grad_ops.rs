@@ -373,7 +373,7 @@ impl RowOp {
 }
 
 /// `Σ_rows f(a, b)` over the columns of two `[rows, d]` matrices.
-fn column_sums(a: &[f32], b: &[f32], d: usize, f: impl Fn(f32, f32) -> f32) -> Vec<f32> {
+pub(crate) fn column_sums(a: &[f32], b: &[f32], d: usize, f: impl Fn(f32, f32) -> f32) -> Vec<f32> {
     let mut sums = vec![0f32; d];
     for (a, b) in a.chunks_exact(d).zip(b.chunks_exact(d)) {
         for ((s, &a), &b) in sums.iter_mut().zip(a).zip(b) {

@@ -10,9 +10,9 @@ use super::super::ops::{dense, Dense, Norm};
 use super::act::gelu_tanh;
 use super::conv::LongConv;
 use super::filter::ImplicitFilter;
-use super::graph;
 use super::short::ShortConv;
 use super::Config;
+use super::{gates, graph};
 
 /// The blocks' `norm1`/`norm2` are `nn.LayerNorm(d_model)` with torch's default eps; only
 /// `ln_f` takes `layer_norm_epsilon` from the config.
@@ -72,10 +72,12 @@ impl HyenaOperator {
     fn forward_graph(&self, h: &Tensor) -> Result<Tensor> {
         let u = self.in_proj.forward(h)?;
         let uc = graph::short_conv(&u, &self.short_weight, &self.short_bias)?;
-        let [x0, x1, v] =
-            <[Tensor; 3]>::try_from(graph::split_last(&uc, 3)?).expect("three equal slices");
-        let y = graph::long_conv(&(x1 * v)?, &self.filter.taps()?, &self.filter.bias)?;
-        self.out_proj.forward(&(y * x0)?)
+        let y = graph::long_conv(
+            &gates::inner_gate(&uc)?,
+            &self.filter.taps()?,
+            &self.filter.bias,
+        )?;
+        self.out_proj.forward(&gates::outer_gate(&uc, &y)?)
     }
 }
 

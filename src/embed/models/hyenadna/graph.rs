@@ -8,7 +8,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor, D};
 
-use super::super::grad_ops::{by_rows, host};
+use super::super::grad_ops::{by_rows, column_sums, host};
 use super::super::ops::{add_row, contiguous_f32, mul_row};
 
 /// The causal depthwise short convolution: `u` `[B, T, C]`, `weight` `[C, 1, 3]`, `bias`
@@ -113,7 +113,11 @@ impl CustomOp3 for ShortConv {
                             }
                         })
                     });
-                    Ok((du, tap_gradients(u, g, t, c), column_sums(g, c)))
+                    Ok((
+                        du,
+                        tap_gradients(u, g, t, c),
+                        column_sums(g, g, c, |g, _| g),
+                    ))
                 })
             })
         })?;
@@ -144,15 +148,6 @@ fn tap_gradients(u: &[f32], g: &[f32], t: usize, c: usize) -> Vec<f32> {
             .for_each(|(k, &s)| dw[3 * k + j] = s);
     }
     dw
-}
-
-/// The column sums of a row-major `[rows, c]` matrix.
-fn column_sums(g: &[f32], c: usize) -> Vec<f32> {
-    let mut sums = vec![0f32; c];
-    for row in g.chunks_exact(c.max(1)) {
-        sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
-    }
-    sums
 }
 
 /// The causal long convolution `y[b,t,c] = Σ_{s≤t} k[t-s,c]·v[b,s,c] + D[c]·v[b,t,c]` for

@@ -16,6 +16,7 @@ mod block;
 mod conv;
 mod fftconv;
 mod filter;
+mod gates;
 mod graph;
 mod short;
 mod tokenizer;
