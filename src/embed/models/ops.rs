@@ -83,7 +83,8 @@ impl Dense {
 
 impl Module for Dense {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if let (Weight::Trainable(w), true) = (&self.weight, grad_ops::applies(x)) {
+        // The `mkl` build keeps candle's matmul (MKL's sgemm) for trainable weights too.
+        if let (Weight::Trainable(w), true) = (&self.weight, PANELS && grad_ops::applies(x)) {
             // One graph node for the matmul and the bias (see `grad_linear`).
             return grad_linear::linear(x, w, self.bias.as_ref());
         }
