@@ -1,7 +1,7 @@
 //! Fused CPU kernels with analytic backward passes, for the forward passes of fine-tuning.
 //!
-//! When an activation is tracked (see `ops`), softmax, LayerNorm and the rotary embedding were
-//! compositions of candle primitives: 5 to 13 graph nodes each, every one a separate
+//! When an activation is tracked (see `ops`), softmax, LayerNorm, the rotary embedding and the
+//! per-row add and multiply were compositions of candle primitives: 3 to 15 graph nodes each, every one a separate
 //! single-threaded pass over the activation forward and one or more backward, and for every
 //! node candle's backward makes a zero tensor and adds the node's first gradient to it (11% of
 //! an NT-v2 step, BENCHMARKS.md). Here each is one custom op: one pass forward and one backward,
@@ -195,10 +195,13 @@ impl CustomOp3 for LayerNorm {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let d = weight.elem_count();
+        let x_tracked = x.track_op();
         let (dx, dw, db) = host(x, |x| {
             host(weight, |w| {
                 host(grad, |g| {
-                    let dx = x_gradient(x, w, g, self.eps);
+                    // A constant input (the first trained layer's, under `--last-layers`)
+                    // needs no gradient.
+                    let dx = x_tracked.then(|| x_gradient(x, w, g, self.eps));
                     let (dw, db) = affine_gradients(x, g, d, self.eps);
                     Ok((dx, dw, db))
                 })
@@ -206,7 +209,8 @@ impl CustomOp3 for LayerNorm {
         })?;
         let (dev, wshape) = (x.device(), weight.shape());
         Ok((
-            Some(Tensor::from_vec(dx, x.shape(), dev)?).filter(|_| x.track_op()),
+            dx.map(|v| Tensor::from_vec(v, x.shape(), dev))
+                .transpose()?,
             Some(Tensor::from_vec(dw, wshape, dev)?).filter(|_| weight.track_op()),
             Some(Tensor::from_vec(db, bias.shape(), dev)?).filter(|_| bias.track_op()),
         ))
