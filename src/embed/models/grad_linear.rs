@@ -114,6 +114,7 @@ mod tests {
     use candle_core::{Device, Var};
 
     use super::*;
+    use crate::embed::models::grad_ops::tests::agree;
     use crate::embed::models::ops::max_diff;
 
     fn randn(shape: &[usize]) -> Tensor {
@@ -122,34 +123,14 @@ mod tests {
 
     #[test]
     fn value_and_gradients_equal_candles_linear() {
-        let (x, w, b) = (randn(&[2, 9, 6]), randn(&[5, 6]), randn(&[5]));
-        let weights = randn(&[2, 9, 5]);
-        let both = |fused: bool| {
-            let vars = [&x, &w, &b].map(|t| Var::from_tensor(t).unwrap());
-            let [xt, wt, bt] = vars.each_ref().map(|v| v.as_tensor().clone());
-            let y = match fused {
-                true => linear(&xt, &wt, Some(&bt)).unwrap(),
-                false => xt
-                    .broadcast_matmul(&wt.t().unwrap())
-                    .unwrap()
-                    .broadcast_add(&bt)
-                    .unwrap(),
-            };
-            let grads = (&y * &weights)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let mut out = vec![y];
-            out.extend([xt, wt, bt].iter().map(|t| grads.get(t).unwrap().clone()));
-            out
-        };
-        let (fused, candle) = (both(true), both(false));
-        assert_eq!(fused[0].dims(), &[2, 9, 5]);
-        for (i, (a, b)) in fused.iter().zip(&candle).enumerate() {
-            assert!(max_diff(a, b) < 1e-4, "output {i}: {}", max_diff(a, b));
-        }
+        let inputs = [randn(&[2, 9, 6]), randn(&[5, 6]), randn(&[5])];
+        agree(
+            &inputs,
+            &[2, 9, 5],
+            |t| linear(&t[0], &t[1], Some(&t[2])),
+            |t| t[0].broadcast_matmul(&t[1].t()?)?.broadcast_add(&t[2]),
+            1e-4,
+        );
     }
 
     #[test]

@@ -389,4 +389,4 @@ pub(crate) fn column_sums(a: &[f32], b: &[f32], d: usize, f: impl Fn(f32, f32) -
 
 #[cfg(test)]
 #[path = "grad_ops_tests.rs"]
-mod tests;
+pub(crate) mod tests;

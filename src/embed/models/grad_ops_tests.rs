@@ -31,8 +31,9 @@ fn value_and_grads(
     (y, g)
 }
 
-/// Fused and composed forms agree on the value and on every input's gradient.
-fn agree(
+/// Fused and composed forms agree on the value and on every input's gradient (of the sum of
+/// the output times random weights), and no input's gradient is zero.
+pub(crate) fn agree(
     inputs: &[Tensor],
     out_shape: &[usize],
     fused: impl Fn(&[Tensor]) -> Result<Tensor>,

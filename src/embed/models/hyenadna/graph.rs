@@ -263,33 +263,17 @@ mod tests {
 
     #[test]
     fn fused_short_conv_has_the_compositions_value_and_gradients() {
-        use candle_core::Var;
-        let (u, weight, bias) = (
+        let inputs = [
             random(&[2, 6, 4], 7),
             random(&[4, 1, 3], 8),
             random(&[4], 9),
+        ];
+        crate::embed::models::grad_ops::tests::agree(
+            &inputs,
+            &[2, 6, 4],
+            |t| short_conv(&t[0], &t[1], &t[2]),
+            |t| short_conv_composed(&t[0], &t[1], &t[2]),
+            1e-5,
         );
-        let loss_weights = random(&[2, 6, 4], 10).cos().unwrap();
-        let run = |f: &dyn Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor>| {
-            let vars = [&u, &weight, &bias].map(|t| Var::from_tensor(t).unwrap());
-            let [u, w, b] = vars.each_ref().map(|v| v.as_tensor().clone());
-            let y = f(&u, &w, &b).unwrap();
-            let grads = (&y * &loss_weights)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .backward()
-                .unwrap();
-            let mut out = vec![y];
-            out.extend([u, w, b].iter().map(|t| grads.get(t).unwrap().clone()));
-            out
-        };
-        let fused = run(&|u, w, b| short_conv(u, w, b));
-        let composed = run(&|u, w, b| short_conv_composed(u, w, b));
-        for (i, (a, b)) in fused.iter().zip(&composed).enumerate() {
-            assert_eq!(a.dims(), b.dims());
-            let diff = crate::embed::models::ops::max_diff(a, b);
-            assert!(diff < 1e-5, "output {i}: {diff}");
-        }
     }
 }
