@@ -6,9 +6,9 @@
 //! through memory, and its softmax calls libm's `expf` per score. Here each sequence and head
 //! reads q, k and v where the projection put them, keeps its `[T, T]` scores in one scratch
 //! buffer that stays in cache, adds positions (ALiBi or rotary) on the way, and writes its
-//! context straight into the output columns of that head. [`TrainableAttention`] adds the
-//! backward pass (fine-tuning); other devices keep candle's composition. All compute the same
-//! function.
+//! context straight into the output columns of that head. Inside a gradient graph
+//! (fine-tuning) the same forward runs with the backward pass of `grad`; other devices keep
+//! candle's composition. All compute the same function.
 
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 
@@ -39,15 +39,10 @@ pub(crate) enum Positions<'a> {
     Rotary { cos: &'a [f32], sin: &'a [f32] },
 }
 
-/// Whether [`FusedAttention::forward`] applies to `qkv`: an f32 CPU tensor outside any gradient
-/// graph.
+/// Whether [`FusedAttention::forward`] applies to `qkv`: an f32 CPU tensor (in a gradient
+/// graph or not).
 pub(crate) fn fused_applies(qkv: &Tensor) -> bool {
-    qkv.device().is_cpu() && qkv.dtype() == DType::F32 && !qkv.track_op()
-}
-
-/// Whether [`TrainableAttention`] applies to `qkv`: an f32 CPU tensor in a gradient graph.
-pub(crate) fn trainable_applies(qkv: &Tensor) -> bool {
-    qkv.device().is_cpu() && qkv.dtype() == DType::F32 && qkv.track_op()
+    qkv.device().is_cpu() && qkv.dtype() == DType::F32
 }
 
 /// Attention over `qkv` `[N, 3d]`, whose columns are `[q | k | v]` with head `h` at
@@ -70,9 +65,13 @@ struct Scratch {
 }
 
 impl FusedAttention<'_> {
-    /// The context `[N, d]`; `qkv` must satisfy [`fused_applies`].
+    /// The context `[N, d]`; `qkv` must satisfy [`fused_applies`]. A `qkv` in a gradient graph
+    /// (fine-tuning) gets the backward pass of [`grad`].
     pub fn forward(&self, qkv: &Tensor) -> Result<Tensor> {
-        qkv.contiguous()?.apply_op1_no_bwd(self)
+        match qkv.track_op() {
+            true => grad::TrainableAttention::from(self).forward(qkv),
+            false => qkv.contiguous()?.apply_op1_no_bwd(self),
+        }
     }
 
     fn width(&self) -> usize {
@@ -225,7 +224,6 @@ impl FusedAttention<'_> {
 }
 
 mod grad;
-pub(crate) use grad::{OwnedPositions, TrainableAttention};
 
 #[cfg(test)]
 mod tests;

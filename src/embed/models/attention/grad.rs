@@ -14,21 +14,38 @@ use crate::embed::models::matmul::{matmul_into, View};
 use crate::embed::models::parallel::{pieces_in_parallel, thread_count};
 
 /// What [`Positions`] borrows, owned: a graph node keeps its op for the backward pass.
-#[derive(Clone)]
-pub(crate) enum OwnedPositions {
+enum OwnedPositions {
     None,
     Alibi(Vec<f32>),
     Rotary { cos: Vec<f32>, sin: Vec<f32> },
 }
 
 /// [`FusedAttention`]'s parameters, owned, as a differentiable op.
-#[derive(Clone)]
-pub(crate) struct TrainableAttention {
-    pub spans: Vec<Span>,
-    pub heads: usize,
-    pub head_dim: usize,
-    pub scale: f32,
-    pub positions: OwnedPositions,
+pub(super) struct TrainableAttention {
+    spans: Vec<Span>,
+    heads: usize,
+    head_dim: usize,
+    scale: f32,
+    positions: OwnedPositions,
+}
+
+impl From<&FusedAttention<'_>> for TrainableAttention {
+    fn from(a: &FusedAttention<'_>) -> Self {
+        TrainableAttention {
+            spans: a.spans.to_vec(),
+            heads: a.heads,
+            head_dim: a.head_dim,
+            scale: a.scale,
+            positions: match a.positions {
+                Positions::None => OwnedPositions::None,
+                Positions::Alibi(slopes) => OwnedPositions::Alibi(slopes.to_vec()),
+                Positions::Rotary { cos, sin } => OwnedPositions::Rotary {
+                    cos: cos.to_vec(),
+                    sin: sin.to_vec(),
+                },
+            },
+        }
+    }
 }
 
 impl TrainableAttention {

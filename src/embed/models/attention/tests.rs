@@ -104,24 +104,10 @@ fn check_gradient(positions: Positions, spans: &[Span], n: usize) {
         });
         parts.reduce(|a, b| (a + b).unwrap()).unwrap()
     };
-    let owned = match positions {
-        Positions::None => OwnedPositions::None,
-        Positions::Alibi(s) => OwnedPositions::Alibi(s.to_vec()),
-        Positions::Rotary { cos, sin } => OwnedPositions::Rotary {
-            cos: cos.to_vec(),
-            sin: sin.to_vec(),
-        },
-    };
-    let op = TrainableAttention {
-        spans: spans.to_vec(),
-        heads: H,
-        head_dim: DH,
-        scale: 0.5,
-        positions: owned,
-    };
+    let attention = op(spans, 0.5, positions);
     let ours = grad_of(&|x| {
-        assert!(trainable_applies(x));
-        let context = op.clone().forward(x).unwrap();
+        assert!(x.track_op() && fused_applies(x));
+        let context = attention.forward(x).unwrap();
         span_loss(&|s| context.narrow(0, s.start, s.queries).unwrap())
     });
     let theirs = grad_of(&|x| span_loss(&|s| reference(x, s, 0.5, positions)));

@@ -3,9 +3,7 @@
 use candle_core::Tensor;
 use candle_nn::{Embedding, Module, VarBuilder};
 
-use super::super::attention::{
-    fused_applies, trainable_applies, FusedAttention, OwnedPositions, Positions, TrainableAttention,
-};
+use super::super::attention::{fused_applies, FusedAttention, Positions};
 use super::super::gated::{gated, Gate};
 use super::super::ops::{self, dense, dense_no_bias, Dense, Norm};
 use super::{Batch, Config};
@@ -70,16 +68,6 @@ impl SelfAttention {
                 positions: Positions::Alibi(&batch.slopes),
             };
             return attention.forward(&qkv);
-        }
-        if trainable_applies(&qkv) {
-            return TrainableAttention {
-                spans: batch.spans.clone(),
-                heads: self.heads,
-                head_dim: self.head_dim,
-                scale: (self.head_dim as f32).powf(-0.5),
-                positions: OwnedPositions::Alibi(batch.slopes.clone()),
-            }
-            .forward(&qkv);
         }
         let contexts = batch
             .spans

@@ -10,6 +10,7 @@
 //! code has the `add_bias_fnn` field, and only it uses the SwiGLU FFN. Positions follow
 //! `position_embedding_type` and token dropout `token_dropout`, as in both references.
 
+mod attention;
 mod layers;
 mod rotary;
 mod tokenizer;

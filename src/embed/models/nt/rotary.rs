@@ -3,7 +3,7 @@
 
 use candle_core::{Device, Tensor};
 
-use super::super::attention::{OwnedPositions, Positions};
+use super::super::attention::Positions;
 use super::super::ops;
 
 type CResult<T> = candle_core::Result<T>;
@@ -53,14 +53,6 @@ impl Rotary {
     /// `x` `[B, H, T, head_dim]`, contiguous.
     pub(super) fn apply(&self, x: &Tensor) -> CResult<Tensor> {
         ops::rope(x, &self.cos, &self.sin)
-    }
-
-    /// The tables, owned, for the trainable attention.
-    pub(super) fn owned_positions(&self) -> OwnedPositions {
-        OwnedPositions::Rotary {
-            cos: self.cos_host.clone(),
-            sin: self.sin_host.clone(),
-        }
     }
 
     pub(super) fn positions(&self) -> Positions<'_> {
