@@ -164,16 +164,7 @@ impl CustomOp1 for FusedAttention<'_> {
         // and all pairs can run in parallel; transposed to `[N, d]` at the end.
         let (dh, count) = (self.head_dim, self.spans.len());
         let mut by_head = vec![0f32; n * d];
-        let mut pieces = Vec::with_capacity(self.heads * count);
-        for (h, block) in by_head.chunks_exact_mut(n * dh).enumerate() {
-            let (mut rest, mut at) = (block, 0);
-            for (i, span) in self.spans.iter().enumerate() {
-                let (_, tail) = rest.split_at_mut((span.start - at) * dh);
-                let (piece, tail) = tail.split_at_mut(span.queries * dh);
-                pieces.push((h * count + i, piece));
-                (rest, at) = (tail, span.start + span.queries);
-            }
-        }
+        let pieces = self.pieces(&mut by_head, n, dh);
         let work: usize = self.spans.iter().map(|s| s.queries * s.keys * d).sum();
         pieces_in_parallel(
             pieces,
@@ -194,6 +185,29 @@ impl CustomOp1 for FusedAttention<'_> {
 }
 
 impl FusedAttention<'_> {
+    /// A head-major buffer `[H, n, row]` cut into one piece per (span, head) pair, tagged
+    /// `h · spans + i`: the span's rows of that head's block. Rows outside every span are in
+    /// no piece.
+    fn pieces<'b>(
+        &self,
+        buffer: &'b mut [f32],
+        n: usize,
+        row: usize,
+    ) -> Vec<(usize, &'b mut [f32])> {
+        let count = self.spans.len();
+        let mut pieces = Vec::with_capacity(self.heads * count);
+        for (h, block) in buffer.chunks_exact_mut(n * row).enumerate() {
+            let (mut rest, mut at) = (block, 0);
+            for (i, span) in self.spans.iter().enumerate() {
+                let (_, tail) = rest.split_at_mut((span.start - at) * row);
+                let (piece, tail) = tail.split_at_mut(span.queries * row);
+                pieces.push((h * count + i, piece));
+                (rest, at) = (tail, span.start + span.queries);
+            }
+        }
+        pieces
+    }
+
     /// Spans must be in order, disjoint, inside the `n` rows, with `1 ≤ keys ≤ queries`, and
     /// rotary tables must cover the longest span.
     fn check_spans(&self, n: usize) -> Result<()> {

@@ -104,16 +104,7 @@ impl FusedAttention<'_> {
         let (d, dh, count) = (self.width(), self.head_dim, self.spans.len());
         let n = qkv.len() / (3 * d).max(1);
         let mut by_head = vec![0f32; n * 3 * d];
-        let mut pieces = Vec::with_capacity(self.heads * count);
-        for (h, block) in by_head.chunks_exact_mut(n * 3 * dh).enumerate() {
-            let (mut rest, mut at) = (block, 0);
-            for (i, span) in self.spans.iter().enumerate() {
-                let (_, tail) = rest.split_at_mut((span.start - at) * 3 * dh);
-                let (piece, tail) = tail.split_at_mut(span.queries * 3 * dh);
-                pieces.push((h * count + i, piece));
-                (rest, at) = (tail, span.start + span.queries);
-            }
-        }
+        let pieces = self.pieces(&mut by_head, n, 3 * dh);
         let work: usize = self.spans.iter().map(|s| s.queries * s.keys * d).sum();
         pieces_in_parallel(
             pieces,
