@@ -4,7 +4,7 @@
 //!
 //!   cargo bench --bench finetune_step -- --family hyenadna --dir CHECKPOINT --name NAME
 //!       [--threads 1] [--batch 16] [--bp 300] [--seed 7] [--steps 5] [--last-layers N]
-//!       [--dump-tokens FILE]
+//!       [--dump-tokens FILE] [--whole-batch]
 //!
 //! Inputs: `--batch` random ACGT sequences of `--bp` bases (ChaCha8 from `--seed`) with
 //! alternating labels, tokenized by the model's tokenizer and cut to its window as `genovec
@@ -19,8 +19,14 @@
 //! Device: `default_device()`, as `genovec finetune`: the CPU, or CUDA device 0 in a build
 //! with `--features cuda` (reading the loss back each step waits for the GPU).
 //!
-//! Threads: `--threads N` sets `RAYON_NUM_THREADS` and `CANDLE_NUM_THREADS` before candle
-//! starts (candle's gemm and genovec's loops size their pools from them).
+//! Shares: as in `genovec finetune`, the batch is split into one share per thread (at least
+//! 4 rows each) that run forward and backward at once (`finetune::batch_gradients`);
+//! `--whole-batch` runs the batch as one share, its kernels split across the threads instead
+//! (what every step did before the shares), for comparison in the same build.
+//!
+//! Threads: `--threads N` sets `RAYON_NUM_THREADS` before candle starts (candle's gemm and
+//! genovec's loops size their pools from it); `CANDLE_NUM_THREADS` is 1, as `genovec
+//! finetune` sets it (candle's elementwise ops then run on the calling thread).
 //!
 //! `--dump-tokens FILE` writes the batch's token ids and labels as JSON for the PyTorch side
 //! (`benches/finetune_step_torch.py`), so both train on exactly the same tokens, and exits.
@@ -32,7 +38,9 @@ use anyhow::{bail, Context, Result};
 use candle_core::Var;
 use candle_nn::{Linear, ParamsAdamW, VarMap};
 use genovec::embed::models::{default_device, load_model_with, Family};
-use genovec::finetune::{batch_loss, trainable, AdamW, Scope, SequenceClassifier};
+use genovec::finetune::{
+    batch_gradients, batch_loss, step_threads, trainable, AdamW, Scope, SequenceClassifier,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -51,6 +59,7 @@ struct Args {
     steps: usize,
     scope: Scope,
     dump_tokens: Option<PathBuf>,
+    whole_batch: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -65,6 +74,7 @@ fn parse_args() -> Result<Args> {
         steps: 5,
         scope: Scope::Full,
         dump_tokens: None,
+        whole_batch: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -84,6 +94,7 @@ fn parse_args() -> Result<Args> {
             "--steps" => a.steps = value()?.parse::<usize>()?.max(1),
             "--last-layers" => a.scope = Scope::LastLayers(value()?.parse()?),
             "--dump-tokens" => a.dump_tokens = Some(PathBuf::from(value()?)),
+            "--whole-batch" => a.whole_batch = true,
             "--bench" => {} // cargo bench passes this to harness = false targets
             other => bail!("unknown argument {other:?}"),
         }
@@ -102,7 +113,9 @@ fn main() -> Result<()> {
     let args = parse_args()?;
     // Before candle or rayon start their pools.
     std::env::set_var("RAYON_NUM_THREADS", args.threads.to_string());
-    std::env::set_var("CANDLE_NUM_THREADS", args.threads.to_string());
+    // As `genovec finetune` does (cli::no_candle_pool_workers): candle's elementwise ops run
+    // on the thread that calls them, the shares of the batch supply the parallelism.
+    std::env::set_var("CANDLE_NUM_THREADS", "1");
 
     let device = default_device()?;
     let vars = VarMap::new();
@@ -140,6 +153,10 @@ fn main() -> Result<()> {
         .collect();
     let params: usize = trained.iter().map(|v| v.elem_count()).sum();
     trained.extend(head.iter().cloned());
+    let shares = match args.whole_batch {
+        true => 1,
+        false => step_threads(&trained),
+    };
     let mut optimizer = AdamW::new(
         trained,
         ParamsAdamW {
@@ -150,9 +167,9 @@ fn main() -> Result<()> {
     )?;
     let batch: Vec<&(Vec<u32>, u32)> = rows.iter().collect();
     let mut step = || -> Result<f32> {
-        let loss = batch_loss(&classifier, &batch)?;
-        optimizer.backward_step(&loss)?;
-        Ok(loss.to_scalar::<f32>()?)
+        let grads = batch_gradients(&batch, shares, |rows| batch_loss(&classifier, rows))?;
+        optimizer.step(grads.stores)?;
+        Ok(grads.loss as f32)
     };
     let first_loss = step()?;
     let mut times = Vec::with_capacity(args.steps);
@@ -171,6 +188,7 @@ fn main() -> Result<()> {
         "device": format!("{device:?}"),
         "scope": args.scope.to_string(),
         "threads": args.threads,
+        "whole_batch": args.whole_batch,
         "batch": args.batch,
         "bp": args.bp,
         "tokens_max": tokens.iter().max(),

@@ -104,10 +104,12 @@ pub fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Finetune(a) => {
             keep_freed_pages();
+            no_candle_pool_workers();
             finetune::run(a)
         }
         Command::Compare(a) => {
             keep_freed_pages();
+            no_candle_pool_workers();
             compare::run(a)
         }
         Command::Qc(a) => qc::run(a),
@@ -129,6 +131,22 @@ fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Runs candle's own elementwise ops on the calling thread (`CANDLE_NUM_THREADS=1`), unless
+/// the user set that variable.
+///
+/// candle sizes a second pool from it, apart from rayon's, for adds and multiplies of 64k
+/// values or more (the gradient store's adds among them). Its workers spin after each op,
+/// and its callers queue on one lock: with a fine-tuning step's shares of the batch running
+/// on every thread (`finetune::batch_gradients`), that pool cost HyenaDNA-tiny's step on two
+/// threads about a third of its time (0.32-0.36 s a step without it, 0.47 s with it), while
+/// inference on two threads was the same either way (`model_throughput`, BENCHMARKS.md).
+/// candle reads the variable once, when the pool starts: this runs before any model loads.
+fn no_candle_pool_workers() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
 }
 
 /// Makes mimalloc keep the pages it frees instead of returning them to the OS after a second.

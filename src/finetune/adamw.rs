@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 
 use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, DType, InplaceOp2, Layout, Tensor, Var};
+use candle_core::{CpuStorage, DType, InplaceOp2, Layout, Storage, Tensor, Var};
 use candle_nn::{Optimizer, ParamsAdamW};
 use rayon::prelude::*;
 
@@ -20,7 +20,7 @@ use crate::{Error, Result};
 pub struct AdamW {
     fused: Vec<(Var, Mutex<Moments>)>,
     /// The variables the fused loop cannot take (not CPU f32), under candle's AdamW.
-    others: Option<candle_nn::AdamW>,
+    others: Option<(Vec<Var>, candle_nn::AdamW)>,
     params: ParamsAdamW,
     step: i32,
 }
@@ -40,7 +40,10 @@ impl AdamW {
             .partition(|v| v.device().is_cpu() && v.dtype() == DType::F32);
         let others = match others.is_empty() {
             true => None,
-            false => Some(candle_nn::AdamW::new(others, params.clone()).map_err(Error::model)?),
+            false => {
+                let adamw = candle_nn::AdamW::new(others.clone(), params.clone());
+                Some((others, adamw.map_err(Error::model)?))
+            }
         };
         let fused = fused
             .into_iter()
@@ -64,7 +67,7 @@ impl AdamW {
     /// Sets the learning rate of the next steps.
     pub fn set_learning_rate(&mut self, lr: f64) {
         self.params.lr = lr;
-        if let Some(others) = &mut self.others {
+        if let Some((_, others)) = &mut self.others {
             others.set_learning_rate(lr);
         }
     }
@@ -72,10 +75,12 @@ impl AdamW {
     /// Backpropagates `loss` and takes one step.
     pub fn backward_step(&mut self, loss: &Tensor) -> Result<()> {
         let grads = loss.backward().map_err(Error::model)?;
-        self.step(&grads)
+        self.step(vec![grads])
     }
 
-    fn step(&mut self, grads: &GradStore) -> Result<()> {
+    /// Takes one step along the sum of the gradients in `stores` (one store per share of the
+    /// batch, see `shares`); a variable with no gradient in any store keeps its value.
+    pub fn step(&mut self, mut stores: Vec<GradStore>) -> Result<()> {
         self.step += 1;
         let p = &self.params;
         let update = Update {
@@ -90,21 +95,45 @@ impl AdamW {
         // Variables on rayon's threads, each updated whole by one thread: the update is bound
         // by memory, and a step's weights and moments are hundreds of MB for the larger models.
         self.fused.par_iter().try_for_each(|(var, moments)| {
-            let Some(g) = grads.get(var.as_tensor()) else {
+            let mut grads = gradients(&stores, var)?.into_iter();
+            let Some(g) = grads.next() else {
                 return Ok(());
             };
-            let g = g.contiguous().map_err(Error::model)?;
             let op = Fused {
                 update: &update,
                 moments,
+                more: grads.collect(),
             };
             var.as_tensor().inplace_op2(&g, &op).map_err(Error::model)
         })?;
-        if let Some(others) = &mut self.others {
-            others.step(grads).map_err(Error::model)?;
+        if let Some((vars, others)) = &mut self.others {
+            // candle's optimiser takes one store: the first gets the sums.
+            let mut sums = Vec::new();
+            for var in vars.iter().filter(|_| stores.len() > 1) {
+                let mut grads = gradients(&stores, var)?.into_iter();
+                if let Some(first) = grads.next() {
+                    let sum = grads.try_fold(first, |acc, g| acc.add(&g));
+                    sums.push((var.as_tensor().clone(), sum.map_err(Error::model)?));
+                }
+            }
+            if let Some(summed) = stores.first_mut() {
+                sums.into_iter().for_each(|(var, sum)| {
+                    summed.insert(&var, sum);
+                });
+                others.step(summed).map_err(Error::model)?;
+            }
         }
         Ok(())
     }
+}
+
+/// `var`'s gradient in each store that has one, contiguous.
+fn gradients(stores: &[GradStore], var: &Var) -> Result<Vec<Tensor>> {
+    stores
+        .iter()
+        .filter_map(|s| s.get(var.as_tensor()))
+        .map(|g| g.contiguous().map_err(Error::model))
+        .collect()
 }
 
 /// The constants of one step.
@@ -130,10 +159,12 @@ impl Update {
     }
 }
 
-/// The in-place update of one variable from its gradient.
+/// The in-place update of one variable from its gradient: the op's operand, plus `more`.
 struct Fused<'a> {
     update: &'a Update,
     moments: &'a Mutex<Moments>,
+    /// The other shares' gradients of the variable (contiguous, as long as the operand).
+    more: Vec<Tensor>,
 }
 
 impl InplaceOp2 for Fused<'_> {
@@ -167,13 +198,44 @@ impl InplaceOp2 for Fused<'_> {
         if grad.len() != theta.len() || m.len() != theta.len() {
             candle_core::bail!("adamw: {} weights, {} gradients", theta.len(), grad.len());
         }
-        for (((t, &g), m), v) in theta
-            .iter_mut()
-            .zip(grad)
-            .zip(m.iter_mut())
-            .zip(v.iter_mut())
+        if self.more.is_empty() {
+            for (((t, &g), m), v) in theta.iter_mut().zip(grad).zip(m).zip(v) {
+                *t = self.update.apply(*t, g, m, v);
+            }
+            return Ok(());
+        }
+        let guards: Vec<_> = self.more.iter().map(Tensor::storage_and_layout).collect();
+        let more = guards
+            .iter()
+            .map(
+                |(storage, layout)| match (&**storage, layout.contiguous_offsets()) {
+                    (Storage::Cpu(CpuStorage::F32(g)), Some((s, e))) if e - s == grad.len() => {
+                        Ok(&g[s..e])
+                    }
+                    _ => candle_core::bail!("adamw: a share's gradient is not like the first"),
+                },
+            )
+            .collect::<candle_core::Result<Vec<&[f32]>>>()?;
+        // The shares' sum, a chunk at a time, in share order.
+        const CHUNK: usize = 1024;
+        let mut sum = [0f32; CHUNK];
+        for (start, ((t, m), v)) in theta
+            .chunks_mut(CHUNK)
+            .zip(m.chunks_mut(CHUNK))
+            .zip(v.chunks_mut(CHUNK))
+            .enumerate()
         {
-            *t = self.update.apply(*t, g, m, v);
+            let at = start * CHUNK..start * CHUNK + t.len();
+            let sum = &mut sum[..t.len()];
+            sum.copy_from_slice(&grad[at.clone()]);
+            for g in &more {
+                sum.iter_mut()
+                    .zip(&g[at.clone()])
+                    .for_each(|(s, g)| *s += g);
+            }
+            for (((t, &g), m), v) in t.iter_mut().zip(sum.iter()).zip(m).zip(v) {
+                *t = self.update.apply(*t, g, m, v);
+            }
         }
         Ok(())
     }
@@ -222,5 +284,34 @@ mod tests {
         }
         let init: Vec<f32> = init.flatten_all().unwrap().to_vec1().unwrap();
         assert!(crate::vecmath::max_abs_diff(&values(&ours), &init) > 1e-3);
+    }
+
+    /// A step over two stores (two shares of a batch) is the step over their sum, for a
+    /// variable longer than one chunk of the summing loop.
+    #[test]
+    fn a_step_over_shares_is_the_step_over_their_sum() {
+        let dev = Device::Cpu;
+        let init = Tensor::randn(0f32, 1.0, (50, 41), &dev).unwrap();
+        let (a, b) = (
+            Var::from_tensor(&init).unwrap(),
+            Var::from_tensor(&init).unwrap(),
+        );
+        let x = Tensor::randn(0f32, 1.0, (4, 50), &dev).unwrap();
+        let y = Tensor::randn(0f32, 1.0, (3, 50), &dev).unwrap();
+        let loss = |x: &Tensor, w: &Var| x.matmul(w.as_tensor()).unwrap().sqr().unwrap();
+        let mut shares = AdamW::new(vec![a.clone()], ParamsAdamW::default()).unwrap();
+        let mut whole = AdamW::new(vec![b.clone()], ParamsAdamW::default()).unwrap();
+        for _ in 0..3 {
+            let stores = [&x, &y].map(|x| loss(x, &a).sum_all().unwrap().backward().unwrap());
+            shares.step(stores.into()).unwrap();
+            let both = Tensor::cat(&[&x, &y], 0).unwrap();
+            whole
+                .backward_step(&loss(&both, &b).sum_all().unwrap())
+                .unwrap();
+            let diff = crate::vecmath::max_abs_diff(&values(&a), &values(&b));
+            assert!(diff < 1e-5, "{diff}");
+        }
+        let init: Vec<f32> = init.flatten_all().unwrap().to_vec1().unwrap();
+        assert!(crate::vecmath::max_abs_diff(&values(&a), &init) > 1e-3);
     }
 }

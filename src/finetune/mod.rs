@@ -15,12 +15,14 @@ mod frozen;
 mod params;
 mod run;
 mod saved;
+mod shares;
 mod train;
 
 pub use adamw::AdamW;
 pub use classifier::SequenceClassifier;
 pub use frozen::CacheReport;
 pub use params::{layer_index, trainable, Scope};
-pub use run::batch_loss;
+pub use run::{batch_loss, step_threads};
 pub use saved::load;
+pub use shares::{batch_gradients, BatchGradients};
 pub use train::{default_lr, finetune, FinetuneOptions, FinetuneReport, Finetuned, Progress, Stop};

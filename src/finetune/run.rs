@@ -13,7 +13,9 @@ use super::adamw::AdamW;
 use super::classifier::SequenceClassifier;
 use super::frozen::Inputs;
 use super::params::learning_rate;
+use super::shares::batch_gradients;
 use super::train::{FinetuneOptions, Progress, Stop};
+use crate::embed::models::thread_budget;
 use crate::{Error, Result};
 
 /// Fraction of the wall-time budget the fitted schedule plans to use (the rest covers dev
@@ -33,6 +35,15 @@ pub fn batch_loss(classifier: &SequenceClassifier, batch: &[&(Vec<u32>, u32)]) -
 fn cross_entropy(logits: &Tensor, targets: &[u32]) -> Result<Tensor> {
     let targets = Tensor::new(targets, logits.device()).map_err(Error::model)?;
     candle_nn::loss::cross_entropy(logits, &targets).map_err(Error::model)
+}
+
+/// The threads of one step: shares of the batch run on them at once on the CPU (see
+/// `shares`); on a GPU the batch stays whole.
+pub fn step_threads(vars: &[Var]) -> usize {
+    match vars.first().is_some_and(|v| v.device().is_cpu()) {
+        true => thread_budget(),
+        false => 1,
+    }
 }
 
 /// Mean cross-entropy of rows `idx` of `inputs`.
@@ -175,17 +186,20 @@ impl<'a> Run<'a> {
         let warmup = (self.opts.warmup * self.total as f64).round() as usize;
         let lr = learning_rate(self.step, warmup, self.total, self.peak_lr);
         self.optimizer.set_learning_rate(lr);
-        let loss = loss_of(self.classifier, self.train, batch)?;
-        self.optimizer.backward_step(&loss)?;
-        let loss: f32 = loss.to_scalar().map_err(Error::model)?;
+        let (classifier, train) = (self.classifier, self.train);
+        let grads = batch_gradients(batch, step_threads(self.vars), |rows| {
+            loss_of(classifier, train, rows)
+        })?;
+        self.optimizer.step(grads.stores)?;
+        let loss = grads.loss;
         self.step += 1;
-        self.losses.push(loss as f64);
+        self.losses.push(loss);
         if self.step == 1 {
             self.timed_from = Instant::now();
         } else if self.step == 1 + TIMING_STEPS {
             self.fit_schedule_to_budget();
         }
-        Ok(loss as f64)
+        Ok(loss)
     }
 
     /// With a time budget, shortens the plan to the steps that fit in it, so that warm-up

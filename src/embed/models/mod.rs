@@ -36,6 +36,7 @@ use candle_nn::VarMap;
 
 pub use checkpoint::{checkpoint_identity, detect_family, read_config, weights_file, Family};
 pub use device::default_device;
+pub use parallel::{thread_budget, with_threads};
 pub use window::windows;
 
 use super::Embedder;

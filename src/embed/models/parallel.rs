@@ -1,14 +1,42 @@
 //! Splitting host-side loops across rayon's threads without unsafe code.
 
+use std::cell::Cell;
+
 /// A job of fewer multiply-adds than this per thread runs on fewer threads (spawning costs more).
 const MIN_WORK_PER_THREAD: usize = 1 << 15;
 
+thread_local! {
+    /// The threads this thread's kernels may use, while [`with_threads`] runs.
+    static BUDGET: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// The threads a kernel started on this thread may use: candle's thread count, or what
+/// [`with_threads`] set.
+pub fn thread_budget() -> usize {
+    BUDGET
+        .with(Cell::get)
+        .unwrap_or_else(candle_core::utils::get_num_threads)
+}
+
+/// Runs `f` with the kernels it starts on this thread limited to `threads` threads (the
+/// trainable linear layers' gemm, the fused ops and their backward passes): for callers that
+/// run several such jobs at once, one per thread.
+pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    /// Restores the budget on the way out, unwinding included.
+    struct Restore(Option<usize>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            BUDGET.with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(BUDGET.with(|b| b.replace(Some(threads.max(1)))));
+    f()
+}
+
 /// Threads for a job of about `work` multiply-adds: one per [`MIN_WORK_PER_THREAD`], at most
-/// candle's thread count.
+/// [`thread_budget`].
 pub(crate) fn thread_count(work: usize) -> usize {
-    candle_core::utils::get_num_threads()
-        .min(work / MIN_WORK_PER_THREAD)
-        .max(1)
+    thread_budget().min(work / MIN_WORK_PER_THREAD).max(1)
 }
 
 /// Runs `f(state, offset, piece)` on consecutive `piece_len`-element pieces of `out` (offset =
