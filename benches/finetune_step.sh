@@ -8,7 +8,8 @@
 # Environment knobs: REPS (3 rounds), THREADS ("1 2"), STEPS (timed steps per measurement,
 # default 5; the median is reported), MODELS (default "hyenadna_tiny_1k nt_v2_50m
 # dnabert2_117m"), BATCH (16), BP (300), TORCH_VENV (/tmp/torchvenv), GENOVEC_SHARED
-# (../shared, for fixtures/models/), FEATURES (extra cargo arguments, e.g. "--features cuda").
+# (../shared, for fixtures/models/), FEATURES (extra cargo arguments, e.g. "--features cuda"),
+# GENOVEC_ARGS (extra arguments of genovec's side, e.g. "--whole-batch").
 #
 # Steps: benches/torch_setup.sh; benches/make_random_checkpoints.py (real-size checkpoints
 # with random weights in bench-out/checkpoints/); one build of benches/finetune_step.rs; the
@@ -64,9 +65,10 @@ for m in $models; do
         --dump-tokens "$work/$m.tokens.json"
 done
 
+# shellcheck disable=SC2086 # GENOVEC_ARGS is a list of arguments
 genovec() { # model threads
     "$exe" --family "$(family "$1")" --dir "$out/checkpoints/$1" --name "$1" --threads "$2" \
-        --batch "$batch" --bp "$bp" --steps "$steps" >>"$raw"
+        --batch "$batch" --bp "$bp" --steps "$steps" ${GENOVEC_ARGS:-} >>"$raw"
 }
 torch() { # model threads
     "$py" "$here/finetune_step_torch.py" --model "$(family "$1")" --dir "$out/checkpoints/$1" \

@@ -143,5 +143,11 @@ mod tests {
         let diff = crate::vecmath::max_abs_diff(&grad(&whole.stores[0]), &summed);
         assert!(diff < 1e-4, "{diff}");
         assert!(grad(&split.stores[0]).iter().any(|g| g.abs() > 1e-3));
+        // The same split repeats exactly.
+        let again = batch_gradients(&rows, 2, loss).unwrap();
+        assert_eq!(again.loss, split.loss);
+        for (a, b) in again.stores.iter().zip(&split.stores) {
+            assert_eq!(grad(a), grad(b));
+        }
     }
 }
