@@ -173,6 +173,9 @@ fn finetune_lowers_the_loss_beats_chance_and_reloads_identically() {
     tuned.save(dir.path()).unwrap();
     let (reloaded, report) = genovec::finetune::load(dir.path()).unwrap();
     assert_eq!(report.labels, tuned.report.labels);
+    // The threads the steps' batches were shared across are recorded (this process's count).
+    assert_eq!(report.threads, tuned.report.threads);
+    assert_eq!(report.threads, genovec::embed::models::thread_budget());
     let seqs: Vec<&[u8]> = dev.iter().take(64).map(|r| r.seq.as_bytes()).collect();
     let before = tuned.classifier.predict_proba(&seqs, 32).unwrap();
     let after = reloaded.predict_proba(&seqs, 32).unwrap();

@@ -80,14 +80,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     tuned.save(&args.out)?;
     let r = &tuned.report;
     eprintln!(
-        "fine-tuned {} ({}) on {} rows: {} steps ({:.2} epochs) in {:.1}s, stopped by {:?}; \
-         best dev accuracy {:.4} at step {}; saved {}",
+        "fine-tuned {} ({}) on {} rows: {} steps ({:.2} epochs) in {:.1}s on {} thread(s), \
+         stopped by {:?}; best dev accuracy {:.4} at step {}; saved {}",
         r.family,
         r.scope,
         r.n_train,
         r.steps,
         r.epochs,
         r.seconds,
+        r.threads,
         r.stopped,
         r.best_dev_accuracy,
         r.best_step,

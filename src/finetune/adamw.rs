@@ -107,24 +107,29 @@ impl AdamW {
             var.as_tensor().inplace_op2(&g, &op).map_err(Error::model)
         })?;
         if let Some((vars, others)) = &mut self.others {
-            // candle's optimiser takes one store: the first gets the sums.
-            let mut sums = Vec::new();
-            for var in vars.iter().filter(|_| stores.len() > 1) {
-                let mut grads = gradients(&stores, var)?.into_iter();
-                if let Some(first) = grads.next() {
-                    let sum = grads.try_fold(first, |acc, g| acc.add(&g));
-                    sums.push((var.as_tensor().clone(), sum.map_err(Error::model)?));
-                }
-            }
-            if let Some(summed) = stores.first_mut() {
-                sums.into_iter().for_each(|(var, sum)| {
-                    summed.insert(&var, sum);
-                });
+            sum_into_first(&mut stores, vars)?;
+            if let Some(summed) = stores.first() {
                 others.step(summed).map_err(Error::model)?;
             }
         }
         Ok(())
     }
+}
+
+/// Replaces each of `vars`' gradients in the first store by its sum over all stores (candle's
+/// optimiser takes one store).
+fn sum_into_first(stores: &mut [GradStore], vars: &[Var]) -> Result<()> {
+    if stores.len() < 2 {
+        return Ok(());
+    }
+    for var in vars {
+        let mut grads = gradients(stores, var)?.into_iter();
+        if let Some(first) = grads.next() {
+            let sum = grads.try_fold(first, |acc, g| acc.add(&g));
+            stores[0].insert(var.as_tensor(), sum.map_err(Error::model)?);
+        }
+    }
+    Ok(())
 }
 
 /// `var`'s gradient in each store that has one, contiguous.

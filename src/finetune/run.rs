@@ -85,6 +85,8 @@ pub(super) struct Run<'a> {
     pub(super) total: usize,
     pub(super) eval_every: usize,
     pub(super) step: usize,
+    /// The threads each step's batch is shared across ([`step_threads`]).
+    pub(super) threads: usize,
     /// When the fine-tune began (the time budget counts from it, caching included).
     pub(super) started: Instant,
     /// When the first step ended: the time per step that fits the schedule to a budget is
@@ -130,6 +132,7 @@ impl<'a> Run<'a> {
             total: steps_per_epoch * opts.epochs.max(1),
             eval_every: eval_every.max(1),
             step: 0,
+            threads: step_threads(vars),
             started,
             timed_from: Instant::now(),
             losses: Vec::new(),
@@ -187,9 +190,7 @@ impl<'a> Run<'a> {
         let lr = learning_rate(self.step, warmup, self.total, self.peak_lr);
         self.optimizer.set_learning_rate(lr);
         let (classifier, train) = (self.classifier, self.train);
-        let grads = batch_gradients(batch, step_threads(self.vars), |rows| {
-            loss_of(classifier, train, rows)
-        })?;
+        let grads = batch_gradients(batch, self.threads, |rows| loss_of(classifier, train, rows))?;
         self.optimizer.step(grads.stores)?;
         let loss = grads.loss;
         self.step += 1;

@@ -167,6 +167,11 @@ pub struct FinetuneReport {
     /// The frozen prefix's cache, when one was used (`null`: every step ran the whole model).
     #[serde(default)]
     pub frozen_cache: Option<CacheReport>,
+    /// The threads each step's batch was shared across (see `finetune::batch_gradients`): the
+    /// run repeats exactly at the same count, and within rounding at another. 0 in reports
+    /// written before it was recorded.
+    #[serde(default)]
+    pub threads: usize,
 }
 
 /// A trained classifier with its variables, ready to save.
@@ -254,6 +259,7 @@ pub fn finetune(
         losses: run.losses,
         dev_history: run.history,
         frozen_cache,
+        threads: run.threads,
     };
     Ok(Finetuned {
         classifier,

@@ -10,8 +10,8 @@ thread_local! {
     static BUDGET: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
-/// The threads a kernel started on this thread may use: candle's thread count, or what
-/// [`with_threads`] set.
+/// The threads a kernel started on this thread may use: candle's thread count (rayon's,
+/// `RAYON_NUM_THREADS`), or what [`with_threads`] set.
 pub fn thread_budget() -> usize {
     BUDGET
         .with(Cell::get)
