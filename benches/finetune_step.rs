@@ -11,9 +11,9 @@
 //! finetune` does (`SequenceClassifier::tokens`). Every step trains on this same batch.
 //!
 //! Timed, per step: what `genovec finetune` runs for one step of a full fine-tune (or of
-//! `--last-layers N` without the frozen cache): `batch_loss` (pad, forward, masked mean, head,
-//! cross-entropy), `AdamW::backward_step` over every trainable variable (`trainable`, the head
-//! included), and reading the loss back. One warm-up step, then `--steps` timed steps;
+//! `--last-layers N` without the frozen cache): `batch_gradients` over `batch_loss` (pad,
+//! forward, masked mean, head, cross-entropy, backward, each share's loss read back), and
+//! `AdamW::step` over every trainable variable (`trainable`, the head included). One warm-up step, then `--steps` timed steps;
 //! `step_s` is their median, `best_step_s` the fastest.
 //!
 //! Device: `default_device()`, as `genovec finetune`: the CPU, or CUDA device 0 in a build

@@ -203,12 +203,6 @@ impl InplaceOp2 for Fused<'_> {
         if grad.len() != theta.len() || m.len() != theta.len() {
             candle_core::bail!("adamw: {} weights, {} gradients", theta.len(), grad.len());
         }
-        if self.more.is_empty() {
-            for (((t, &g), m), v) in theta.iter_mut().zip(grad).zip(m).zip(v) {
-                *t = self.update.apply(*t, g, m, v);
-            }
-            return Ok(());
-        }
         let guards: Vec<_> = self.more.iter().map(Tensor::storage_and_layout).collect();
         let more = guards
             .iter()
@@ -221,7 +215,8 @@ impl InplaceOp2 for Fused<'_> {
                 },
             )
             .collect::<candle_core::Result<Vec<&[f32]>>>()?;
-        // The shares' sum, a chunk at a time, in share order.
+        // The shares' sum (the operand alone for one share), a chunk at a time, in share
+        // order: the chunk stays in L1 between the sum and the update.
         const CHUNK: usize = 1024;
         let mut sum = [0f32; CHUNK];
         for (start, ((t, m), v)) in theta
